@@ -1,0 +1,111 @@
+/**
+ * Node status and counters. A node may handle thousands of messages a second; each
+ * status update is sent to every open editor, so updates are coalesced to at most one
+ * per interval. The timer is unref'd and released by `close()`.
+ */
+
+export type StatusFill = "red" | "green" | "yellow" | "blue" | "grey";
+export type StatusShape = "ring" | "dot";
+
+export interface NodeStatus {
+  fill?: StatusFill;
+  shape?: StatusShape;
+  text?: string;
+}
+
+export type StatusSink = (status: NodeStatus) => void;
+
+export class StatusReporter {
+  private pending: NodeStatus | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastShown = 0;
+  private closed = false;
+
+  constructor(
+    private readonly sink: StatusSink,
+    private readonly intervalMs = 250,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Shows a status now if the last one is old enough, else at the end of the interval. */
+  show(status: NodeStatus): void {
+    if (this.closed) return;
+    const elapsed = this.now() - this.lastShown;
+    if (elapsed >= this.intervalMs && this.timer === undefined) {
+      this.emit(status);
+      return;
+    }
+    this.pending = status;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.flush(), Math.max(0, this.intervalMs - elapsed));
+      this.timer.unref();
+    }
+  }
+
+  /** Shows a status at once, replacing anything pending (errors, config problems). */
+  showNow(status: NodeStatus): void {
+    if (this.closed) return;
+    this.cancel();
+    this.emit(status);
+  }
+
+  /** Stops the timer and clears the node's status. */
+  close(): void {
+    this.cancel();
+    this.closed = true;
+    this.sink({});
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const status = this.pending;
+    this.pending = undefined;
+    if (status) this.emit(status);
+  }
+
+  private cancel(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = undefined;
+  }
+
+  private emit(status: NodeStatus): void {
+    this.lastShown = this.now();
+    this.sink(status);
+  }
+}
+
+/** Counts what a node did, for its status line and its trail. */
+export class Metrics {
+  private readonly counts = new Map<string, number>();
+  lastError: string | undefined;
+
+  add(name: string, by = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + by);
+  }
+
+  get(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+
+  fail(error: unknown): void {
+    this.add("errors");
+    this.lastError = errorText(error);
+  }
+
+  /** "12 ok, 1 error: reason" style text from the given counters. */
+  summary(names: readonly string[]): string {
+    const parts = names.map((n) => `${this.get(n)} ${n}`);
+    return parts.join(", ");
+  }
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Status text is shown on the canvas: keep it short. */
+export function shortText(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
