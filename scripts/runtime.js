@@ -1,0 +1,128 @@
+"use strict";
+/**
+ * Starts an embedded Node-RED with this package loaded from a directory (the working
+ * tree by default, or an installed tarball), bound to 127.0.0.1, with telemetry, tours
+ * and the online catalogue off. Used by `npm start`, the runtime and browser tests
+ * (as a child process, see test/helpers/runtime.js) and the benchmark (in process).
+ *
+ * CLI: node scripts/runtime.js --userDir DIR [--port 0] [--flows FILE] [--no-package]
+ * prints one line `READY http://127.0.0.1:PORT/` when the flows are running.
+ */
+const fs = require("node:fs");
+const path = require("node:path");
+const http = require("node:http");
+
+const PACKAGE_DIR = path.resolve(__dirname, "..");
+const PACKAGE_NAME = require(path.join(PACKAGE_DIR, "package.json")).name;
+
+/** Makes `userDir/node_modules/<our name>` point at the package directory. */
+function linkPackage(userDir, packageDir) {
+  const target = path.join(userDir, "node_modules", ...PACKAGE_NAME.split("/"));
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  try {
+    const existing = fs.readlinkSync(target);
+    if (path.resolve(path.dirname(target), existing) === packageDir) return;
+    fs.unlinkSync(target);
+  } catch (e) {
+    if (e.code === "EINVAL") fs.rmSync(target, { recursive: true, force: true });
+    else if (e.code !== "ENOENT") throw e;
+  }
+  fs.symlinkSync(packageDir, target, "dir");
+  const pkgFile = path.join(userDir, "package.json");
+  if (!fs.existsSync(pkgFile)) {
+    fs.writeFileSync(pkgFile, JSON.stringify({ name: "node-red-project", private: true, dependencies: {} }, null, 2));
+  }
+}
+
+function baseSettings(userDir, extra) {
+  return {
+    userDir,
+    flowFile: "flows.json",
+    uiHost: "127.0.0.1",
+    httpAdminRoot: "/",
+    httpNodeRoot: "/api",
+    credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET || "privacy-toolkit-dev-only",
+    telemetry: { enabled: false },
+    diagnostics: { enabled: false },
+    runtimeState: { enabled: false },
+    externalModules: { palette: { allowInstall: true, allowUpload: true }, modules: { allowInstall: false } },
+    editorTheme: {
+      tours: false,
+      palette: { catalogues: [] },
+      projects: { enabled: false },
+      codeEditor: { lib: "monaco" },
+    },
+    logging: { console: { level: process.env.NR_LOG_LEVEL || "warn", metrics: false, audit: false } },
+    functionGlobalContext: {},
+    ...extra,
+  };
+}
+
+/**
+ * Starts Node-RED in this process. Node-RED is a singleton: one runtime per process.
+ * @returns {Promise<{RED: object, server: http.Server, url: string, port: number, stop: () => Promise<void>}>}
+ */
+async function startRuntime(options = {}) {
+  const userDir = path.resolve(options.userDir);
+  fs.mkdirSync(userDir, { recursive: true });
+  if (options.loadPackage !== false) linkPackage(userDir, path.resolve(options.packageDir || PACKAGE_DIR));
+  if (options.flows) fs.writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(options.flows, null, 2));
+  const RED = require("node-red");
+  const express = require("express");
+  const app = express();
+  const server = http.createServer(app);
+  const settings = baseSettings(userDir, options.settings);
+  RED.init(server, settings);
+  app.use(settings.httpAdminRoot, RED.httpAdmin);
+  app.use(settings.httpNodeRoot, RED.httpNode);
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
+  const port = server.address().port;
+  await RED.start();
+  const url = `http://127.0.0.1:${port}/`;
+  let stopped = false;
+  async function stop() {
+    if (stopped) return;
+    stopped = true;
+    await RED.stop();
+    await new Promise((resolve) => server.close(() => resolve()));
+    server.closeAllConnections?.();
+  }
+  return { RED, server, url, port, userDir, stop };
+}
+
+function parseArgs(argv) {
+  const args = { port: 0, loadPackage: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--userDir") args.userDir = argv[++i];
+    else if (a === "--port") args.port = Number(argv[++i]);
+    else if (a === "--flows") args.flowsFile = argv[++i];
+    else if (a === "--packageDir") args.packageDir = argv[++i];
+    else if (a === "--no-package") args.loadPackage = false;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!args.userDir) throw new Error("--userDir is required");
+  return args;
+}
+
+if (require.main === module) {
+  const args = parseArgs(process.argv.slice(2));
+  const flows = args.flowsFile ? JSON.parse(fs.readFileSync(args.flowsFile, "utf8")) : undefined;
+  startRuntime({ ...args, flows }).then(
+    (rt) => {
+      process.stdout.write(`READY ${rt.url}\n`);
+      const shutdown = () => rt.stop().then(() => process.exit(0), () => process.exit(1));
+      process.once("SIGTERM", shutdown);
+      process.once("SIGINT", shutdown);
+    },
+    (err) => {
+      process.stderr.write(`runtime failed to start: ${err.stack || err}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+module.exports = { startRuntime, linkPackage, baseSettings, PACKAGE_DIR, PACKAGE_NAME };
