@@ -41,7 +41,8 @@ function baseSettings(userDir, extra) {
     uiHost: "127.0.0.1",
     httpAdminRoot: "/",
     httpNodeRoot: "/api",
-    credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET || "privacy-toolkit-dev-only",
+    // Without a secret Node-RED makes a random one and keeps it in the user dir.
+    ...(process.env.NODE_RED_CREDENTIAL_SECRET ? { credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET } : {}),
     telemetry: { enabled: false },
     diagnostics: { enabled: false },
     runtimeState: { enabled: false },
