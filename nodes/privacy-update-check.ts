@@ -123,6 +123,18 @@ function shortReason(reason: string): string {
 
 type RedWithVersion = RedAPI & { version?: () => string };
 
+/** The running Node-RED's version: from the runtime API, else from its package (null: unknown). */
+function runningVersion(RED: RedAPI): string | null {
+  const v = (RED as RedWithVersion).version?.();
+  if (typeof v === "string" && v !== "") return v;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require("node-red/package.json") as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
 export = function (RED: RedAPI) {
   function UpdateCheckNode(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
@@ -135,6 +147,7 @@ export = function (RED: RedAPI) {
     const stateFile = trustFile(userDir, node.id);
     const request = { timeoutMs: config.timeout * 1000, maxBytes: Math.floor(config.maxSize * 1024) };
     const abort = new AbortController();
+    const nodeRedVersion = () => runningVersion(RED);
 
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
@@ -176,7 +189,7 @@ export = function (RED: RedAPI) {
       });
       const result: NodeRedResult = await checkNodeRed({
         registry,
-        nodeRedVersion: (RED as RedWithVersion).version?.() ?? "0.0.0",
+        nodeRedVersion: nodeRedVersion(),
         modules: listInstalled(userDir, read, path.join),
         fetchJson,
         ...request,

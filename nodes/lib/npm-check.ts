@@ -267,7 +267,8 @@ export interface NodeRedResult {
 
 export interface NodeRedCheckInput {
   registry: RegistryConfig;
-  nodeRedVersion: string;
+  /** The running Node-RED's version; null when it cannot be found out. */
+  nodeRedVersion: string | null;
   modules: readonly InstalledModule[];
   fetchJson: JsonFetcher;
   timeoutMs: number;
@@ -306,14 +307,17 @@ function statusOf(installed: string, latest: string | null, advisories: Advisory
 
 /** Runs the whole check. Never throws for what the network does: failures are in the result. */
 export async function checkNodeRed(input: NodeRedCheckInput): Promise<NodeRedResult> {
-  const nrVersion = semver.coerce(input.nodeRedVersion)?.version ?? input.nodeRedVersion;
-  const all: InstalledModule[] = [{ name: "node-red", version: nrVersion }, ...input.modules.filter((m) => m.name !== "node-red")];
+  const nrVersion = input.nodeRedVersion === null ? null : (semver.coerce(input.nodeRedVersion)?.version ?? null);
+  const all: InstalledModule[] = input.modules.filter((m) => m.name !== "node-red");
+  if (nrVersion !== null) all.unshift({ name: "node-red", version: nrVersion });
   const failures: Failure[] = [];
   const registry = input.registry.url;
+  const unknownNodeRed: ModuleReport = { name: "node-red", installed: "unknown", latest: null, status: "unknown", advisories: null, error: "Node-RED version unknown" };
+  const split = (reports: ModuleReport[]): [ModuleReport, ModuleReport[]] => (nrVersion === null ? [unknownNodeRed, reports] : [reports[0], reports.slice(1)]);
   if (registry === null) {
     failures.push({ what: "registry", reason: "not-configured", message: "registry not configured" });
     const reports = all.map((m): ModuleReport => ({ name: m.name, installed: m.version, latest: null, status: "unknown", advisories: null, error: "registry not configured" }));
-    return finish(null, reports, failures, true);
+    return finish(null, ...split(reports), failures, true);
   }
   const request = { timeoutMs: input.timeoutMs, maxBytes: input.maxBytes, signal: input.signal };
 
@@ -351,11 +355,11 @@ export async function checkNodeRed(input: NodeRedCheckInput): Promise<NodeRedRes
     return report;
   });
   const offline = advisoryMap === null && packuments.every((p) => p instanceof Error);
-  return finish(describeUrl(registry), reports, failures, offline);
+  return finish(describeUrl(registry), ...split(reports), failures, offline);
 }
 
-function finish(registry: string | null, reports: ModuleReport[], failures: Failure[], offline: boolean): NodeRedResult {
-  const [nodeRed, ...modules] = reports;
+function finish(registry: string | null, nodeRed: ModuleReport, modules: ModuleReport[], failures: Failure[], offline: boolean): NodeRedResult {
+  const reports = [nodeRed, ...modules];
   const advisoriesOk = reports.every((r) => r.advisories !== null);
   return {
     registry,
@@ -364,7 +368,7 @@ function finish(registry: string | null, reports: ModuleReport[], failures: Fail
     summary: {
       checked: reports.length,
       upToDate: reports.filter((r) => r.status === "up-to-date").length,
-      updatesAvailable: reports.filter((r) => r.latest !== null && semver.lt(r.installed, r.latest)).length,
+      updatesAvailable: reports.filter((r) => r.latest !== null && semver.valid(r.installed) !== null && semver.lt(r.installed, r.latest)).length,
       vulnerable: advisoriesOk ? reports.filter((r) => r.status === "vulnerable").length : null,
       unknown: reports.filter((r) => r.status === "unknown").length,
       advisories: advisoriesOk ? "ok" : "unavailable",

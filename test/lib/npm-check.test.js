@@ -175,6 +175,14 @@ describe("npm check: against a local registry", function () {
     assert.equal(reg.state.requests.length, 0);
   });
 
+  it("reports Node-RED as unknown, not as outdated, when its version cannot be found out", async () => {
+    const r = await run({ nodeRedVersion: null });
+    assert.deepEqual([r.nodeRed.installed, r.nodeRed.status, r.nodeRed.latest], ["unknown", "unknown", null]);
+    assert.equal(r.modules.length, 3);
+    assert.equal(r.summary.updatesAvailable, 2);
+    assert.ok(!reg.state.requests.some((q) => q.path === "/node-red"));
+  });
+
   it("reports a private module the registry does not know as unknown (404)", async () => {
     delete reg.state.packages["@acme/nodes"];
     const r = await run();
