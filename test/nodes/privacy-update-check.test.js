@@ -341,6 +341,36 @@ describe("privacy-update-check node", function () {
       assert.equal(ms.state.requests, 0);
     });
 
+    it("answers hostile messages with a whole report or done(err), never a crash or pollution (property)", async () => {
+      ms.state.body = signer.sign({ version: 1 });
+      await helper.load(updateNode, devFlow());
+      const uc = helper.getNode("uc");
+      const out = collect(helper.getNode("out"));
+      const caught = collect(helper.getNode("caught"));
+      const fc = require("fast-check");
+      const payloads = fc.sample(
+        fc.oneof(
+          fc.anything({ maxDepth: 3, withNullPrototype: true }),
+          fc.array(fc.record({ deviceId: fc.oneof(fc.string(), fc.integer()), model: fc.constantFrom("TH-100", "__proto__", "constructor", "CAM-7"), version: fc.oneof(fc.string(), fc.constantFrom("1.0", "2.4.1", "v3")) }), { maxLength: 5 }),
+        ),
+        { numRuns: 60, seed: 42 },
+      );
+      for (const [i, payload] of payloads.entries()) {
+        const before = out.length + caught.length;
+        uc.receive({ payload, _i: i });
+        await until(() => out.length + caught.length === before + 1, `an answer to message ${i}`);
+      }
+      for (const m of out) {
+        assert.equal(m.payload.ok, true);
+        assert.ok(Array.isArray(m.payload.devices));
+        assert.equal(m.privacy.trail.length, 1);
+      }
+      for (const c of caught) assert.match(c.error.message, /^InventoryError: msg\.payload/);
+      assert.ok(out.length > 0 && caught.length > 0, "both paths were exercised");
+      assert.equal({}.polluted, undefined);
+      assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, "latest"), false);
+    });
+
     it("fails closed on bad config: red status naming the field", async () => {
       await helper.load(updateNode, devFlow({ publicKeys: "not-a-key" }));
       const uc = helper.getNode("uc");
