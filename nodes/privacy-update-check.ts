@@ -157,9 +157,14 @@ export = function (RED: RedAPI) {
     let inventory: InventoryItem[] = [];
     let trust: StoredTrust | null | undefined;
 
-    function report(fresh: Result | null, failures: Failure[], useLastGood: boolean, now: number): Report {
+    /**
+     * Builds a report. `good`: this check produced real results, which become the last
+     * good ones. Otherwise the last good results (if any) are shown, marked stale, and
+     * `fresh` (e.g. "unknown" statuses) only when there are none.
+     */
+    function report(fresh: Result | null, failures: Failure[], good: boolean, now: number): Report {
       const base = { kind: config.check, checkedAt: new Date(now).toISOString(), ok: failures.length === 0 };
-      if (fresh && !useLastGood) {
+      if (fresh && good) {
         lastGood = { at: now, fields: fresh };
         return { ...base, stale: false, lastOkAt: base.checkedAt, failures, ...fresh };
       }
@@ -197,7 +202,7 @@ export = function (RED: RedAPI) {
       });
       const { failures, offline, ...fields } = result;
       const notConfigured = failures.some((f) => f.reason === "not-configured");
-      const rep = report(fields, failures, offline && !notConfigured, now);
+      const rep = report(fields, failures, !offline && !notConfigured, now);
       let st: NodeStatus;
       if (notConfigured) st = { fill: "yellow", shape: "ring", text: "registry not configured" };
       else if (offline) st = { fill: "yellow", shape: "ring", text: `${shortReason(failures[0]?.reason ?? "network")}, ${sinceLastOk(now)}` };
@@ -234,7 +239,7 @@ export = function (RED: RedAPI) {
     }
 
     async function runDevices(now: number, items: InventoryItem[]): Promise<{ report: Report; status: NodeStatus }> {
-      const fail = (f: Failure, st: NodeStatus) => ({ report: report(null, [f], true, now), status: st });
+      const fail = (f: Failure, st: NodeStatus) => ({ report: report(null, [f], false, now), status: st });
       let envelope: unknown;
       try {
         envelope = await loadManifest();
@@ -267,7 +272,7 @@ export = function (RED: RedAPI) {
       }
       const { devices, summary } = checkDevices(m, items, now);
       const fields = { manifest: { name: m.name, version: m.version, expires: m.expires, keyid: verdict.keyid }, devices, summary };
-      return { report: report(fields, [], false, now), status: deviceStatus(devices, summary) };
+      return { report: report(fields, [], true, now), status: deviceStatus(devices, summary) };
     }
 
     function deviceStatus(devices: DeviceReport[], s: DeviceSummary): NodeStatus {

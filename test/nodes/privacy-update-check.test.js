@@ -159,6 +159,8 @@ describe("privacy-update-check node", function () {
         uc.receive({ payload: 1 });
         const [msg] = await until(() => out.length === 1 && out, "a report");
         assert.deepEqual(msg.payload.failures, [{ what: "registry", reason: "not-configured", message: "registry not configured" }]);
+        assert.equal(msg.payload.lastOkAt, null, "nothing answered, so nothing was ever ok");
+        assert.ok([msg.payload.nodeRed, ...msg.payload.modules].every((m) => m.status === "unknown"));
         assert.equal(msg.payload.summary.vulnerable, null);
         assert.deepEqual(seen[seen.length - 1], { fill: "yellow", shape: "ring", text: "registry not configured" });
         assert.equal(reg.state.requests.length, 0);
