@@ -39,6 +39,8 @@ export function describeUrl(url: string): string {
   }
 }
 
+// Content-Length is only a shortcut: fetch decompresses gzip/br bodies, so the cap is
+// enforced again on the decoded bytes as they arrive (a small compressed bomb fails too).
 async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
   const declared = Number(res.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > maxBytes) {
