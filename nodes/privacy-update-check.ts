@@ -102,7 +102,8 @@ interface Report {
   [field: string]: unknown;
 }
 
-const REJECTIONS = new Set(["malformed", "untrusted-key", "bad-signature", "rollback", "expired", "too-large", "bad-json"]);
+// Answers that arrived but cannot be a manifest: rejected, not "offline".
+const BAD_ANSWERS = new Set(["too-large", "bad-json"]);
 
 function ago(ms: number): string {
   const m = Math.floor(ms / 60000);
@@ -246,7 +247,7 @@ export = function (RED: RedAPI) {
       } catch (e) {
         const reason = e instanceof FetchFailure ? (e.kind === "http" ? `http-${e.status}` : e.kind) : "error";
         const f: Failure = { what: "manifest", reason, message: errorText(e) };
-        if (REJECTIONS.has(reason)) return fail(f, { fill: "red", shape: "ring", text: `manifest rejected: ${shortReason(reason)}` });
+        if (BAD_ANSWERS.has(reason)) return fail(f, { fill: "red", shape: "ring", text: `manifest rejected: ${shortReason(reason)}` });
         return fail(f, { fill: "yellow", shape: "ring", text: `${shortReason(reason)}, ${sinceLastOk(now)}` });
       }
       try {
@@ -255,7 +256,11 @@ export = function (RED: RedAPI) {
         // A counter we cannot read must not be taken as 0: that would re-open rollback.
         return fail({ what: "state", reason: "unreadable", message: errorText(e) }, { fill: "red", shape: "ring", text: "rollback state unreadable" });
       }
-      const verdict = verifyManifest(envelope, { trustedKeys: keys, now, trust: trust ?? { version: 0 } });
+      const verdict = verifyManifest(envelope, {
+        trustedKeys: keys,
+        now,
+        trust: trust ? { version: trust.version, digest: trust.digest, acceptedAt: Date.parse(trust.acceptedAt) || undefined } : { version: 0 },
+      });
       if (!verdict.ok) {
         return fail({ what: "manifest", reason: verdict.reason, message: `manifest rejected: ${verdict.message}` }, { fill: "red", shape: "ring", text: `manifest rejected: ${verdict.reason}` });
       }

@@ -212,7 +212,7 @@ export function signManifest(signed: unknown, privateKey: KeyObject, existing: S
   return { signed: body, signatures: [...others, { keyid: pub.keyid, sig }] };
 }
 
-export type RejectReason = "malformed" | "untrusted-key" | "bad-signature" | "rollback" | "expired";
+export type RejectReason = "malformed" | "untrusted-key" | "bad-signature" | "rollback" | "expired" | "clock-behind";
 
 export type VerifyResult =
   | { ok: true; manifest: SignedManifest; keyid: string; digest: string }
@@ -223,7 +223,12 @@ export interface TrustState {
   version: number;
   /** sha256 of the canonical `signed` of that version. */
   digest?: string;
+  /** When it was accepted (ms): a clock now far before it cannot judge expiry. */
+  acceptedAt?: number;
 }
+
+/** How far the clock may step back (NTP corrections, time zones gone wrong) before we distrust it. */
+const CLOCK_SLACK_MS = 60 * 60 * 1000;
 
 export interface VerifyOptions {
   trustedKeys: readonly PublicKeyInfo[];
@@ -278,6 +283,11 @@ export function verifyManifest(envelope: unknown, options: VerifyOptions): Verif
   }
   if (trust && manifest.version === trust.version && trust.digest !== undefined && trust.digest !== digest) {
     return reject("rollback", `version ${manifest.version} was accepted before with different content`);
+  }
+  // Setting the clock back would make an expired manifest look fresh again (a freeze by
+  // another route), so a clock earlier than our own last acceptance is not believed.
+  if (trust?.acceptedAt !== undefined && options.now < trust.acceptedAt - CLOCK_SLACK_MS) {
+    return reject("clock-behind", `system clock is before ${new Date(trust.acceptedAt).toISOString()}, when a manifest was already accepted`);
   }
   const expires = parseDate(manifest.expires) as number;
   if (expires <= options.now) return reject("expired", `manifest expired at ${manifest.expires}`);

@@ -116,6 +116,18 @@ describe("firmware manifest: verification", () => {
     assert.deepEqual(pick(verify(v2b, { version: 2, digest: accepted.digest })), { ok: false, reason: "rollback" });
   });
 
+  it("does not believe a clock set back before its own last acceptance (freeze by clock)", () => {
+    const env = signer.sign({ version: 3, now: NOW - 40 * DAY, expiresInDays: 30 });
+    const acceptedAt = NOW - 5 * DAY;
+    // At the real time it has expired; with the clock set back 35 days it would look fresh.
+    assert.equal(fm.verifyManifest(env, { trustedKeys: trusted, now: NOW, trust: { version: 3, acceptedAt } }).reason, "expired");
+    const back = fm.verifyManifest(env, { trustedKeys: trusted, now: NOW - 35 * DAY, trust: { version: 3, acceptedAt } });
+    assert.deepEqual(pick(back), { ok: false, reason: "clock-behind" });
+    const fresh = signer.sign({ version: 4, now: NOW });
+    assert.equal(fm.verifyManifest(fresh, { trustedKeys: trusted, now: NOW - 30 * 60 * 1000, trust: { version: 3, acceptedAt: NOW } }).ok, true, "small steps back are tolerated");
+    assert.equal(fm.verifyManifest(fresh, { trustedKeys: trusted, now: NOW - 2 * 60 * 60 * 1000, trust: { version: 3, acceptedAt: NOW } }).reason, "clock-behind");
+  });
+
   it("checks the signature before anything else: an expired and tampered manifest is bad-signature", () => {
     const env = signer.sign({ now: NOW, expiresInDays: -5, version: 1 });
     env.signed.version = 99;

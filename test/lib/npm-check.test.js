@@ -210,6 +210,23 @@ describe("bounded fetch", () => {
     }
   });
 
+  it("caps the decompressed size, not the compressed one (gzip bomb)", async () => {
+    const zlib = require("node:zlib");
+    const bomb = zlib.gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20));
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": bomb.length });
+      res.end(bomb);
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      assert.ok(bomb.length < 100 * 1024);
+      await assert.rejects(fetchJson(`http://127.0.0.1:${server.address().port}/`, { timeoutMs: 2000, maxBytes: 100 * 1024 }), (e) => e.kind === "too-large");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it("never reports credentials or query strings of a URL", async () => {
     await assert.rejects(fetchJson("http://user:secret@127.0.0.1:1/x?token=abc", { timeoutMs: 500, maxBytes: 10 }), (e) => {
       assert.doesNotMatch(e.message, /secret|token|abc/);
