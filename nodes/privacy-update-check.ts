@@ -338,12 +338,11 @@ export = function (RED: RedAPI) {
       timer = setTimeout(() => {
         timer = undefined;
         if (!busy) {
-          run().then(
-            (rep) => {
+          run()
+            .then((rep) => {
               if (!closed) node.send(trailed({ topic: TYPE }, rep));
-            },
-            (err: unknown) => node.error(`update check failed: ${errorText(err)}`),
-          );
+            })
+            .catch((err: unknown) => node.error(`update check failed: ${errorText(err)}`));
         }
         schedule(intervalMs * (0.9 + Math.random() * 0.2));
       }, delay);
