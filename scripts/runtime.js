@@ -19,6 +19,7 @@ const PACKAGE_NAME = require(path.join(PACKAGE_DIR, "package.json")).name;
 function linkPackage(userDir, packageDir) {
   const target = path.join(userDir, "node_modules", ...PACKAGE_NAME.split("/"));
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  if (path.resolve(target) === path.resolve(packageDir)) return; // installed there already (npm install of the tarball)
   try {
     const existing = fs.readlinkSync(target);
     if (path.resolve(path.dirname(target), existing) === packageDir) return;

@@ -38,6 +38,9 @@ async function newPage(browser, { width = 1400, height = 900 } = {}) {
     if (m.type() === "error") errors.push(`console: ${m.text()}`);
   });
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) errors.push(`http ${r.status()}: ${r.url()}`);
+  });
   return { page, errors };
 }
 
