@@ -20,6 +20,7 @@ describe("editor in headless Chromium", function () {
   it("loads without script errors and shows every node of the package under a privacy category", async () => {
     const { page, errors } = await newPage(browser);
     await openEditor(page, rt.url);
+    await screenshot(page, "editor-palette");
     const categories = await page.$$eval(".red-ui-palette-category .red-ui-palette-header", (els) => els.map((e) => e.textContent.trim().toLowerCase()));
     assert.ok(categories.includes("privacy"), `palette categories: ${categories.join(", ")}`);
     const types = await page.$$eval("#red-ui-palette-container-privacy .red-ui-palette-node", (els) => els.map((e) => e.getAttribute("data-palette-type")));
@@ -30,7 +31,6 @@ describe("editor in headless Chromium", function () {
       assert.ok(registered[i] === "privacy" || registered[i] === "config", `${t} is registered in the editor under privacy (got ${registered[i]})`);
       if (registered[i] === "privacy") assert.ok(types.includes(t), `${t} in the privacy palette (found ${types.join(", ")})`);
     });
-    await screenshot(page, "editor-palette");
     assert.deepEqual(errors, []);
   });
 });
