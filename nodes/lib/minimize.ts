@@ -1,0 +1,665 @@
+/**
+ * Data minimization: only the fields, and the precision, that a purpose needs leave
+ * the flow.
+ *
+ * A config is compiled once into a plan: a tree of the rule paths (one branch per key,
+ * one for `*`), with every `*` branch already folded into its literal siblings, so
+ * that a message is handled in one walk over the parts of it the rules name. The walk
+ * never changes the message it is given: it builds the output beside it (sharing the
+ * subtrees it keeps whole), so a message that fails is handed to done(err) untouched.
+ */
+import { Joi, pathString } from "./validation";
+import { formatKeys, isForbiddenKey, parsePath, WILDCARD, type PropertyPath, type Segment } from "./paths";
+
+export type Mode = "keep" | "remove";
+export type Op = "keep" | "remove" | "round" | "coordinates" | "time" | "bucket" | "cap";
+export type TimeUnit = "minute" | "hour" | "day";
+export type EpochUnit = "auto" | "s" | "ms";
+
+export interface Bucket {
+  below: number;
+  label: string;
+}
+
+export interface RuleConfig {
+  path: string;
+  op: Op;
+  /** round: decimal places; coordinates (method decimals): decimal places. */
+  decimals?: number;
+  /** round: a step such as 0.5 or 10 (instead of decimals). */
+  step?: number;
+  /** coordinates: `decimals` or `geohash`. */
+  method?: "decimals" | "geohash";
+  /** coordinates (method geohash): geohash length 1..12. */
+  precision?: number;
+  /** time: truncate to this unit. */
+  unit?: TimeUnit;
+  /** time: how a number is read (auto: below 1e11 is seconds, else milliseconds). */
+  epoch?: EpochUnit;
+  /** bucket: ascending upper bounds (exclusive) with their labels. */
+  buckets?: Bucket[];
+  /** bucket: the label of values at or above the last bound. */
+  above?: string;
+  /** cap: the longest string that may leave (in UTF-16 code units, never splitting a pair). */
+  max?: number;
+}
+
+export interface MinimizeConfig {
+  mode: Mode;
+  /** The message property the rules apply to, e.g. `payload`. */
+  property: string;
+  rules: RuleConfig[];
+  onTypeMismatch: "error" | "drop-field";
+  /** keep mode: what happens to a property that is not an object (string, Buffer...). */
+  nonObject: "error" | "pass";
+  /** Strip every top-level message property not on the keep list. */
+  stripMetadata: boolean;
+  /** Top-level properties kept besides `_msgid`, `topic`, `privacy` and the property. */
+  keepProperties: string[];
+}
+
+/** Message properties that always survive stripping: the id, the topic, the trail. */
+export const ALWAYS_KEPT: readonly string[] = ["_msgid", "topic", "privacy", "_linkSource"];
+
+const OPS: readonly Op[] = ["keep", "remove", "round", "coordinates", "time", "bucket", "cap"];
+
+const ruleSchema = Joi.object({
+  path: pathString().required(),
+  op: Joi.string()
+    .valid(...OPS)
+    .default("keep"),
+  decimals: Joi.number().integer().min(0).max(15),
+  step: Joi.number().positive(),
+  method: Joi.string().valid("decimals", "geohash").default("decimals"),
+  precision: Joi.number().integer().min(1).max(12),
+  unit: Joi.string().valid("minute", "hour", "day"),
+  epoch: Joi.string().valid("auto", "s", "ms").default("auto"),
+  buckets: Joi.array().items(Joi.object({ below: Joi.number().required(), label: Joi.string().min(1).required() })),
+  above: Joi.string().min(1),
+  max: Joi.number().integer().min(0),
+}).unknown(true);
+
+/** Joi schema of the engine's part of a node's config (shared by node and preview). */
+export const minimizeSchema = Joi.object({
+  mode: Joi.string().valid("keep", "remove").default("keep"),
+  property: pathString()
+    .default("payload")
+    .custom((value: string, helpers) => (parsePath(value).hasWildcard ? helpers.message({ custom: '{{#label}} cannot contain "*"' }) : value)),
+  rules: Joi.array().items(ruleSchema).default([]),
+  onTypeMismatch: Joi.string().valid("error", "drop-field").default("error"),
+  nonObject: Joi.string().valid("error", "pass").default("error"),
+  stripMetadata: Joi.boolean().default(true),
+  keepProperties: Joi.array()
+    .items(Joi.string().trim().pattern(/^[A-Za-z_$][\w$]*$/, "a top-level property name"))
+    .default([]),
+}).unknown(true);
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** A message the rules cannot be applied to; the message names the path, never a value. */
+export class MinimizeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MinimizeError";
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Transforms. Each returns the new value, or MISMATCH when the value has the wrong type.
+
+const MISMATCH: unique symbol = Symbol("mismatch");
+type TransformFn = (value: unknown) => unknown;
+
+interface Transform {
+  op: Op;
+  /** What the transform needs, for the error message: "a number". */
+  needs: string;
+  apply: TransformFn;
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v);
+}
+
+function decimalsOf(step: number): number {
+  const text = String(step);
+  const exp = /e-(\d+)$/.exec(text);
+  if (exp) return Math.min(15, Number(exp[1]) + (text.split("e")[0].split(".")[1] || "").length);
+  const dot = text.indexOf(".");
+  return dot < 0 ? 0 : Math.min(15, text.length - dot - 1);
+}
+
+function roundTo(decimals: number): (x: number) => number {
+  const f = 10 ** decimals;
+  return (x) => Math.round(x * f) / f;
+}
+
+function roundStep(step: number): (x: number) => number {
+  // Multiplying back by the step leaves binary noise (0.30000000000000004); rounding to
+  // the step's own decimals removes it.
+  const clean = roundTo(decimalsOf(step));
+  return (x) => clean(Math.round(x / step) * step);
+}
+
+const GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz";
+
+/** Standard geohash (base32, longitude bit first). */
+export function geohash(lat: number, lon: number, precision: number): string {
+  let latMin = -90;
+  let latMax = 90;
+  let lonMin = -180;
+  let lonMax = 180;
+  let out = "";
+  let bits = 0;
+  let bitCount = 0;
+  let even = true;
+  while (out.length < precision) {
+    if (even) {
+      const mid = (lonMin + lonMax) / 2;
+      if (lon >= mid) {
+        bits = (bits << 1) | 1;
+        lonMin = mid;
+      } else {
+        bits <<= 1;
+        lonMax = mid;
+      }
+    } else {
+      const mid = (latMin + latMax) / 2;
+      if (lat >= mid) {
+        bits = (bits << 1) | 1;
+        latMin = mid;
+      } else {
+        bits <<= 1;
+        latMax = mid;
+      }
+    }
+    even = !even;
+    if (++bitCount === 5) {
+      out += GEOHASH_ALPHABET[bits];
+      bits = 0;
+      bitCount = 0;
+    }
+  }
+  return out;
+}
+
+const LAT_KEYS = ["lat", "latitude"];
+const LON_KEYS = ["lon", "lng", "long", "longitude"];
+
+function ownKey(obj: Record<string, unknown>, names: readonly string[]): string | undefined {
+  for (const n of names) if (Object.prototype.hasOwnProperty.call(obj, n) && isFiniteNumber(obj[n])) return n;
+  return undefined;
+}
+
+function coordinatesTransform(rule: RuleConfig): TransformFn {
+  if (rule.method === "geohash") {
+    const precision = rule.precision ?? 7;
+    const encode = (lat: number, lon: number): string | typeof MISMATCH =>
+      lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 ? geohash(lat, lon, precision) : MISMATCH;
+    return (v) => {
+      if (Array.isArray(v)) {
+        // GeoJSON order: [longitude, latitude, altitude?]
+        return v.length >= 2 && isFiniteNumber(v[0]) && isFiniteNumber(v[1]) ? encode(v[1], v[0]) : MISMATCH;
+      }
+      if (isPlainObject(v)) {
+        const la = ownKey(v, LAT_KEYS);
+        const lo = ownKey(v, LON_KEYS);
+        return la && lo ? encode(v[la] as number, v[lo] as number) : MISMATCH;
+      }
+      return MISMATCH;
+    };
+  }
+  const round = roundTo(rule.decimals ?? 3);
+  return (v) => {
+    if (isFiniteNumber(v)) return round(v);
+    if (Array.isArray(v)) {
+      if (v.length < 2 || !isFiniteNumber(v[0]) || !isFiniteNumber(v[1])) return MISMATCH;
+      const out = v.slice();
+      out[0] = round(v[0]);
+      out[1] = round(v[1]);
+      return out;
+    }
+    if (isPlainObject(v)) {
+      const la = ownKey(v, LAT_KEYS);
+      const lo = ownKey(v, LON_KEYS);
+      if (!la || !lo) return MISMATCH;
+      return { ...v, [la]: round(v[la] as number), [lo]: round(v[lo] as number) };
+    }
+    return MISMATCH;
+  };
+}
+
+const UNIT_MS: Record<TimeUnit, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
+
+function timeTransform(rule: RuleConfig): TransformFn {
+  const unitMs = UNIT_MS[rule.unit ?? "hour"];
+  const floorMs = (ms: number): number => Math.floor(ms / unitMs) * unitMs;
+  const epoch = rule.epoch ?? "auto";
+  return (v) => {
+    if (isFiniteNumber(v)) {
+      const seconds = epoch === "s" || (epoch === "auto" && Math.abs(v) < 1e11);
+      return seconds ? floorMs(v * 1000) / 1000 : floorMs(v);
+    }
+    if (typeof v === "string") {
+      if (!ISO_DATE.test(v)) return MISMATCH;
+      const ms = Date.parse(v);
+      return Number.isFinite(ms) ? new Date(floorMs(ms)).toISOString() : MISMATCH;
+    }
+    if (v instanceof Date) {
+      const ms = v.getTime();
+      return Number.isFinite(ms) ? new Date(floorMs(ms)) : MISMATCH;
+    }
+    return MISMATCH;
+  };
+}
+
+function bucketTransform(rule: RuleConfig): TransformFn {
+  const bounds = (rule.buckets ?? []).map((b) => b.below);
+  const labels = (rule.buckets ?? []).map((b) => b.label);
+  const above = rule.above ?? `>= ${bounds[bounds.length - 1]}`;
+  return (v) => {
+    if (!isFiniteNumber(v)) return MISMATCH;
+    for (let i = 0; i < bounds.length; i++) if (v < bounds[i]) return labels[i];
+    return above;
+  };
+}
+
+function capTransform(rule: RuleConfig): TransformFn {
+  const max = rule.max ?? 0;
+  return (v) => {
+    if (typeof v !== "string") return MISMATCH;
+    if (v.length <= max) return v;
+    let end = max;
+    const last = v.charCodeAt(end - 1);
+    if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--; // do not split a surrogate pair
+    return v.slice(0, end);
+  };
+}
+
+function makeTransform(rule: RuleConfig): Transform | null {
+  switch (rule.op) {
+    case "round": {
+      const fn = rule.step !== undefined ? roundStep(rule.step) : roundTo(rule.decimals ?? 0);
+      return { op: "round", needs: "a number", apply: (v) => (isFiniteNumber(v) ? fn(v) : MISMATCH) };
+    }
+    case "coordinates":
+      return {
+        op: "coordinates",
+        needs: rule.method === "geohash" ? "an object with lat/lon or a [lon, lat] pair" : "a number, an object with lat/lon or a [lon, lat] pair",
+        apply: coordinatesTransform(rule),
+      };
+    case "time":
+      return { op: "time", needs: "an ISO date string, an epoch number or a Date", apply: timeTransform(rule) };
+    case "bucket":
+      return { op: "bucket", needs: "a number", apply: bucketTransform(rule) };
+    case "cap":
+      return { op: "cap", needs: "a string", apply: capTransform(rule) };
+    default:
+      return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// The plan: a tree of rule paths.
+
+interface PlanNode {
+  /** Children by key (array indexes as strings, like object keys). */
+  literals: Map<string, PlanNode> | null;
+  wild: PlanNode | null;
+  /** Keys no rule names survive (remove mode, or below a kept path in keep mode). */
+  keepRest: boolean;
+  remove: boolean;
+  transform: Transform | null;
+  /** Indexes of the rules that end here (for the missing count). */
+  rules: number[];
+}
+
+export interface Plan {
+  readonly config: MinimizeConfig;
+  readonly root: PlanNode;
+  readonly ruleCount: number;
+  readonly property: PropertyPath;
+  readonly propertyKeys: readonly string[];
+  readonly keep: ReadonlySet<string>;
+}
+
+function newNode(keepRest: boolean): PlanNode {
+  return { literals: null, wild: null, keepRest, remove: false, transform: null, rules: [] };
+}
+
+/** Folds b into a copy of a; on a conflict `a` (the more specific path) wins, except that remove always wins. */
+function merge(a: PlanNode, b: PlanNode): PlanNode {
+  const out: PlanNode = {
+    literals: a.literals ? new Map(a.literals) : null,
+    wild: a.wild,
+    keepRest: a.keepRest || b.keepRest,
+    remove: a.remove || b.remove,
+    transform: a.transform ?? b.transform,
+    rules: [...a.rules, ...b.rules.filter((r) => !a.rules.includes(r))],
+  };
+  if (b.literals) {
+    out.literals = out.literals ?? new Map();
+    for (const [k, child] of b.literals) {
+      const mine = out.literals.get(k);
+      out.literals.set(k, mine ? merge(mine, child) : child);
+    }
+  }
+  if (b.wild) out.wild = out.wild ? merge(out.wild, b.wild) : b.wild;
+  return out;
+}
+
+/** Makes every literal child also carry what the `*` sibling asks, so a walk needs one lookup. */
+function finalize(node: PlanNode): void {
+  if (node.wild && node.literals) {
+    for (const [k, child] of node.literals) node.literals.set(k, merge(child, node.wild));
+  }
+  if (node.literals) for (const child of node.literals.values()) finalize(child);
+  if (node.wild) finalize(node.wild);
+}
+
+function segmentKey(seg: Segment): string | null {
+  return seg === WILDCARD ? null : String(seg);
+}
+
+function describeRule(rule: RuleConfig, i: number): string {
+  return `"rules[${i}]" (${rule.path})`;
+}
+
+function checkRule(rule: RuleConfig, i: number): void {
+  const where = `invalid config: ${describeRule(rule, i)}`;
+  if (rule.op === "round" && rule.step !== undefined && rule.decimals !== undefined) {
+    throw new ConfigError(`${where}: round takes decimals or a step, not both`);
+  }
+  if (rule.op === "coordinates" && rule.method === "geohash" && rule.precision === undefined) {
+    throw new ConfigError(`${where}: geohash needs a precision (1 to 12)`);
+  }
+  if (rule.op === "time" && rule.unit === undefined) throw new ConfigError(`${where}: time needs a unit (minute, hour or day)`);
+  if (rule.op === "cap" && rule.max === undefined) throw new ConfigError(`${where}: cap needs a max length`);
+  if (rule.op === "bucket") {
+    const buckets = rule.buckets ?? [];
+    if (buckets.length === 0) throw new ConfigError(`${where}: bucket needs at least one range`);
+    for (let b = 1; b < buckets.length; b++) {
+      if (!(buckets[b].below > buckets[b - 1].below)) throw new ConfigError(`${where}: bucket bounds must be ascending`);
+    }
+  }
+}
+
+/** Compiles a validated config into a plan; throws ConfigError naming the rule. */
+export function compile(config: MinimizeConfig): Plan {
+  const keepMode = config.mode === "keep";
+  const root = newNode(!keepMode);
+  const seen = new Map<string, number>();
+  config.rules.forEach((rule, i) => {
+    checkRule(rule, i);
+    const path = parsePath(rule.path);
+    const canonical = formatKeys(path.segments.map((s) => (s === WILDCARD ? "\u0000*" : s)));
+    const earlier = seen.get(canonical);
+    if (earlier !== undefined) {
+      throw new ConfigError(`invalid config: ${describeRule(rule, i)}: the same path as "rules[${earlier}]"`);
+    }
+    seen.set(canonical, i);
+    let node = root;
+    for (const seg of path.segments) {
+      const key = segmentKey(seg);
+      let child: PlanNode | undefined;
+      if (key === null) {
+        child = node.wild ?? undefined;
+        if (!child) node.wild = child = newNode(!keepMode);
+      } else {
+        node.literals = node.literals ?? new Map();
+        child = node.literals.get(key);
+        if (!child) node.literals.set(key, (child = newNode(!keepMode)));
+      }
+      node = child;
+    }
+    node.rules.push(i);
+    if (rule.op === "remove") {
+      node.remove = true;
+    } else {
+      // keep, or a transform: in keep mode the whole value at this path is allowed.
+      if (keepMode) node.keepRest = true;
+      node.transform = makeTransform(rule);
+    }
+  });
+  finalize(root);
+  const property = parsePath(config.property);
+  const keep = new Set([...ALWAYS_KEPT, String(property.segments[0]), ...config.keepProperties]);
+  return {
+    config,
+    root,
+    ruleCount: config.rules.length,
+    property,
+    propertyKeys: property.segments.map(String),
+    keep,
+  };
+}
+
+/** True when keep mode lets the value at this concrete path (relative to the property) out. */
+export function allows(plan: Plan, keys: readonly (string | number)[]): boolean {
+  let node: PlanNode | null = plan.root;
+  for (const k of keys) {
+    if (node.remove) return false;
+    if (node.keepRest && !node.literals && !node.wild) return true;
+    const next: PlanNode | null = node.literals?.get(String(k)) ?? node.wild;
+    if (!next) return node.keepRest;
+    node = next;
+  }
+  return !node.remove && node.keepRest;
+}
+
+// ---------------------------------------------------------------------------------
+// Running a plan on a message.
+
+export interface MinimizeSummary {
+  mode: Mode;
+  /** Paths that were removed (array indexes and `*` matches shown as `[*]` / `*`), at most MAX_NAMES. */
+  removed: string[];
+  removedCount: number;
+  /** Paths whose value was rounded, coarsened, truncated, bucketed or capped. */
+  coarsened: string[];
+  /** Paths removed because a transform met the wrong type (onTypeMismatch: drop-field). */
+  dropped: string[];
+  /** Rules whose path matched nothing in this message. */
+  missing: number;
+  /** Top-level message properties stripped as transport metadata. */
+  stripped: string[];
+  /** Set when the property was not an object and passed untouched. */
+  untouched?: string;
+}
+
+export interface MinimizeResult {
+  msg: Record<string, unknown>;
+  summary: MinimizeSummary;
+}
+
+export const MAX_NAMES = 50;
+const REMOVE: unique symbol = Symbol("remove");
+
+interface Walk {
+  readonly plan: Plan;
+  readonly matched: Uint8Array;
+  removed: string[];
+  removedCount: number;
+  coarsened: string[];
+  dropped: string[];
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(v: unknown): v is Container {
+  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v) && !(v instanceof Date);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v) && !(v instanceof Date);
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function childName(parent: string, key: string): string {
+  return IDENT.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+function noteRemoved(w: Walk, name: string): void {
+  w.removedCount++;
+  if (w.removed.length < MAX_NAMES * 4) w.removed.push(name);
+}
+
+function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
+  for (let i = 0; i < node.rules.length; i++) w.matched[node.rules[i]] = 1;
+  if (node.remove) {
+    noteRemoved(w, name);
+    return REMOVE;
+  }
+  let out = value;
+  if (node.literals !== null || node.wild !== null) {
+    if (isContainer(value)) {
+      out = Array.isArray(value) ? visitArray(value, node, name, w) : visitObject(value, node, name, w);
+      // In keep mode, a container only on the way to kept paths goes when nothing in it was kept.
+      if (!node.keepRest && (Array.isArray(out) ? out.length === 0 : Object.keys(out as object).length === 0)) return REMOVE;
+    } else if (!node.keepRest) {
+      noteRemoved(w, name);
+      return REMOVE;
+    }
+  }
+  const t = node.transform;
+  if (t !== null) {
+    const next = t.apply(out);
+    if (next === MISMATCH) {
+      if (w.plan.config.onTypeMismatch === "error") {
+        throw new MinimizeError(`msg.${name}: ${t.op} needs ${t.needs}, got ${typeName(out)}`);
+      }
+      w.dropped.push(name);
+      return REMOVE;
+    }
+    w.coarsened.push(name);
+    return next;
+  }
+  return out;
+}
+
+function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (isForbiddenKey(k)) {
+      // An own "__proto__" (JSON.parse makes them) never leaves: it would become a prototype downstream.
+      noteRemoved(w, childName(name, k));
+      continue;
+    }
+    const literal = node.literals !== null ? node.literals.get(k) : undefined;
+    const child = literal ?? node.wild;
+    if (child === null) {
+      if (node.keepRest) out[k] = obj[k];
+      else noteRemoved(w, childName(name, k));
+      continue;
+    }
+    const r = visit(obj[k], child, literal ? childName(name, k) : `${name}.*`, w);
+    if (r !== REMOVE) out[k] = r;
+  }
+  return out;
+}
+
+function visitArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
+  const out: unknown[] = [];
+  const itemName = `${name}[*]`;
+  for (let i = 0; i < arr.length; i++) {
+    const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
+    if (child === null) {
+      if (node.keepRest) out.push(arr[i]);
+      else noteRemoved(w, itemName);
+      continue;
+    }
+    const r = visit(arr[i], child, itemName, w);
+    if (r !== REMOVE) out.push(r);
+  }
+  return out;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (Buffer.isBuffer(v)) return "a Buffer";
+  if (v instanceof Date) return "a Date";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+function unique(names: string[]): string[] {
+  if (names.length < 2) return names;
+  const out = Array.from(new Set(names));
+  return out.length > MAX_NAMES ? out.slice(0, MAX_NAMES) : out;
+}
+
+function getProperty(msg: Record<string, unknown>, keys: readonly string[]): { found: boolean; value: unknown } {
+  let node: unknown = msg;
+  for (const k of keys) {
+    if (!isContainer(node) || !Object.prototype.hasOwnProperty.call(node, k)) return { found: false, value: undefined };
+    node = (node as Record<string, unknown>)[k];
+  }
+  return { found: true, value: node };
+}
+
+/** Sets msg[keys] = value, copying each container on the way so the input is never changed. */
+function setProperty(msg: Record<string, unknown>, keys: readonly string[], value: unknown): void {
+  let node: Record<string, unknown> = msg;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const next = node[keys[i]];
+    const copy: Record<string, unknown> = Array.isArray(next) ? (next.slice() as unknown as Record<string, unknown>) : { ...(next as Record<string, unknown>) };
+    node[keys[i]] = copy;
+    node = copy;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/**
+ * Runs a plan on a message. Returns a new message (the input is not changed) and what
+ * was done; throws MinimizeError when the message cannot be minimized.
+ */
+export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResult {
+  const { config } = plan;
+  const propName = config.property;
+  const target = getProperty(msg, plan.propertyKeys);
+  const w: Walk = { plan, matched: new Uint8Array(plan.ruleCount), removed: [], removedCount: 0, coarsened: [], dropped: [] };
+  let value: unknown = target.value;
+  let untouched: string | undefined;
+  if (!isContainer(target.value)) {
+    if (config.mode === "keep" && config.nonObject === "error") {
+      throw new MinimizeError(`msg.${propName} is ${target.found ? typeName(target.value) : "missing"}, not an object: nothing in it is on the keep list`);
+    }
+    untouched = target.found ? typeName(target.value) : "missing";
+  } else {
+    value = Array.isArray(target.value) ? visitArray(target.value, plan.root, propName, w) : visitObject(target.value, plan.root, propName, w);
+  }
+
+  const out: Record<string, unknown> = {};
+  const stripped: string[] = [];
+  const keys = Object.keys(msg);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (isForbiddenKey(k) || (config.stripMetadata && !plan.keep.has(k))) stripped.push(k);
+    else out[k] = msg[k];
+  }
+  if (untouched === undefined) setProperty(out, plan.propertyKeys, value);
+
+  let matched = 0;
+  for (let i = 0; i < w.matched.length; i++) matched += w.matched[i];
+  const summary: MinimizeSummary = {
+    mode: config.mode,
+    removed: unique(w.removed),
+    removedCount: w.removedCount,
+    coarsened: unique(w.coarsened),
+    dropped: unique(w.dropped),
+    missing: plan.ruleCount - matched,
+    stripped,
+  };
+  if (untouched !== undefined) summary.untouched = untouched;
+  return { msg: out, summary };
+}
