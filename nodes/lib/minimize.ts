@@ -511,6 +511,39 @@ function noteRemoved(w: Walk, name: string): void {
   if (w.removed.length < MAX_NAMES * 4) w.removed.push(name);
 }
 
+function hasForbidden(v: unknown): boolean {
+  if (!isContainer(v)) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (hasForbidden(v[i])) return true;
+    return false;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if (isForbiddenKey(k) || hasForbidden(v[k])) return true;
+  }
+  return false;
+}
+
+function withoutForbidden(v: unknown, name: string, w: Walk): unknown {
+  if (!isContainer(v)) return v;
+  if (Array.isArray(v)) return v.map((x) => withoutForbidden(x, `${name}[*]`, w));
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    if (isForbiddenKey(k)) noteRemoved(w, childName(name, k));
+    else out[k] = withoutForbidden(v[k], childName(name, k), w);
+  }
+  return out;
+}
+
+/**
+ * A value that leaves whole. Own `__proto__`, `constructor` or `prototype` keys inside
+ * it (JSON.parse makes them) are taken out, so no merge downstream can reach a prototype
+ * through our output. The check allocates nothing; a copy is made only when needed.
+ */
+function safe(v: unknown, name: string, w: Walk): unknown {
+  return isContainer(v) && hasForbidden(v) ? withoutForbidden(v, name, w) : v;
+}
+
 function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
   for (let i = 0; i < node.rules.length; i++) w.matched[node.rules[i]] = 1;
   if (node.remove) {
@@ -539,9 +572,9 @@ function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
       return REMOVE;
     }
     w.coarsened.push(name);
-    return next;
+    return safe(next, name, w);
   }
-  return out;
+  return node.literals === null && node.wild === null ? safe(out, name, w) : out;
 }
 
 function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
@@ -557,7 +590,7 @@ function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string,
     const literal = node.literals !== null ? node.literals.get(k) : undefined;
     const child = literal ?? node.wild;
     if (child === null) {
-      if (node.keepRest) out[k] = obj[k];
+      if (node.keepRest) out[k] = safe(obj[k], childName(name, k), w);
       else noteRemoved(w, childName(name, k));
       continue;
     }
@@ -573,7 +606,7 @@ function visitArray(arr: readonly unknown[], node: PlanNode, name: string, w: Wa
   for (let i = 0; i < arr.length; i++) {
     const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
     if (child === null) {
-      if (node.keepRest) out.push(arr[i]);
+      if (node.keepRest) out.push(safe(arr[i], itemName, w));
       else noteRemoved(w, itemName);
       continue;
     }
