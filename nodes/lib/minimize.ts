@@ -237,8 +237,32 @@ function coordinatesTransform(rule: RuleConfig): TransformFn {
 const UNIT_MS: Record<TimeUnit, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
 
+const UTC_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?Z$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The common case, a UTC ISO string, truncated by cutting the text: the same result
+ * as Date.parse + toISOString at a fraction of the cost. null: take the general path.
+ */
+export function truncateUtcIso(v: string, unit: TimeUnit): string | null {
+  const m = UTC_ISO.exec(v);
+  if (m === null) return null;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  if (month < 1 || month > 12 || day < 1 || day > days || Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59)) {
+    return null;
+  }
+  if (unit === "minute") return `${v.slice(0, 16)}:00.000Z`;
+  if (unit === "hour") return `${v.slice(0, 13)}:00:00.000Z`;
+  return `${v.slice(0, 10)}T00:00:00.000Z`;
+}
+
 function timeTransform(rule: RuleConfig): TransformFn {
-  const unitMs = UNIT_MS[rule.unit ?? "hour"];
+  const unit = rule.unit ?? "hour";
+  const unitMs = UNIT_MS[unit];
   const floorMs = (ms: number): number => Math.floor(ms / unitMs) * unitMs;
   const epoch = rule.epoch ?? "auto";
   return (v) => {
@@ -247,6 +271,8 @@ function timeTransform(rule: RuleConfig): TransformFn {
       return seconds ? floorMs(v * 1000) / 1000 : floorMs(v);
     }
     if (typeof v === "string") {
+      const fast = truncateUtcIso(v, unit);
+      if (fast !== null) return fast;
       if (!ISO_DATE.test(v)) return MISMATCH;
       const ms = Date.parse(v);
       return Number.isFinite(ms) ? new Date(floorMs(ms)).toISOString() : MISMATCH;
@@ -327,6 +353,10 @@ export interface Plan {
   readonly property: PropertyPath;
   readonly propertyKeys: readonly string[];
   readonly keep: ReadonlySet<string>;
+  /** Scratch space of the (synchronous) walk: which rules matched in the current message. */
+  readonly scratch: { stamps: Uint32Array; generation: number };
+  /** Names of top-level keys (`payload.owner`), made once instead of per message. */
+  readonly rootNames: Map<string, string>;
 }
 
 function newNode(keepRest: boolean): PlanNode {
@@ -437,6 +467,8 @@ export function compile(config: MinimizeConfig): Plan {
     property,
     propertyKeys: property.segments.map(String),
     keep,
+    scratch: { stamps: new Uint32Array(config.rules.length), generation: 0 },
+    rootNames: new Map(),
   };
 }
 
@@ -483,7 +515,9 @@ const REMOVE: unique symbol = Symbol("remove");
 
 interface Walk {
   readonly plan: Plan;
-  readonly matched: Uint8Array;
+  readonly stamps: Uint32Array;
+  readonly generation: number;
+  matched: number;
   removed: string[];
   removedCount: number;
   coarsened: string[];
@@ -504,6 +538,20 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 function childName(parent: string, key: string): string {
   return IDENT.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+const MAX_CACHED_NAMES = 512;
+
+/** childName, cached for the keys right under the property (where most fields are). */
+function nameOf(w: Walk, node: PlanNode, parent: string, key: string): string {
+  if (node !== w.plan.root) return childName(parent, key);
+  const cache = w.plan.rootNames;
+  let name = cache.get(key);
+  if (name === undefined) {
+    name = childName(parent, key);
+    if (cache.size < MAX_CACHED_NAMES) cache.set(key, name);
+  }
+  return name;
 }
 
 function noteRemoved(w: Walk, name: string): void {
@@ -544,8 +592,19 @@ function safe(v: unknown, name: string, w: Walk): unknown {
   return isContainer(v) && hasForbidden(v) ? withoutForbidden(v, name, w) : v;
 }
 
+/** safe() for a key of an object, naming it only when something must be taken out. */
+function safeChild(v: unknown, node: PlanNode, parent: string, key: string, w: Walk): unknown {
+  return isContainer(v) && hasForbidden(v) ? withoutForbidden(v, nameOf(w, node, parent, key), w) : v;
+}
+
 function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
-  for (let i = 0; i < node.rules.length; i++) w.matched[node.rules[i]] = 1;
+  for (let i = 0; i < node.rules.length; i++) {
+    const r = node.rules[i];
+    if (w.stamps[r] !== w.generation) {
+      w.stamps[r] = w.generation;
+      w.matched++;
+    }
+  }
   if (node.remove) {
     noteRemoved(w, name);
     return REMOVE;
@@ -584,17 +643,17 @@ function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string,
     const k = keys[i];
     if (isForbiddenKey(k)) {
       // An own "__proto__" (JSON.parse makes them) never leaves: it would become a prototype downstream.
-      noteRemoved(w, childName(name, k));
+      noteRemoved(w, nameOf(w, node, name, k));
       continue;
     }
     const literal = node.literals !== null ? node.literals.get(k) : undefined;
     const child = literal ?? node.wild;
     if (child === null) {
-      if (node.keepRest) out[k] = safe(obj[k], childName(name, k), w);
-      else noteRemoved(w, childName(name, k));
+      if (node.keepRest) out[k] = safeChild(obj[k], node, name, k, w);
+      else noteRemoved(w, nameOf(w, node, name, k));
       continue;
     }
-    const r = visit(obj[k], child, literal ? childName(name, k) : `${name}.*`, w);
+    const r = visit(obj[k], child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
     if (r !== REMOVE) out[k] = r;
   }
   return out;
@@ -626,7 +685,10 @@ function typeName(v: unknown): string {
 }
 
 function unique(names: string[]): string[] {
-  if (names.length < 2) return names;
+  // Only names through `*` or `[*]` can repeat: the others are distinct paths.
+  let starred = false;
+  for (let i = 0; i < names.length && !starred; i++) starred = names[i].includes("*");
+  if (!starred) return names.length > MAX_NAMES ? names.slice(0, MAX_NAMES) : names;
   const out = Array.from(new Set(names));
   return out.length > MAX_NAMES ? out.slice(0, MAX_NAMES) : out;
 }
@@ -660,7 +722,11 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   const { config } = plan;
   const propName = config.property;
   const target = getProperty(msg, plan.propertyKeys);
-  const w: Walk = { plan, matched: new Uint8Array(plan.ruleCount), removed: [], removedCount: 0, coarsened: [], dropped: [] };
+  const scratch = plan.scratch;
+  // A new generation instead of a fresh array: a stamp from an earlier message counts as unmatched.
+  scratch.generation = scratch.generation >= 0xfffffffe ? 1 : scratch.generation + 1;
+  if (scratch.generation === 1) scratch.stamps.fill(0);
+  const w: Walk = { plan, stamps: scratch.stamps, generation: scratch.generation, matched: 0, removed: [], removedCount: 0, coarsened: [], dropped: [] };
   let value: unknown = target.value;
   let untouched: string | undefined;
   if (!isContainer(target.value)) {
@@ -682,15 +748,13 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   }
   if (untouched === undefined) setProperty(out, plan.propertyKeys, value);
 
-  let matched = 0;
-  for (let i = 0; i < w.matched.length; i++) matched += w.matched[i];
   const summary: MinimizeSummary = {
     mode: config.mode,
     removed: unique(w.removed),
     removedCount: w.removedCount,
     coarsened: unique(w.coarsened),
     dropped: unique(w.dropped),
-    missing: plan.ruleCount - matched,
+    missing: plan.ruleCount - w.matched,
     stripped,
   };
   if (untouched !== undefined) summary.untouched = untouched;

@@ -175,6 +175,27 @@ describe("lib/minimize", () => {
       assert.equal(d.toISOString(), "2024-05-01T00:00:00.000Z");
     });
 
+    it("the fast path for UTC ISO strings agrees with Date.parse + toISOString", () => {
+      const UNIT = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+      fc.assert(
+        fc.property(
+          fc.date({ min: new Date("1000-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }),
+          fc.constantFrom("ms", "s", "min"),
+          fc.constantFrom("minute", "hour", "day"),
+          (d, form, unit) => {
+            const full = d.toISOString();
+            const text = form === "ms" ? full : form === "s" ? `${full.slice(0, 19)}Z` : `${full.slice(0, 16)}Z`;
+            const expected = new Date(Math.floor(Date.parse(text) / UNIT[unit]) * UNIT[unit]).toISOString();
+            assert.equal(M.truncateUtcIso(text, unit), expected);
+          },
+        ),
+        { numRuns: 500 },
+      );
+      assert.equal(M.truncateUtcIso("2024-02-30T10:00:00Z", "hour"), null, "an impossible day takes the general path");
+      assert.equal(M.truncateUtcIso("2023-02-29T10:00:00Z", "hour"), null);
+      assert.equal(M.truncateUtcIso("2024-02-29T10:00:00Z", "day"), "2024-02-29T00:00:00.000Z");
+    });
+
     it("buckets numbers into labelled ranges", () => {
       const rule = { op: "bucket", buckets: [{ below: 18, label: "under 18" }, { below: 65, label: "18-64" }], above: "65+" };
       assert.deepEqual([5, 18, 64.9, 65, 99].map((v) => one(rule, v)), ["under 18", "18-64", "18-64", "65+", "65+"]);
