@@ -637,20 +637,24 @@ function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
 }
 
 function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
+  return node.keepRest ? editObject(obj, node, name, w) : pruneObject(obj, node, name, w);
+}
+
+function visitArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
+  return node.keepRest ? editArray(arr, node, name, w) : pruneArray(arr, node, name, w);
+}
+
+/** Keep mode on the way to kept paths: a new object with only what the rules let out. */
+function pruneObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = Object.keys(obj);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (isForbiddenKey(k)) {
-      // An own "__proto__" (JSON.parse makes them) never leaves: it would become a prototype downstream.
-      noteRemoved(w, nameOf(w, node, name, k));
-      continue;
-    }
-    const literal = node.literals !== null ? node.literals.get(k) : undefined;
-    const child = literal ?? node.wild;
+    const literal = node.literals !== null && !isForbiddenKey(k) ? node.literals.get(k) : undefined;
+    const child = literal ?? (isForbiddenKey(k) ? null : node.wild);
     if (child === null) {
-      if (node.keepRest) out[k] = safeChild(obj[k], node, name, k, w);
-      else noteRemoved(w, nameOf(w, node, name, k));
+      // An own "__proto__" (JSON.parse makes them) never leaves either.
+      noteRemoved(w, nameOf(w, node, name, k));
       continue;
     }
     const r = visit(obj[k], child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
@@ -659,20 +663,63 @@ function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string,
   return out;
 }
 
-function visitArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
+function pruneArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
   const out: unknown[] = [];
   const itemName = `${name}[*]`;
   for (let i = 0; i < arr.length; i++) {
     const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
     if (child === null) {
-      if (node.keepRest) out.push(safe(arr[i], itemName, w));
-      else noteRemoved(w, itemName);
+      noteRemoved(w, itemName);
       continue;
     }
     const r = visit(arr[i], child, itemName, w);
     if (r !== REMOVE) out.push(r);
   }
   return out;
+}
+
+/**
+ * Remove mode, or inside a kept path: everything stays unless a rule changes it. The
+ * object is copied only when something does change; otherwise it is returned as it is.
+ */
+function editObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  let results: unknown[] | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = obj[k];
+    let r: unknown;
+    if (isForbiddenKey(k)) {
+      noteRemoved(w, nameOf(w, node, name, k));
+      r = REMOVE;
+    } else {
+      const literal = node.literals !== null ? node.literals.get(k) : undefined;
+      const child = literal ?? node.wild;
+      r = child === null ? safeChild(v, node, name, k, w) : visit(v, child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
+    }
+    if (r !== v && results === null) {
+      results = new Array<unknown>(keys.length);
+      for (let j = 0; j < i; j++) results[j] = obj[keys[j]];
+    }
+    if (results !== null) results[i] = r;
+  }
+  if (results === null) return obj;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) if (results[i] !== REMOVE) out[keys[i]] = results[i];
+  return out;
+}
+
+function editArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
+  const itemName = `${name}[*]`;
+  let results: unknown[] | null = null;
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
+    const r = child === null ? safe(v, itemName, w) : visit(v, child, itemName, w);
+    if (r !== v && results === null) results = arr.slice(0, i);
+    if (results !== null && r !== REMOVE) results.push(r);
+  }
+  return results === null ? (arr as unknown[]) : results;
 }
 
 function typeName(v: unknown): string {
