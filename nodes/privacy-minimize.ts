@@ -52,8 +52,9 @@ function compileAll(config: NodeConfig): Compiled {
       throw new ConfigError(`invalid config: "aggregateFields" ${errorText(e)}`);
     }
     if (path.hasWildcard) throw new ConfigError(`invalid config: "aggregateFields" (${f}) cannot contain "*"`);
-    if (config.mode === "keep" && !allows(plan, path.segments as Array<string | number>)) {
-      throw new ConfigError(`invalid config: "aggregateFields" (${f}) is not on the keep list, so it would never be counted`);
+    if (!allows(plan, path.segments as Array<string | number>)) {
+      const why = config.mode === "keep" ? "is not on the keep list" : "is removed by a rule";
+      throw new ConfigError(`invalid config: "aggregateFields" (${f}) ${why}, so it would never be counted`);
     }
   }
   let keyPath: PropertyPath | null = null;
@@ -202,10 +203,17 @@ export = function (RED: RedAPI) {
       if (msgs.length > 0) node.send([msgs]);
     });
     const aggregating = engine.aggregator !== null;
+    // Translated once (okStatus runs for every message); English where the message
+    // catalogue is not loaded (the test helper). "\u0001" and "\u0002" mark where the numbers go.
+    const template = (key: string, subs: Record<string, string>, english: string): string => {
+      const text = RED._(`${TYPE}.status.${key}`, subs);
+      return text === `${TYPE}.status.${key}` ? english : text;
+    };
+    const fill = (tpl: string, ...values: number[]): string => tpl.replace(/[\u0001\u0002]/g, (m) => String(values[m.charCodeAt(0) - 1]));
+    const minimizedText = template("minimized", { count: "\u0001" }, "\u0001 minimized");
+    const windowsText = template("windows", { in: "\u0001", windows: "\u0002" }, "\u0001 in, \u0002 windows");
     const okStatus = () => {
-      const text = aggregating
-        ? `${metrics.get("in")} in, ${metrics.get("windows")} windows`
-        : `${metrics.get("in")} minimized`;
+      const text = aggregating ? fill(windowsText, metrics.get("in"), metrics.get("windows")) : fill(minimizedText, metrics.get("in"));
       return { fill: "green" as const, shape: "dot" as const, text };
     };
     onInput(

@@ -160,6 +160,29 @@ describe("privacy-minimize node", function () {
     assert.match((await caught).error.message, /not on the keep list/);
   });
 
+  it("refuses an aggregated field that a remove rule takes out", async () => {
+    await helper.load(minimizeNode, flow({ mode: "remove", rules: [{ path: "temp", op: "remove" }], aggregate: true, aggregateFields: "temp" }));
+    const caught = next(helper.getNode("caught"));
+    helper.getNode("n1").receive({ payload: { temp: 1 } });
+    assert.match((await caught).error.message, /is removed by a rule/);
+  });
+
+  it("shows a count in its status", async () => {
+    await helper.load(minimizeNode, flow({ mode: "keep", rules: [{ path: "kwh" }] }));
+    const n1 = helper.getNode("n1");
+    const statuses = [];
+    const status = n1.status.bind(n1);
+    n1.status = (s) => {
+      statuses.push(s);
+      status(s);
+    };
+    const got = next(helper.getNode("out"));
+    n1.receive(meter());
+    await got;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(statuses.some((s) => s.fill === "green" && /^1 minimized$/.test(s.text)), JSON.stringify(statuses));
+  });
+
   it("flushes open windows when it closes", async () => {
     await helper.load(minimizeNode, flow({ mode: "keep", rules: [{ path: "temp" }], aggregate: true, aggregateFields: ["temp"] }));
     const n1 = helper.getNode("n1");
