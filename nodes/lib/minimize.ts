@@ -9,7 +9,7 @@
  * subtrees it keeps whole), so a message that fails is handed to done(err) untouched.
  */
 import { Joi, pathString } from "./validation";
-import { formatKeys, isForbiddenKey, parsePath, WILDCARD, type PropertyPath, type Segment } from "./paths";
+import { isForbiddenKey, parsePath, WILDCARD, type PropertyPath, type Segment } from "./paths";
 
 export type Mode = "keep" | "remove";
 export type Op = "keep" | "remove" | "round" | "coordinates" | "time" | "bucket" | "cap";
@@ -428,7 +428,8 @@ export function compile(config: MinimizeConfig): Plan {
   config.rules.forEach((rule, i) => {
     checkRule(rule, i);
     const path = parsePath(rule.path);
-    const canonical = formatKeys(path.segments.map((s) => (s === WILDCARD ? "\u0000*" : s)));
+    // `a[0]` and `a["0"]` reach the same key, so they are the same path.
+    const canonical = path.segments.map((s) => (s === WILDCARD ? "*" : JSON.stringify(String(s)))).join(".");
     const earlier = seen.get(canonical);
     if (earlier !== undefined) {
       throw new ConfigError(`invalid config: ${describeRule(rule, i)}: the same path as "rules[${earlier}]"`);

@@ -277,6 +277,7 @@ describe("lib/minimize", () => {
       [keep([{ path: "a", op: "cap" }]), /max/],
       [keep([{ path: "a", op: "bucket", buckets: [{ below: 5, label: "x" }, { below: 5, label: "y" }] }]), /ascending/],
       [keep([{ path: "a" }, { path: "a", op: "round" }]), /rules\[1\].*same path as "rules\[0\]"/],
+      [keep([{ path: "a[0]" }, { path: 'a["0"]', op: "remove" }]), /same path/],
       [{ mode: "keep", property: "payload.*" }, /cannot contain/],
       [{ mode: "shrink" }, /mode/],
       [keep([], { keepProperties: ["a b"] }), /keepProperties/],
