@@ -665,17 +665,25 @@ function pruneObject(obj: Record<string, unknown>, node: PlanNode, name: string,
 }
 
 function pruneArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
+  // With a rule for a particular index (`items[2].x`) positions matter: an element with
+  // nothing kept becomes null so the kept ones stay at their index. With `*` alone,
+  // such elements are left out.
+  const positional = node.literals !== null;
   const out: unknown[] = [];
+  let used = 0;
   const itemName = `${name}[*]`;
   for (let i = 0; i < arr.length; i++) {
     const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
-    if (child === null) {
-      noteRemoved(w, itemName);
-      continue;
+    const r = child === null ? REMOVE : visit(arr[i], child, itemName, w);
+    if (child === null) noteRemoved(w, itemName);
+    if (r !== REMOVE) {
+      out.push(r);
+      used = out.length;
+    } else if (positional) {
+      out.push(null);
     }
-    const r = visit(arr[i], child, itemName, w);
-    if (r !== REMOVE) out.push(r);
   }
+  out.length = used;
   return out;
 }
 

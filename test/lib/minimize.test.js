@@ -67,9 +67,14 @@ describe("lib/minimize", () => {
       assert.deepEqual(summary.removed, ["payload.dev.*.mac", "payload.dev.b.mac"], "keys matched only by * are not named");
     });
 
-    it("a literal index keeps that element only", () => {
+    it("a literal index keeps that element at its position (null before it), `*` alone closes gaps", () => {
       const { msg } = run(keep([{ path: "readings[1].v" }]), reading());
-      assert.deepEqual(msg.payload, { readings: [{ v: 2.74 }] });
+      assert.deepEqual(msg.payload, { readings: [null, { v: 2.74 }] });
+      const payload = { items: [{ a: 1 }, { b: 2 }, { v: 3, w: 4 }, { x: 5 }] };
+      const mixed = run(keep([{ path: "items[*].v" }, { path: "items[2].w" }]), { payload });
+      assert.deepEqual(mixed.msg.payload, { items: [null, null, { v: 3, w: 4 }] }, "w stays at index 2, where it is allowed");
+      const wild = run(keep([{ path: "items[*].v" }]), { payload });
+      assert.deepEqual(wild.msg.payload, { items: [{ v: 3 }] });
     });
 
     it("drops a primitive where only paths below it are kept", () => {
@@ -334,23 +339,34 @@ describe("lib/minimize", () => {
       obj: fc.dictionary(fc.constantFrom(...KEYS), tie("value"), { maxKeys: 4 }),
       arr: fc.array(tie("value"), { maxLength: 3 }),
     }));
-    const pattern = fc.array(fc.constantFrom("a", "b", "c", "*"), { minLength: 1, maxLength: 3 });
-    const toText = (segs) => segs.map((s, i) => (s === "*" ? (i === 0 ? "*" : ".*") : i === 0 ? s : `.${s}`)).join("");
+    const pattern = fc.array(fc.constantFrom("a", "b", "c", "*", 0, 1), { minLength: 1, maxLength: 3 });
+    const toText = (segs) => segs.map((s, i) => (typeof s === "number" ? `[${s}]` : s === "*" ? (i === 0 ? "*" : ".*") : i === 0 ? s : `.${s}`)).join("");
 
-    /** Leaf paths of a value: primitives and empty containers below the root. */
+    /**
+     * Leaf paths of a value: primitives and empty containers below the root. A null
+     * array element holds no data (it keeps later elements at their index): not a leaf.
+     */
     function leaves(v, prefix, out) {
       const isObj = typeof v === "object" && v !== null;
       const keys = isObj ? Object.keys(v) : [];
       if (prefix.length > 0 && (!isObj || keys.length === 0)) out.push(prefix);
-      for (const k of keys) leaves(v[k], [...prefix, Array.isArray(v) ? Number(k) : k], out);
+      for (const k of keys) {
+        if (Array.isArray(v) && v[k] === null) continue;
+        leaves(v[k], [...prefix, Array.isArray(v) ? Number(k) : k], out);
+      }
       return out;
     }
-    /** Independent oracle: a leaf is allowed when some pattern matches a prefix of it. */
-    const allowed = (leaf, patterns) => patterns.some((p) => p.length <= leaf.length && p.every((s, i) => s === "*" || (typeof leaf[i] === "string" && s === leaf[i])));
+    /**
+     * Independent oracle: a leaf is allowed when some pattern matches a prefix of it. A
+     * number matches an array index only, a name an object key only ("0" as a key of an
+     * object is matched by `[0]` too: Node-RED reads obj[0] as obj["0"]).
+     */
+    const stepMatches = (s, k) => s === "*" || (typeof s === "number" ? String(s) === String(k) : typeof k === "string" && s === k);
+    const allowed = (leaf, patterns) => patterns.some((p) => p.length <= leaf.length && p.every((s, i) => stepMatches(s, leaf[i])));
 
     it("keep output never contains a path outside the allowlist, and never pollutes", () => {
       fc.assert(
-        fc.property(fc.dictionary(fc.constantFrom(...KEYS), json.value, { maxKeys: 5 }), fc.uniqueArray(pattern, { minLength: 1, maxLength: 4, selector: toText }), (payload, patterns) => {
+        fc.property(fc.dictionary(fc.constantFrom(...KEYS), json.value, { maxKeys: 5 }), fc.uniqueArray(pattern, { minLength: 1, maxLength: 4, selector: (p) => toText(p).replace(/\[(\d+)\]/g, '["$1"]') }), (payload, patterns) => {
           const input = { payload, req: { x: 1 } };
           const before = JSON.stringify(input);
           const { msg } = run(keep(patterns.map((p) => ({ path: toText(p) }))), input);
