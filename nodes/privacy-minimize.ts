@@ -209,11 +209,19 @@ export = function (RED: RedAPI) {
       const text = RED._(`${TYPE}.status.${key}`, subs);
       return text === `${TYPE}.status.${key}` ? english : text;
     };
-    const fill = (tpl: string, ...values: number[]): string => tpl.replace(/[\u0001\u0002]/g, (m) => String(values[m.charCodeAt(0) - 1]));
-    const minimizedText = template("minimized", { count: "\u0001" }, "\u0001 minimized");
-    const windowsText = template("windows", { in: "\u0001", windows: "\u0002" }, "\u0001 in, \u0002 windows");
+    /** Splits a template once into text and markers, so filling it in is a few concatenations. */
+    const compileTemplate = (tpl: string): ((values: number[]) => string) => {
+      const parts = tpl.split(/([\u0001\u0002])/);
+      return (values) => {
+        let out = "";
+        for (const p of parts) out += p === "\u0001" ? values[0] : p === "\u0002" ? values[1] : p;
+        return out;
+      };
+    };
+    const minimizedText = compileTemplate(template("minimized", { count: "\u0001" }, "\u0001 minimized"));
+    const windowsText = compileTemplate(template("windows", { in: "\u0001", windows: "\u0002" }, "\u0001 in, \u0002 windows"));
     const okStatus = () => {
-      const text = aggregating ? fill(windowsText, metrics.get("in"), metrics.get("windows")) : fill(minimizedText, metrics.get("in"));
+      const text = aggregating ? windowsText([metrics.get("in"), metrics.get("windows")]) : minimizedText([metrics.get("in")]);
       return { fill: "green" as const, shape: "dot" as const, text };
     };
     onInput(

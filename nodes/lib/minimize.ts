@@ -537,6 +537,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
+/** isForbiddenKey with a length test first: it runs for every key of every message. */
+function forbidden(k: string): boolean {
+  return (k.length === 9 || k.length === 11) && isForbiddenKey(k);
+}
+
 function childName(parent: string, key: string): string {
   return IDENT.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
 }
@@ -568,7 +573,7 @@ function hasForbidden(v: unknown): boolean {
   }
   for (const k in v) {
     if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    if (isForbiddenKey(k) || hasForbidden(v[k])) return true;
+    if (forbidden(k) || hasForbidden(v[k])) return true;
   }
   return false;
 }
@@ -651,8 +656,9 @@ function pruneObject(obj: Record<string, unknown>, node: PlanNode, name: string,
   const keys = Object.keys(obj);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    const literal = node.literals !== null && !isForbiddenKey(k) ? node.literals.get(k) : undefined;
-    const child = literal ?? (isForbiddenKey(k) ? null : node.wild);
+    const bad = forbidden(k);
+    const literal = node.literals !== null && !bad ? node.literals.get(k) : undefined;
+    const child = literal ?? (bad ? null : node.wild);
     if (child === null) {
       // An own "__proto__" (JSON.parse makes them) never leaves either.
       noteRemoved(w, nameOf(w, node, name, k));
@@ -698,7 +704,7 @@ function editObject(obj: Record<string, unknown>, node: PlanNode, name: string, 
     const k = keys[i];
     const v = obj[k];
     let r: unknown;
-    if (isForbiddenKey(k)) {
+    if (forbidden(k)) {
       noteRemoved(w, nameOf(w, node, name, k));
       r = REMOVE;
     } else {
@@ -799,7 +805,7 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   const keys = Object.keys(msg);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (isForbiddenKey(k) || (config.stripMetadata && !plan.keep.has(k))) stripped.push(k);
+    if (forbidden(k) || (config.stripMetadata && !plan.keep.has(k))) stripped.push(k);
     else out[k] = msg[k];
   }
   if (untouched === undefined) setProperty(out, plan.propertyKeys, value);
