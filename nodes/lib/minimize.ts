@@ -565,26 +565,35 @@ function noteRemoved(w: Walk, name: string): void {
   if (w.removed.length < MAX_NAMES * 4) w.removed.push(name);
 }
 
-function hasForbidden(v: unknown): boolean {
+/** Deeper than this is refused: real payloads are not, and a payload that refers to itself never ends. */
+export const MAX_DEPTH = 100;
+
+function tooDeep(name: string): MinimizeError {
+  return new MinimizeError(`msg.${name} is nested more than ${MAX_DEPTH} levels deep (or refers to itself)`);
+}
+
+function hasForbidden(v: unknown, depth: number, name: string): boolean {
   if (!isContainer(v)) return false;
+  if (depth > MAX_DEPTH) throw tooDeep(name);
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (hasForbidden(v[i])) return true;
+    for (let i = 0; i < v.length; i++) if (hasForbidden(v[i], depth + 1, name)) return true;
     return false;
   }
   for (const k in v) {
     if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    if (forbidden(k) || hasForbidden(v[k])) return true;
+    if (forbidden(k) || hasForbidden(v[k], depth + 1, name)) return true;
   }
   return false;
 }
 
-function withoutForbidden(v: unknown, name: string, w: Walk): unknown {
+function withoutForbidden(v: unknown, name: string, w: Walk, depth = 0): unknown {
   if (!isContainer(v)) return v;
-  if (Array.isArray(v)) return v.map((x) => withoutForbidden(x, `${name}[*]`, w));
+  if (depth > MAX_DEPTH) throw tooDeep(name);
+  if (Array.isArray(v)) return v.map((x) => withoutForbidden(x, `${name}[*]`, w, depth + 1));
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
     if (isForbiddenKey(k)) noteRemoved(w, childName(name, k));
-    else out[k] = withoutForbidden(v[k], childName(name, k), w);
+    else out[k] = withoutForbidden(v[k], childName(name, k), w, depth + 1);
   }
   return out;
 }
@@ -595,12 +604,12 @@ function withoutForbidden(v: unknown, name: string, w: Walk): unknown {
  * through our output. The check allocates nothing; a copy is made only when needed.
  */
 function safe(v: unknown, name: string, w: Walk): unknown {
-  return isContainer(v) && hasForbidden(v) ? withoutForbidden(v, name, w) : v;
+  return isContainer(v) && hasForbidden(v, 0, name) ? withoutForbidden(v, name, w) : v;
 }
 
 /** safe() for a key of an object, naming it only when something must be taken out. */
 function safeChild(v: unknown, node: PlanNode, parent: string, key: string, w: Walk): unknown {
-  return isContainer(v) && hasForbidden(v) ? withoutForbidden(v, nameOf(w, node, parent, key), w) : v;
+  return isContainer(v) && hasForbidden(v, 0, parent) ? withoutForbidden(v, nameOf(w, node, parent, key), w) : v;
 }
 
 function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {

@@ -246,6 +246,19 @@ describe("lib/minimize", () => {
       assert.deepEqual(summary.dropped, ["payload.owner", "payload.ts"]);
     });
 
+    it("refuses a payload that refers to itself instead of walking forever", () => {
+      const payload = { a: 1, b: { c: 2 } };
+      payload.b.self = payload;
+      const hostile = JSON.parse('{"__proto__": 1, "x": {}}');
+      hostile.x.self = hostile;
+      for (const [config, p] of [[keep([{ path: "*" }]), hostile]]) {
+        assert.throws(() => run(config, { payload: p }), /refers to itself/);
+      }
+      for (const config of [remove([{ path: "a", op: "remove" }]), keep([{ path: "b" }])]) {
+        assert.throws(() => run(config, { payload }), (e) => e instanceof M.MinimizeError && /nested more than 100 levels deep \(or refers to itself\)/.test(e.message));
+      }
+    });
+
     it("treats a bad date string and a coordinate out of range as the wrong type", () => {
       assert.throws(() => run(keep([{ path: "x", op: "time", unit: "hour" }]), { payload: { x: "yesterday" } }), /time needs/);
       assert.throws(() => run(keep([{ path: "x", op: "coordinates", method: "geohash", precision: 4 }]), { payload: { x: { lat: 95, lon: 0 } } }), /coordinates needs/);
