@@ -82,4 +82,34 @@ describe("privacy-minimize editor (headless Chromium)", function () {
     assert.equal(saved.json.includes("Pat Sample"), false, "the sample is not in the flow");
     assert.deepEqual(errors, []);
   });
+
+  it("previews the window a sample folds into, and marks a bad rule invalid", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(rt.url);
+    await page.waitForFunction(() => window.RED && RED.nodes && RED.nodes.node && RED.nodes.node("pm-ex1-minimize"), null, { timeout: 60000 });
+    await page.evaluate(() => RED.editor.edit(RED.nodes.node("pm-ex1-minimize")));
+    await page.waitForSelector("#node-input-rule-container .pm-path");
+    assert.equal(await page.isVisible("#node-input-aggregateFields"), false, "aggregation options hidden until switched on");
+    await page.check("#node-input-aggregate");
+    await page.fill("#node-input-aggregateFields", "kwh, power");
+    await page.fill("#pm-sample", JSON.stringify({ topic: "meter/9", payload: { kwh: 10.04, power: 437.2 } }));
+    await page.waitForFunction(() => /"windows"/.test(document.querySelector("#pm-output").textContent), null, { timeout: 10000 });
+    const shown = JSON.parse(await page.textContent("#pm-output"));
+    assert.deepEqual(shown.windows[0].payload, { kwh: { count: 1, mean: 10, min: 10, max: 10 }, power: { count: 1, mean: 450, min: 450, max: 450 } });
+    assert.equal(shown.windows[0].topic, "meter/9");
+
+    await page.locator("#node-input-rule-container li").nth(1).locator(".pm-path").fill("a.__proto__.b");
+    await page.click("#node-dialog-ok");
+    await page.waitForFunction(() => !document.querySelector("#pm-sample"));
+    const node = await page.evaluate(() => {
+      const n = RED.nodes.node("pm-ex1-minimize");
+      return { valid: n.valid, aggregate: n.aggregate, fields: n.aggregateFields, label: RED.utils.getNodeLabel(n) };
+    });
+    assert.equal(node.valid, false, "a prototype path marks the node invalid");
+    assert.equal(node.aggregate, true);
+    assert.equal(node.fields, "kwh, power");
+    assert.deepEqual(errors, []);
+  });
 });
