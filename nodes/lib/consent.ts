@@ -1,0 +1,332 @@
+/**
+ * Consent: who agreed to what, for which purpose, under which policy version, until
+ * when. This engine holds the in-memory index a gate looks up per message, turns a
+ * manager command into receipts, and answers queries. It does no I/O: a backend
+ * (consent-journal.ts, or memory) makes receipts durable before they are applied here.
+ */
+import { randomUUID } from "node:crypto";
+import { Joi, MessageError, validateMessage } from "./validation";
+
+export interface PurposeDef {
+  id: string;
+  description: string;
+  policyVersion: string;
+}
+
+export type ConsentStatus = "granted" | "withdrawn";
+
+/**
+ * One decision by one person about one purpose. It is what the manager sends back, and
+ * what the journal keeps: receipts are never changed after they are written.
+ * Field names follow the spirit of the Kantara consent receipt (receipt id, subject,
+ * purpose, policy version, consent timestamp, collection method).
+ */
+export interface ConsentReceipt {
+  receiptId: string;
+  subject: string;
+  purpose: string;
+  status: ConsentStatus;
+  /** ISO 8601, when the decision was recorded. */
+  timestamp: string;
+  /** ISO 8601 or null (no expiry). Always null for a withdrawal. */
+  expiresAt: string | null;
+  policyVersion: string;
+  method: string;
+  note?: string;
+}
+
+export type BlockReason = "no-consent" | "withdrawn" | "expired" | "policy-outdated" | "no-subject" | "store-unavailable";
+
+/** The latest decision for one subject and purpose, as the gate needs it. */
+export interface ConsentEntry {
+  granted: boolean;
+  /** ms since epoch, 0 = never. */
+  expiresAt: number;
+  policyVersion: string;
+  receiptId: string;
+  timestamp: number;
+  /** How many receipts exist for this subject and purpose (for compaction decisions). */
+  receipts: number;
+}
+
+export type ConsentState = "granted" | BlockReason;
+
+export interface PurposeState {
+  purpose: string;
+  state: ConsentState;
+  allowed: boolean;
+  receiptId: string | null;
+  timestamp: string | null;
+  expiresAt: string | null;
+  policyVersion: string | null;
+  currentPolicyVersion: string | null;
+}
+
+export type Action = "grant" | "withdraw" | "query" | "list" | "export";
+
+export interface ConsentCommand {
+  action: Action;
+  subject?: string;
+  purpose?: string | string[];
+  expiresAt?: number | string | Date;
+  ttl?: number | string;
+  policyVersion?: string;
+  method?: string;
+  note?: string;
+}
+
+const ID = Joi.alternatives().try(Joi.string().trim().min(1).max(512), Joi.number().custom((v: number) => String(v)));
+const PURPOSE = Joi.string().trim().min(1).max(200);
+const PURPOSES = Joi.alternatives().try(PURPOSE, Joi.array().items(PURPOSE).min(1).max(100).unique());
+const TTL = Joi.alternatives().try(Joi.number().positive().max(100 * 365 * 86400), Joi.string().trim().pattern(/^\d+(\.\d+)?\s*[smhdw]$/i, "ttl"));
+
+const COMMAND = Joi.object({
+  action: Joi.string().valid("grant", "withdraw", "query", "list", "export").required(),
+  subject: Joi.when("action", { is: "list", then: Joi.forbidden(), otherwise: ID.required() }),
+  purpose: Joi.when("action", {
+    switch: [
+      { is: "grant", then: PURPOSES.required() },
+      { is: Joi.valid("withdraw", "query"), then: PURPOSES },
+    ],
+    otherwise: Joi.forbidden(),
+  }),
+  expiresAt: Joi.when("action", { is: "grant", then: Joi.date(), otherwise: Joi.forbidden() }),
+  ttl: Joi.when("action", { is: "grant", then: TTL, otherwise: Joi.forbidden() }),
+  policyVersion: Joi.when("action", {
+    is: Joi.valid("grant", "withdraw"),
+    then: Joi.alternatives().try(Joi.string().trim().min(1).max(100), Joi.number().custom((v: number) => String(v))),
+    otherwise: Joi.forbidden(),
+  }),
+  method: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().trim().min(1).max(100), otherwise: Joi.forbidden() }),
+  note: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().max(1000), otherwise: Joi.forbidden() }),
+})
+  .oxor("expiresAt", "ttl")
+  .messages({ "object.oxor": "{{#label}} must give expiresAt or ttl, not both" })
+  .required();
+
+const TTL_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
+
+/** ttl in seconds: a number of seconds, or a string "90s", "30m", "12h", "30d", "2w". */
+export function ttlSeconds(ttl: number | string): number {
+  if (typeof ttl === "number") return ttl;
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(ttl.trim());
+  if (!m) throw new MessageError(`msg.consent.ttl "${ttl}" is not a duration such as 3600, "30m", "12h" or "90d"`);
+  return Number(m[1]) * TTL_UNITS[m[2].toLowerCase()];
+}
+
+/** Validates msg.consent; throws MessageError naming the problem. */
+export function parseCommand(raw: unknown): ConsentCommand {
+  return validateMessage<ConsentCommand>(COMMAND as unknown as Joi.Schema<ConsentCommand>, raw, "msg.consent");
+}
+
+export interface StoreOptions {
+  purposes: readonly PurposeDef[];
+  now?: () => number;
+  newId?: () => string;
+}
+
+/** A planned change: receipts to make durable, then apply. */
+export interface Plan {
+  receipts: ConsentReceipt[];
+  /** true when the command named one purpose (the answer is one receipt, not a list). */
+  single: boolean;
+}
+
+export class ConsentIndex {
+  private readonly subjects = new Map<string, Map<string, ConsentEntry>>();
+  private purposes = new Map<string, PurposeDef>();
+  private lines = 0;
+  now: () => number;
+  private readonly newId: () => string;
+
+  constructor(options: StoreOptions) {
+    this.setPurposes(options.purposes);
+    this.now = options.now ?? Date.now;
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  setPurposes(purposes: readonly PurposeDef[]): void {
+    this.purposes = new Map(purposes.map((p) => [p.id, p]));
+  }
+
+  purposeList(): PurposeDef[] {
+    return [...this.purposes.values()];
+  }
+
+  get subjectCount(): number {
+    return this.subjects.size;
+  }
+
+  /** How many receipts were applied (journal lines may hold several). */
+  get receiptCount(): number {
+    return this.lines;
+  }
+
+  /**
+   * The gate's question, answered from memory: the entry that allows it, or why not.
+   * Allocation-free on the hot path.
+   */
+  check(subject: string, purpose: string): ConsentEntry | BlockReason {
+    const def = this.purposes.get(purpose);
+    const entry = this.subjects.get(subject)?.get(purpose);
+    if (entry === undefined || def === undefined) return "no-consent";
+    if (!entry.granted) return "withdrawn";
+    if (entry.expiresAt !== 0 && entry.expiresAt <= this.now()) return "expired";
+    if (entry.policyVersion !== def.policyVersion) return "policy-outdated";
+    return entry;
+  }
+
+  /** Applies a receipt that is already durable (or replayed from the journal). */
+  apply(r: ConsentReceipt): void {
+    let perSubject = this.subjects.get(r.subject);
+    if (perSubject === undefined) {
+      perSubject = new Map();
+      this.subjects.set(r.subject, perSubject);
+    }
+    const previous = perSubject.get(r.purpose);
+    perSubject.set(r.purpose, {
+      granted: r.status === "granted",
+      expiresAt: r.expiresAt === null ? 0 : Date.parse(r.expiresAt),
+      policyVersion: r.policyVersion,
+      receiptId: r.receiptId,
+      timestamp: Date.parse(r.timestamp),
+      receipts: (previous?.receipts ?? 0) + 1,
+    });
+    this.lines++;
+  }
+
+  /** Forgets a subject and purpose (compaction past the retention period). */
+  forget(subject: string, purpose: string): void {
+    const perSubject = this.subjects.get(subject);
+    if (!perSubject) return;
+    perSubject.delete(purpose);
+    if (perSubject.size === 0) this.subjects.delete(subject);
+  }
+
+  entries(): IterableIterator<[string, Map<string, ConsentEntry>]> {
+    return this.subjects.entries();
+  }
+
+  /** Turns a validated grant or withdraw into receipts; throws MessageError, changes nothing. */
+  plan(cmd: ConsentCommand, defaultMethod: string): Plan {
+    const subject = String(cmd.subject);
+    const now = this.now();
+    const timestamp = new Date(now).toISOString();
+    const method = cmd.method ?? defaultMethod;
+    let purposes: string[];
+    if (cmd.purpose === undefined) {
+      // Withdraw without a purpose: every declared purpose, and any the subject still
+      // holds a record for (a purpose removed from the store is withdrawn too).
+      const held = [...(this.subjects.get(subject)?.keys() ?? [])];
+      purposes = [...new Set([...this.purposes.keys(), ...held])];
+    } else {
+      purposes = Array.isArray(cmd.purpose) ? cmd.purpose : [cmd.purpose];
+    }
+    const single = typeof cmd.purpose === "string";
+    if (cmd.action === "grant") {
+      const unknown = purposes.filter((p) => !this.purposes.has(p));
+      if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
+      let expiresAt: string | null = null;
+      if (cmd.expiresAt !== undefined) {
+        const t = new Date(cmd.expiresAt).getTime();
+        if (!(t > now)) throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is not in the future`);
+        expiresAt = new Date(t).toISOString();
+      } else if (cmd.ttl !== undefined) {
+        const seconds = ttlSeconds(cmd.ttl);
+        if (!(seconds > 0)) throw new MessageError("msg.consent.ttl must be positive");
+        expiresAt = new Date(now + seconds * 1000).toISOString();
+      }
+      if (cmd.policyVersion !== undefined) {
+        for (const p of purposes) {
+          const current = this.purposes.get(p)!.policyVersion;
+          if (cmd.policyVersion !== current) {
+            throw new MessageError(`msg.consent.policyVersion "${cmd.policyVersion}" is not the current version "${current}" of purpose "${p}"`);
+          }
+        }
+      }
+      return {
+        single,
+        receipts: purposes.map((p) => this.receipt(subject, p, "granted", timestamp, expiresAt, this.purposes.get(p)!.policyVersion, method, cmd.note)),
+      };
+    }
+    // withdraw: a purpose the store does not declare may still be held from before.
+    const unknown = purposes.filter((p) => !this.purposes.has(p) && !this.subjects.get(subject)?.has(p));
+    if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
+    return {
+      single,
+      receipts: purposes.map((p) => {
+        const version = cmd.policyVersion ?? this.purposes.get(p)?.policyVersion ?? this.subjects.get(subject)?.get(p)?.policyVersion ?? "";
+        return this.receipt(subject, p, "withdrawn", timestamp, null, version, method, cmd.note);
+      }),
+    };
+  }
+
+  private receipt(subject: string, purpose: string, status: ConsentStatus, timestamp: string, expiresAt: string | null, policyVersion: string, method: string, note: string | undefined): ConsentReceipt {
+    const r: ConsentReceipt = { receiptId: this.newId(), subject, purpose, status, timestamp, expiresAt, policyVersion, method };
+    if (note !== undefined) r.note = note;
+    return r;
+  }
+
+  /** The current state of one subject and purpose, in words. */
+  state(subject: string, purpose: string): PurposeState {
+    const entry = this.subjects.get(subject)?.get(purpose);
+    const def = this.purposes.get(purpose);
+    const result = this.check(subject, purpose);
+    return {
+      purpose,
+      state: typeof result === "string" ? result : "granted",
+      allowed: typeof result !== "string",
+      receiptId: entry?.receiptId ?? null,
+      timestamp: entry ? new Date(entry.timestamp).toISOString() : null,
+      expiresAt: entry && entry.expiresAt !== 0 ? new Date(entry.expiresAt).toISOString() : null,
+      policyVersion: entry?.policyVersion ?? null,
+      currentPolicyVersion: def?.policyVersion ?? null,
+    };
+  }
+
+  /** query: one purpose -> its state; several or none -> { subject, purposes: {id: state} }. */
+  query(subject: string, purpose: string | string[] | undefined): unknown {
+    if (typeof purpose === "string") return { subject, ...this.state(subject, purpose) };
+    const ids = purpose ?? [...new Set([...this.purposes.keys(), ...(this.subjects.get(subject)?.keys() ?? [])])];
+    const purposes: Record<string, PurposeState> = {};
+    for (const p of ids) purposes[p] = this.state(subject, p);
+    return { subject, purposes };
+  }
+
+  /** list: every subject with the state of each purpose it has a record for, and the purposes. */
+  list(): { purposes: PurposeDef[]; subjects: Array<{ subject: string; purposes: Record<string, ConsentState> }> } {
+    const subjects: Array<{ subject: string; purposes: Record<string, ConsentState> }> = [];
+    for (const [subject, perSubject] of this.subjects) {
+      const purposes: Record<string, ConsentState> = {};
+      for (const p of perSubject.keys()) {
+        const r = this.check(subject, p);
+        purposes[p] = typeof r === "string" ? r : "granted";
+      }
+      subjects.push({ subject, purposes });
+    }
+    return { purposes: this.purposeList(), subjects };
+  }
+}
+
+/** A journal line: the receipts of one command, written and fsynced together. */
+export interface JournalRecord {
+  receipts: ConsentReceipt[];
+}
+
+const STATUS = new Set(["granted", "withdrawn"]);
+
+/** Checks a parsed journal line; returns its receipts or undefined when it is not one. */
+export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const receipts = (value as { receipts?: unknown }).receipts;
+  if (!Array.isArray(receipts)) return undefined;
+  for (const r of receipts) {
+    if (typeof r !== "object" || r === null) return undefined;
+    const c = r as Record<string, unknown>;
+    if (typeof c.receiptId !== "string" || typeof c.subject !== "string" || typeof c.purpose !== "string") return undefined;
+    if (typeof c.status !== "string" || !STATUS.has(c.status) || typeof c.timestamp !== "string") return undefined;
+    if (c.expiresAt !== null && typeof c.expiresAt !== "string") return undefined;
+    if (typeof c.policyVersion !== "string" || typeof c.method !== "string") return undefined;
+  }
+  return receipts as ConsentReceipt[];
+}
