@@ -79,7 +79,7 @@ export = function (RED: RedAPI) {
         else if (!store) result = "store-unavailable";
         else result = store.check(subject, purpose);
         if (typeof result !== "string") {
-          appendTrail(msg, { type: "privacy-consent-gate", id: node.id, purpose, allowed: true, receiptId: result.receiptId });
+          appendTrail(msg, { type: "privacy-consent-gate", id: node.id, purpose, allowed: true });
           passed++;
           return msg;
         }

@@ -21,7 +21,7 @@ const SCHEMA = Joi.object<StoreConfig>({
   purposes: Joi.array()
     .items(
       Joi.object({
-        id: Joi.string().trim().min(1).max(200).pattern(/^[^\s]+$/, "no spaces").required(),
+        id: Joi.string().trim().min(1).max(200).pattern(/^[^\s]+$/, "no spaces").invalid("__proto__", "constructor", "prototype").required(),
         description: Joi.string().allow("").max(2000).default(""),
         policyVersion: Joi.alternatives()
           .try(Joi.string().trim().min(1).max(100), Joi.number().custom((v: number) => String(v)))

@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { receiptsOf, type ConsentReceipt, type JournalRecord } from "./consent";
+import { parseJournalLine, type ConsentReceipt, type JournalRecord } from "./consent";
 
 export class JournalLockError extends Error {
   constructor(message: string) {
@@ -89,26 +89,37 @@ const NEWLINE = 0x0a;
  * Calls `line` for every complete line of the file (without the newline) and returns
  * the byte length of the complete part (where a torn tail starts).
  */
-function forEachLine(file: string, line: (text: string) => void): { complete: number; size: number } {
+function forEachLine(file: string, line: (text: string, offset: number) => void): { complete: number; size: number } {
   const fd = fs.openSync(file, "r");
   try {
     const size = fs.fstatSync(fd).size;
-    let carry: Buffer = Buffer.alloc(0);
+    // One buffer reused for the whole file (a new one per chunk would leave hundreds of
+    // MB of dead external memory behind while a large journal loads).
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let filled = 0; // bytes in buf
+    let bufStart = 0; // file offset of buf[0]
     let position = 0;
     let complete = 0;
-    const chunk = Buffer.allocUnsafe(CHUNK);
     while (position < size) {
-      const n = fs.readSync(fd, chunk, 0, Math.min(CHUNK, size - position), position);
+      if (filled === buf.length) {
+        // A line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = fs.readSync(fd, buf, filled, Math.min(buf.length - filled, size - position), position);
       if (n <= 0) break;
       position += n;
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      filled += n;
       let start = 0;
-      for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
-        if (nl > start) line(buf.toString("utf8", start, nl));
-        complete += nl + 1 - start;
+      for (let nl = buf.indexOf(NEWLINE, start); nl !== -1 && nl < filled; nl = buf.indexOf(NEWLINE, start)) {
+        if (nl > start) line(buf.toString("utf8", start, nl), bufStart + start);
+        complete = bufStart + nl + 1;
         start = nl + 1;
       }
-      carry = Buffer.from(buf.subarray(start));
+      buf.copyWithin(0, start, filled);
+      filled -= start;
+      bufStart += start;
     }
     return { complete, size };
   } finally {
@@ -117,14 +128,17 @@ function forEachLine(file: string, line: (text: string) => void): { complete: nu
 }
 
 type Task =
-  | { kind: "append"; line: string; record: JournalRecord; resolve: () => void; reject: (e: Error) => void }
+  | { kind: "append"; line: string; bytes: number; record: JournalRecord; resolve: () => void; reject: (e: Error) => void }
   | { kind: "task"; run: () => Promise<void> | void; resolve: () => void; reject: (e: Error) => void };
 
 export interface JournalOptions {
   /** Store node id or name, written in the lock file and named in errors. */
   owner: string;
-  /** Called with each record once it is durable, in file order, before append() resolves. */
-  onDurable: (record: JournalRecord) => void;
+  /**
+   * Called with each record once it is durable, in file order, before append()
+   * resolves, with the byte offset of its line (to read the receipts back later).
+   */
+  onDurable: (record: JournalRecord, offset: number) => void;
   warn?: (text: string) => void;
 }
 
@@ -137,7 +151,9 @@ export class Journal {
   private draining = false;
   private failure: Error | undefined;
   private closed = false;
-  private readonly onDurable: (record: JournalRecord) => void;
+  private readonly onDurable: (record: JournalRecord, offset: number) => void;
+  /** Bytes in the file: where the next line starts. */
+  private size = 0;
   private readonly warn: (text: string) => void;
   /** Lines in the file now, and lines that compaction would drop (invalid ones). */
   lines = 0;
@@ -197,14 +213,9 @@ export class Journal {
     const report: LoadReport = { lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [] };
     if (fs.existsSync(this.file)) {
       let lineNo = 0;
-      const { complete, size } = forEachLine(this.file, (text) => {
+      const { complete, size } = forEachLine(this.file, (text, offset) => {
         lineNo++;
-        let receipts: ConsentReceipt[] | undefined;
-        try {
-          receipts = receiptsOf(JSON.parse(text));
-        } catch {
-          receipts = undefined;
-        }
+        const receipts = parseJournalLine(text);
         if (receipts === undefined) {
           report.skipped++;
           if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
@@ -212,8 +223,9 @@ export class Journal {
         }
         report.lines++;
         report.receipts += receipts.length;
-        this.onDurable({ receipts });
+        this.onDurable({ receipts }, offset);
       });
+      this.size = complete;
       if (complete < size) {
         report.tornBytes = size - complete;
         report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
@@ -238,7 +250,7 @@ export class Journal {
   append(record: JournalRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       const line = `${JSON.stringify(record)}\n`;
-      this.enqueue({ kind: "append", line, record, resolve, reject });
+      this.enqueue({ kind: "append", line, bytes: Buffer.byteLength(line), record, resolve, reject });
     });
   }
 
@@ -293,7 +305,10 @@ export class Journal {
         continue;
       }
       this.lines += batch.length;
-      for (const t of batch) this.onDurable(t.record);
+      for (const t of batch) {
+        this.onDurable(t.record, this.size);
+        this.size += t.bytes;
+      }
       for (const t of batch) t.resolve();
     }
     this.draining = false;
@@ -310,6 +325,30 @@ export class Journal {
     await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
+  /** The receipts of the line at `offset` (an offset onDurable gave), read synchronously. */
+  readAt(offset: number): ConsentReceipt[] {
+    const fd = fs.openSync(this.file, "r");
+    try {
+      const parts: Buffer[] = [];
+      const chunk = Buffer.allocUnsafe(4096);
+      let position = offset;
+      for (;;) {
+        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
+        if (n <= 0) break;
+        const nl = chunk.subarray(0, n).indexOf(NEWLINE);
+        if (nl !== -1) {
+          parts.push(Buffer.from(chunk.subarray(0, nl)));
+          break;
+        }
+        parts.push(Buffer.from(chunk.subarray(0, n)));
+        position += n;
+      }
+      return parseJournalLine(Buffer.concat(parts).toString("utf8")) ?? [];
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   /** Every receipt of one subject, in the order they were written. */
   readSubject(subject: string): Promise<ConsentReceipt[]> {
     const out: ConsentReceipt[] = [];
@@ -319,12 +358,7 @@ export class Journal {
     return this.exclusive(() => {
       forEachLine(this.file, (text) => {
         if (!text.includes(needle)) return;
-        let receipts: ConsentReceipt[] | undefined;
-        try {
-          receipts = receiptsOf(JSON.parse(text));
-        } catch {
-          return;
-        }
+        const receipts = parseJournalLine(text);
         if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
       });
     }).then(() => out);
@@ -334,10 +368,12 @@ export class Journal {
    * Rewrites the journal keeping only the receipts `keep` accepts (decided when the
    * rewrite starts, after every earlier append). Lines left empty and invalid lines go.
    */
-  compact(plan: () => (r: ConsentReceipt) => boolean): Promise<{ before: number; after: number }> {
+  compact(plan: () => { keep: (r: ConsentReceipt) => boolean; moved: (offsets: Map<number, number>) => void }): Promise<{ before: number; after: number }> {
     const result = { before: 0, after: 0 };
     return this.exclusive(() => {
-      const keep = plan();
+      const { keep, moved } = plan();
+      const offsets = new Map<number, number>();
+      let written = 0;
       const tmp = `${this.file}.compact-${process.pid}.tmp`;
       const out = fs.openSync(tmp, "w");
       try {
@@ -349,20 +385,18 @@ export class Journal {
           pending = [];
           pendingBytes = 0;
         };
-        forEachLine(this.file, (text) => {
+        forEachLine(this.file, (text, offset) => {
           result.before++;
-          let receipts: ConsentReceipt[] | undefined;
-          try {
-            receipts = receiptsOf(JSON.parse(text));
-          } catch {
-            return;
-          }
+          const receipts = parseJournalLine(text);
           if (!receipts) return;
           const kept = receipts.filter(keep);
           if (kept.length === 0) return;
           const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
           pending.push(line);
-          pendingBytes += line.length;
+          offsets.set(offset, written);
+          const bytes = Buffer.byteLength(line);
+          written += bytes;
+          pendingBytes += bytes;
           result.after++;
           if (pendingBytes > CHUNK) flush();
         });
@@ -376,6 +410,8 @@ export class Journal {
       fs.renameSync(tmp, this.file);
       fsyncDir(path.dirname(this.file));
       this.fd = fs.openSync(this.file, "a");
+      this.size = written;
+      moved(offsets);
       this.lines = result.after;
       this.invalidLines = 0;
     }).then(() => result);

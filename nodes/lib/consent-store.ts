@@ -12,6 +12,7 @@ import {
   type ConsentReceipt,
   type JournalRecord,
   type PurposeDef,
+  type PurposeState,
 } from "./consent";
 import { Journal, type LoadReport } from "./consent-journal";
 import * as os from "node:os";
@@ -74,7 +75,7 @@ export class ConsentStore {
         this.journal = new Journal(options.file, {
           owner: options.owner,
           warn: options.warn,
-          onDurable: (record) => this.applyRecord(record),
+          onDurable: (record, offset) => this.applyRecord(record, offset),
         });
         try {
           this.loadReport = this.journal.load();
@@ -108,9 +109,9 @@ export class ConsentStore {
     return this.index.check(subject, purpose);
   }
 
-  private applyRecord(record: JournalRecord): void {
+  private applyRecord(record: JournalRecord, offset: number | undefined): void {
     for (const r of record.receipts) {
-      this.index.apply(r);
+      this.index.apply(r, offset ?? r);
       if (this.backend === "memory") {
         let list = this.history.get(r.subject);
         if (!list) {
@@ -137,15 +138,19 @@ export class ConsentStore {
         if (plan.receipts.length > 0) await this.append({ receipts: plan.receipts });
         return plan.single ? plan.receipts[0] : plan.receipts;
       }
-      case "query":
-        return this.index.query(String(cmd.subject), cmd.purpose);
+      case "query": {
+        const subject = String(cmd.subject);
+        const states = this.states(subject, this.index.queryPurposes(subject, cmd.purpose));
+        if (typeof cmd.purpose === "string") return { subject, ...states[cmd.purpose] };
+        return { subject, purposes: states };
+      }
       case "list":
         return this.index.list();
       case "export": {
         const subject = String(cmd.subject);
         const receipts = await this.receiptsOf(subject);
-        const current = this.index.query(subject, undefined) as { purposes: unknown };
-        return { subject, exportedAt: new Date(this.index.now()).toISOString(), purposes: current.purposes, receipts };
+        const purposes = this.states(subject, this.index.queryPurposes(subject, undefined));
+        return { subject, exportedAt: new Date(this.index.now()).toISOString(), purposes, receipts };
       }
     }
   }
@@ -158,8 +163,25 @@ export class ConsentStore {
         if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
       }
     } else {
-      this.applyRecord(record);
+      this.applyRecord(record, undefined);
     }
+  }
+
+  /** The current receipt behind an entry: from memory, or read back from its journal line. */
+  private receiptFor(subject: string, purpose: string): ConsentReceipt | undefined {
+    const entry = this.index.entry(subject, purpose);
+    if (entry === undefined) return undefined;
+    if (typeof entry.ref !== "number") return entry.ref;
+    if (!this.journal) return undefined;
+    return this.journal.readAt(entry.ref).find((r) => r.subject === subject && r.purpose === purpose);
+  }
+
+  private states(subject: string, purposes: string[]): Record<string, PurposeState> {
+    const out: Record<string, PurposeState> = {};
+    for (const p of purposes) {
+      Object.defineProperty(out, p, { value: this.index.state(subject, p, this.receiptFor(subject, p)), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
   }
 
   /** Every receipt of a subject, oldest first. */
@@ -174,9 +196,9 @@ export class ConsentStore {
     if (this.retainDays <= 0) return out;
     const cutoff = this.index.now() - this.retainDays * DAY_MS;
     for (const [subject, perSubject] of this.index.entries()) {
-      for (const [purpose, e] of perSubject) {
-        const endedAt = !e.granted ? e.timestamp : e.expiresAt !== 0 ? e.expiresAt : Infinity;
-        if (endedAt < cutoff) out.add(`${subject}\u0000${purpose}`);
+      for (const e of perSubject) {
+        const endedAt = !e.granted || e.at !== 0 ? e.at : Infinity;
+        if (endedAt < cutoff) out.add(`${subject}\u0000${e.purpose}`);
       }
     }
     return out;
@@ -195,7 +217,10 @@ export class ConsentStore {
         const [subject, purpose] = key.split("\u0000");
         this.index.forget(subject, purpose);
       }
-      return (r) => !drop.has(`${r.subject}\u0000${r.purpose}`);
+      return {
+        keep: (r: ConsentReceipt) => !drop.has(`${r.subject}\u0000${r.purpose}`),
+        moved: (offsets: Map<number, number>) => this.index.relocate(offsets),
+      };
     });
   }
 

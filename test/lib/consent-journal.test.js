@@ -25,6 +25,9 @@ describe("lib/consent-journal", () => {
     const again = open(file);
     assert.equal(typeof again.check("a", "p"), "object");
     assert.equal(again.check("a", "q"), "withdrawn");
+    const q = await again.execute({ action: "query", subject: "a" }, "m");
+    assert.equal(q.purposes.q.receiptId, JSON.parse(lines[1]).receipts[0].receiptId);
+    assert.equal(q.purposes.p.receiptId, JSON.parse(lines[0]).receipts[0].receiptId);
     assert.equal(again.loadReport.receipts, 3);
     await again.close();
   });
@@ -79,7 +82,7 @@ describe("lib/consent-journal", () => {
     await s.execute({ action: "grant", subject: "old", purpose: "p" }, "m");
     await s.execute({ action: "withdraw", subject: "old", purpose: "p" }, "m");
     await s.execute({ action: "grant", subject: "live", purpose: ["p", "q"] }, "m");
-    await s.execute({ action: "grant", subject: "live", purpose: "p" }, "m");
+    const lastLive = await s.execute({ action: "grant", subject: "live", purpose: "p" }, "m");
     await s.execute({ action: "grant", subject: "short", purpose: "q", ttl: "1d" }, "m");
     clock.t += 20 * 86400e3;
     await s.execute({ action: "withdraw", subject: "recent", purpose: "p" }, "m");
@@ -91,6 +94,10 @@ describe("lib/consent-journal", () => {
     assert.equal(s.check("recent", "p"), "withdrawn");
     const live = await s.receiptsOf("live");
     assert.equal(live.length, 3);
+    // The index points into the rewritten file: a query reads the right receipt back.
+    const q = await s.execute({ action: "query", subject: "live", purpose: "p" }, "m");
+    assert.equal(q.receiptId, lastLive.receiptId);
+    assert.equal(q.state, "granted");
     await s.close();
     const again = open(file, { now: () => clock.t, retainDays: 30 });
     assert.equal((await again.receiptsOf("live")).length, 3);

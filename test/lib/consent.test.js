@@ -4,7 +4,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const fc = require("fast-check");
-const { ConsentIndex, parseCommand, ttlSeconds, receiptsOf } = require("../../nodes/lib/consent");
+const { parseCommand, ttlSeconds, receiptsOf, parseJournalLine } = require("../../nodes/lib/consent");
 const { ConsentStore } = require("../../nodes/lib/consent-store");
 
 const PURPOSES = [
@@ -56,6 +56,36 @@ describe("lib/consent: commands", () => {
   });
 });
 
+describe("lib/consent: journal lines", () => {
+  const text = fc.string({ unit: "binary", maxLength: 30 });
+  const receipt = fc.record({
+    receiptId: fc.uuid(),
+    subject: text.filter((s) => s.length > 0),
+    purpose: text.filter((s) => s.length > 0),
+    status: fc.constantFrom("granted", "withdrawn"),
+    timestamp: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    expiresAt: fc.option(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), { nil: null }),
+    policyVersion: text,
+    method: text,
+    note: fc.option(text, { nil: undefined }),
+  }, { requiredKeys: ["receiptId", "subject", "purpose", "status", "timestamp", "expiresAt", "policyVersion", "method"] });
+  it("reads every line the journal writes exactly as JSON.parse does (fast path included)", () => {
+    fc.assert(fc.property(fc.array(receipt, { minLength: 1, maxLength: 3 }), (receipts) => {
+      const line = JSON.stringify({ receipts });
+      assert.deepEqual(parseJournalLine(line), JSON.parse(line).receipts);
+    }), { numRuns: 1000 });
+  });
+  it("refuses lines that are not records, whatever they hold", () => {
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (junk) => {
+      const got = parseJournalLine(junk);
+      if (got !== undefined) assert.deepEqual(got, JSON.parse(junk).receipts);
+    }), { numRuns: 1000 });
+    const good = JSON.stringify({ receipts: [{ receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "t", expiresAt: null, policyVersion: "1", method: "m" }] });
+    for (let cut = 1; cut < good.length; cut++) assert.equal(parseJournalLine(good.slice(0, cut)), undefined, `cut at ${cut}`);
+    assert.equal(parseJournalLine(good.replace('"granted"', '"maybe"')), undefined);
+  });
+});
+
 describe("lib/consent: decisions", () => {
   it("denies by default, passes after a grant, blocks after a withdrawal", async () => {
     const s = memoryStore();
@@ -67,7 +97,8 @@ describe("lib/consent: decisions", () => {
     assert.equal(r.expiresAt, null);
     assert.equal(r.timestamp, new Date(T0).toISOString());
     assert.match(r.receiptId, /^[0-9a-f-]{36}$/);
-    assert.equal(s.check("alice", "analytics").receiptId, r.receiptId);
+    assert.equal(typeof s.check("alice", "analytics"), "object");
+    assert.equal((await s.execute({ action: "query", subject: "alice", purpose: "analytics" }, "m")).receiptId, r.receiptId);
     assert.equal(s.check("alice", "cloud-backup"), "no-consent");
     assert.equal(s.check("bob", "analytics"), "no-consent");
     const w = await s.execute({ action: "withdraw", subject: "alice", purpose: "analytics" }, "node-red");
