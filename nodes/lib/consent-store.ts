@@ -136,7 +136,9 @@ export class ConsentStore {
       case "withdraw": {
         const plan = this.index.plan(cmd, defaultMethod);
         if (plan.receipts.length > 0) await this.append({ receipts: plan.receipts });
-        return plan.single ? plan.receipts[0] : plan.receipts;
+        // Copies: what flows downstream may be changed there, the store's record may not.
+        const out = plan.receipts.map((r) => ({ ...r }));
+        return plan.single ? out[0] : out;
       }
       case "query": {
         const subject = String(cmd.subject);
@@ -187,7 +189,7 @@ export class ConsentStore {
   /** Every receipt of a subject, oldest first. */
   receiptsOf(subject: string): Promise<ConsentReceipt[]> {
     if (this.journal) return this.journal.readSubject(subject);
-    return Promise.resolve([...(this.history.get(subject) ?? [])]);
+    return Promise.resolve((this.history.get(subject) ?? []).map((r) => ({ ...r })));
   }
 
   /** Subject/purpose pairs whose consent ended more than retainDays ago (none when kept forever). */

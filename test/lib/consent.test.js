@@ -151,6 +151,19 @@ describe("lib/consent: decisions", () => {
     assert.equal(s.index.receiptCount, 0);
   });
 
+  it("hands out copies: changing a receipt downstream does not change the store", async () => {
+    const s = memoryStore();
+    const r = await s.execute({ action: "grant", subject: "a", purpose: "analytics" }, "m");
+    r.status = "withdrawn";
+    r.subject = "mallory";
+    const e1 = await s.execute({ action: "export", subject: "a" }, "m");
+    e1.receipts[0].purpose = "x";
+    const e2 = await s.execute({ action: "export", subject: "a" }, "m");
+    assert.equal(e2.receipts[0].status, "granted");
+    assert.equal(e2.receipts[0].purpose, "analytics");
+    assert.equal((await s.execute({ action: "query", subject: "a", purpose: "analytics" }, "m")).state, "granted");
+  });
+
   it("answers query, list and export", async () => {
     const clock = { t: T0 };
     const s = memoryStore(clock);
