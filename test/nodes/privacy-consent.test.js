@@ -202,6 +202,36 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     assert.match(m.msg.error.message, /already open/);
   });
 
+  it("property: hostile messages get exactly one outcome each, never pollute, never change the store wrongly", async function () {
+    this.timeout(60000);
+    const fc = require("fast-check");
+    await helper.load(NODES, flow({ gate: { subjectProperty: "payload.deviceId" } }));
+    await manage({ action: "grant", subject: "dev-1", purpose: "cloud-upload" });
+    const store = helper.getNode("store").consentStore;
+    const hostile = fc.oneof(
+      fc.anything(),
+      fc.record({ deviceId: fc.oneof(fc.constant("dev-1"), fc.anything()), ["__proto__"]: fc.anything(), constructor: fc.anything() }, { requiredKeys: [] }),
+    );
+    await fc.assert(
+      fc.asyncProperty(hostile, fc.option(fc.anything(), { nil: undefined }), fc.anything(), async (payload, privacy, consent) => {
+        const msg = { payload, topic: "dev-1" };
+        if (privacy !== undefined) msg.privacy = privacy;
+        const r = await gateIt(msg);
+        const deviceId = payload && typeof payload === "object" && Object.prototype.hasOwnProperty.call(payload, "deviceId") ? payload.deviceId : undefined;
+        const privacyOk = privacy === undefined || privacy === null || (typeof privacy === "object" && !Array.isArray(privacy) && Object.getPrototypeOf(privacy) === Object.prototype && (privacy.trail === undefined || privacy.trail === null || Array.isArray(privacy.trail)));
+        if (!privacyOk) assert.equal(r.id, "caught");
+        else if (deviceId === "dev-1") assert.equal(r.id, "pass");
+        else assert.equal(r.id, "blocked");
+        const before = store.index.receiptCount;
+        const m = await manage(consent);
+        if (m.id === "caught") assert.equal(store.index.receiptCount, before, "a refused command changed nothing");
+        assert.equal({}.polluted, undefined);
+        assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, "deviceId"), false);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it("fails closed with a bad config", async () => {
     await helper.load(NODES, flow({ gate: { subjectProperty: "payload.__proto__" } }));
     const r = await gateIt({ topic: "a" });
