@@ -58,6 +58,7 @@ export = function (RED: RedAPI) {
       text: `${passed} passed, ${blocked} blocked`,
     });
     if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
+    else status.showNow({ fill: "green", shape: "dot", text: "0 passed, 0 blocked" });
     const toOutput = config.onBlocked === "output";
 
     onInput(

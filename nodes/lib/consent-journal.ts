@@ -161,12 +161,20 @@ export class Journal {
 
   /** Takes the lock on `file` (creating its directory); throws JournalLockError when it is held. */
   constructor(file: string, private readonly options: JournalOptions) {
-    this.file = path.resolve(file);
+    const requested = path.resolve(file);
+    fs.mkdirSync(path.dirname(requested), { recursive: true });
+    // The real path, so two stores reaching one file through a symlink still collide.
+    let real = path.join(fs.realpathSync(path.dirname(requested)), path.basename(requested));
+    try {
+      real = fs.realpathSync(real);
+    } catch {
+      // not created yet
+    }
+    this.file = real;
     this.key = this.file;
     this.lockFile = `${this.file}.lock`;
     this.onDurable = options.onDurable;
     this.warn = options.warn ?? (() => undefined);
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
     this.lock();
   }
 

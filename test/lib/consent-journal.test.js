@@ -131,6 +131,17 @@ describe("lib/consent-journal", () => {
     await c.close();
   });
 
+  it("sees through a symlinked directory: the same file is the same lock", async () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, "real"));
+    fs.symlinkSync(path.join(dir, "real"), path.join(dir, "link"), "dir");
+    const a = open(path.join(dir, "real", "j.jsonl"), { owner: "A" });
+    const b = open(path.join(dir, "link", "j.jsonl"), { owner: "B" });
+    assert.equal(a.unavailable, undefined);
+    assert.match(b.unavailable, /already open by consent store A/);
+    await a.close();
+  });
+
   it("refuses a file locked by another live process, and takes over a lock whose process is gone", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
