@@ -201,18 +201,26 @@ export class ConsentIndex {
   /** Applies a receipt that is already durable (or replayed from the journal); `ref` finds it again. */
   apply(r: ConsentReceipt, ref: number | ConsentReceipt): void {
     const granted = r.status === "granted";
-    const at = granted ? (r.expiresAt === null ? 0 : Date.parse(r.expiresAt)) : Date.parse(r.timestamp);
-    const entry = new ConsentEntry(this.intern(r.purpose), granted, at, this.intern(r.policyVersion), ref);
+    const at = granted ? (r.expiresAt === null ? 0 : parseTime(r.expiresAt)) : parseTime(r.timestamp);
+    const purpose = this.intern(r.purpose);
+    const entry = new ConsentEntry(purpose, granted, at, this.intern(r.policyVersion), ref);
     const list = this.subjects.get(r.subject);
     if (list === undefined) {
-      // JSON.parse may return a string that is a slice of the whole journal line and keeps
-      // it alive; the key lives as long as the store, so it gets a copy of its own.
+      // A string read from a journal line may be a slice that keeps the whole line
+      // alive; the key lives as long as the store, so it gets a copy of its own.
       this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [entry]);
     } else {
-      const i = list.findIndex((e) => e.purpose === entry.purpose);
-      // A new purpose makes a new array of exactly the right length: push would reserve spare slots.
-      if (i === -1) this.subjects.set(r.subject, [...list, entry]);
-      else list[i] = entry;
+      let i = 0;
+      while (i < list.length && list[i].purpose !== purpose) i++;
+      if (i < list.length) {
+        list[i] = entry;
+      } else {
+        // A new array of exactly the right length: push would reserve spare slots.
+        const next = new Array<ConsentEntry>(list.length + 1);
+        for (let j = 0; j < list.length; j++) next[j] = list[j];
+        next[list.length] = entry;
+        this.subjects.set(r.subject, next);
+      }
     }
     this.applied++;
   }
@@ -342,6 +350,15 @@ export class ConsentIndex {
     }
     return { purposes: this.purposeList(), subjects };
   }
+}
+
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
+
+/** ms since epoch of an ISO time as toISOString writes it (fast path), else Date.parse. */
+export function parseTime(text: string): number {
+  const m = ISO_UTC.exec(text);
+  if (m === null) return Date.parse(text);
+  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
 }
 
 /** A journal line: the receipts of one command, written and fsynced together. */
