@@ -358,7 +358,14 @@ const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
 export function parseTime(text: string): number {
   const m = ISO_UTC.exec(text);
   if (m === null) return Date.parse(text);
-  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
+  const year = +m[1];
+  const month = +m[2];
+  const day = +m[3];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  // Out-of-range fields: let Date.parse decide (it answers NaN), never roll over silently.
+  if (month < 1 || month > 12 || day < 1 || day > days || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return Date.parse(text);
+  return Date.UTC(year, month - 1, day, +m[4], +m[5], +m[6], +m[7]);
 }
 
 /** A journal line: the receipts of one command, written and fsynced together. */

@@ -4,7 +4,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const fc = require("fast-check");
-const { parseCommand, ttlSeconds, receiptsOf, parseJournalLine } = require("../../nodes/lib/consent");
+const { parseCommand, ttlSeconds, receiptsOf, parseJournalLine, parseTime } = require("../../nodes/lib/consent");
 const { ConsentStore } = require("../../nodes/lib/consent-store");
 
 const PURPOSES = [
@@ -74,6 +74,14 @@ describe("lib/consent: journal lines", () => {
       const line = JSON.stringify({ receipts });
       assert.deepEqual(parseJournalLine(line), JSON.parse(line).receipts);
     }), { numRuns: 1000 });
+  });
+  it("reads times as Date.parse does", () => {
+    fc.assert(fc.property(fc.date({ noInvalidDate: true }), (d) => {
+      assert.equal(parseTime(d.toISOString()), d.getTime());
+    }), { numRuns: 1000 });
+    for (const t of ["2026-03-08T10:00:00+02:00", "2026-03-08", "nonsense", "2026-13-45T99:99:99.999Z", "2026-02-29T00:00:00.000Z", "2024-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-01-01T24:00:00.000Z", "2026-00-10T00:00:00.000Z"]) {
+      assert.deepEqual(parseTime(t), Date.parse(t), t);
+    }
   });
   it("refuses lines that are not records, whatever they hold", () => {
     fc.assert(fc.property(fc.string({ unit: "binary" }), (junk) => {
