@@ -45,11 +45,11 @@ export type BlockReason = "no-consent" | "withdrawn" | "expired" | "policy-outda
 export class ConsentEntry {
   constructor(
     readonly purpose: string,
-    readonly granted: boolean,
+    public granted: boolean,
     /** granted: expiry in ms since epoch (0 = none); withdrawn: when it was withdrawn. */
-    readonly at: number,
-    readonly policyVersion: string,
-    readonly ref: number | ConsentReceipt,
+    public at: number,
+    public policyVersion: string,
+    public ref: number | ConsentReceipt,
   ) {}
 }
 
@@ -203,26 +203,31 @@ export class ConsentIndex {
     const granted = r.status === "granted";
     const at = granted ? (r.expiresAt === null ? 0 : parseTime(r.expiresAt)) : parseTime(r.timestamp);
     const purpose = this.intern(r.purpose);
-    const entry = new ConsentEntry(purpose, granted, at, this.intern(r.policyVersion), ref);
+    const policyVersion = this.intern(r.policyVersion);
+    this.applied++;
     const list = this.subjects.get(r.subject);
     if (list === undefined) {
       // A string read from a journal line may be a slice that keeps the whole line
       // alive; the key lives as long as the store, so it gets a copy of its own.
-      this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [entry]);
-    } else {
-      let i = 0;
-      while (i < list.length && list[i].purpose !== purpose) i++;
-      if (i < list.length) {
-        list[i] = entry;
-      } else {
-        // A new array of exactly the right length: push would reserve spare slots.
-        const next = new Array<ConsentEntry>(list.length + 1);
-        for (let j = 0; j < list.length; j++) next[j] = list[j];
-        next[list.length] = entry;
-        this.subjects.set(r.subject, next);
-      }
+      this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [new ConsentEntry(purpose, granted, at, policyVersion, ref)]);
+      return;
     }
-    this.applied++;
+    let i = 0;
+    while (i < list.length && list[i].purpose !== purpose) i++;
+    if (i < list.length) {
+      // Updated in place: replaying a large journal then allocates only for new pairs.
+      const e = list[i];
+      e.granted = granted;
+      e.at = at;
+      e.policyVersion = policyVersion;
+      e.ref = ref;
+      return;
+    }
+    // A new array of exactly the right length: push would reserve spare slots.
+    const next = new Array<ConsentEntry>(list.length + 1);
+    for (let j = 0; j < list.length; j++) next[j] = list[j];
+    next[list.length] = new ConsentEntry(purpose, granted, at, policyVersion, ref);
+    this.subjects.set(r.subject, next);
   }
 
   /** Points an entry at the new place of its receipt (after compaction). */
@@ -232,7 +237,7 @@ export class ConsentIndex {
         const e = list[i];
         if (typeof e.ref !== "number") continue;
         const to = moved.get(e.ref);
-        if (to !== undefined) list[i] = new ConsentEntry(e.purpose, e.granted, e.at, e.policyVersion, to);
+        if (to !== undefined) e.ref = to;
       }
     }
   }
