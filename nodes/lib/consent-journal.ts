@@ -83,6 +83,7 @@ function fsyncDir(dir: string): void {
 }
 
 const CHUNK = 4 * 1024 * 1024;
+const FILE_MODE = 0o600;
 const NEWLINE = 0x0a;
 
 /**
@@ -162,7 +163,8 @@ export class Journal {
   /** Takes the lock on `file` (creating its directory); throws JournalLockError when it is held. */
   constructor(file: string, private readonly options: JournalOptions) {
     const requested = path.resolve(file);
-    fs.mkdirSync(path.dirname(requested), { recursive: true });
+    // The journal names people: only the Node-RED user may read it.
+    fs.mkdirSync(path.dirname(requested), { recursive: true, mode: 0o700 });
     // The real path, so two stores reaching one file through a symlink still collide.
     let real = path.join(fs.realpathSync(path.dirname(requested)), path.basename(requested));
     try {
@@ -243,7 +245,7 @@ export class Journal {
     for (const w of report.warnings) this.warn(w);
     this.lines = report.lines + report.skipped;
     this.invalidLines = report.skipped;
-    this.fd = fs.openSync(this.file, "a");
+    this.fd = fs.openSync(this.file, "a", FILE_MODE);
     fs.fsyncSync(this.fd);
     fsyncDir(path.dirname(this.file));
     return report;
@@ -383,7 +385,7 @@ export class Journal {
       const offsets = new Map<number, number>();
       let written = 0;
       const tmp = `${this.file}.compact-${process.pid}.tmp`;
-      const out = fs.openSync(tmp, "w");
+      const out = fs.openSync(tmp, "w", FILE_MODE);
       try {
         let pending: string[] = [];
         let pendingBytes = 0;
@@ -417,7 +419,7 @@ export class Journal {
       this.fd = undefined;
       fs.renameSync(tmp, this.file);
       fsyncDir(path.dirname(this.file));
-      this.fd = fs.openSync(this.file, "a");
+      this.fd = fs.openSync(this.file, "a", FILE_MODE);
       this.size = written;
       moved(offsets);
       this.lines = result.after;

@@ -20,6 +20,7 @@ describe("lib/consent-journal", () => {
     await s.close();
     const lines = fs.readFileSync(file, "utf8").split("\n");
     assert.equal(lines.length, 3);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, "only the owner may read the journal");
     assert.equal(lines[2], "");
     assert.equal(JSON.parse(lines[0]).receipts.length, 2);
     const again = open(file);
