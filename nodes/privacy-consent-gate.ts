@@ -4,8 +4,8 @@
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "./lib/red-types";
 import { Joi, pathString, compilePath, MessageError } from "./lib/validation";
-import { configure, failClosed, onInput, type Output } from "./lib/node-adapter";
-import { getValue } from "./lib/paths";
+import { configure, failClosed, onClose, onInput, type Output } from "./lib/node-adapter";
+import type { Key } from "./lib/paths";
 import { appendTrail, privacyOf } from "./lib/trail";
 import type { BlockReason } from "./lib/consent";
 import type { ConsentStoreNode } from "./lib/consent-store";
@@ -29,6 +29,29 @@ const SCHEMA = Joi.object<GateConfig>({
   subjectProperty: pathString().default("topic"),
   onBlocked: Joi.string().valid("output", "drop").default("output"),
 });
+
+/**
+ * Reads the subject along a parsed path (no wildcards; forbidden keys were refused when
+ * it was parsed). Own properties only, nothing allocated: it runs for every message.
+ */
+function subjectReader(segments: readonly Key[]): (msg: NodeMessage) => unknown {
+  const has = Object.prototype.hasOwnProperty;
+  return (msg) => {
+    let value: unknown = msg;
+    for (let i = 0; i < segments.length; i++) {
+      if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return undefined;
+      const key = segments[i];
+      if (Array.isArray(value)) {
+        if (typeof key !== "number" || key >= value.length) return undefined;
+        value = value[key];
+      } else {
+        if (!has.call(value, key)) return undefined;
+        value = (value as Record<string, unknown>)[key as string];
+      }
+    }
+    return value;
+  };
+}
 
 export = function (RED: RedAPI) {
   function PrivacyConsentGate(this: RedNode, def: NodeDef) {
@@ -58,7 +81,18 @@ export = function (RED: RedAPI) {
       text: `${passed} passed, ${blocked} blocked`,
     });
     if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
-    else status.showNow({ fill: "green", shape: "dot", text: "0 passed, 0 blocked" });
+    else status.showNow(okStatus());
+    // The gate sits in busy flows: counting costs nothing per message, the status text is
+    // built at most four times a second, and only when the counts changed.
+    let dirty = false;
+    const statusTimer = setInterval(() => {
+      if (!dirty) return;
+      dirty = false;
+      status.show(okStatus());
+    }, 250);
+    statusTimer.unref();
+    onClose(node, () => clearInterval(statusTimer));
+    const readSubject = subjectReader(subjectPath.segments as readonly Key[]);
     const toOutput = config.onBlocked === "output";
 
     onInput(
@@ -73,7 +107,7 @@ export = function (RED: RedAPI) {
         } else {
           purpose = config.purpose;
         }
-        const raw = getValue(msg, subjectPath);
+        const raw = readSubject(msg);
         const subject = typeof raw === "string" ? raw : typeof raw === "number" && Number.isFinite(raw) ? String(raw) : "";
         let result: ReturnType<NonNullable<typeof store>["check"]> | BlockReason;
         if (subject === "") result = "no-subject";
@@ -82,15 +116,16 @@ export = function (RED: RedAPI) {
         if (typeof result !== "string") {
           appendTrail(msg, { type: "privacy-consent-gate", id: node.id, purpose, allowed: true });
           passed++;
+          dirty = true;
           return msg;
         }
         const privacy = privacyOf(msg);
         privacy.blocked = { reason: result, subject: subject === "" ? null : subject, purpose };
         privacy.trail.push({ type: "privacy-consent-gate", id: node.id, purpose, allowed: false, reason: result });
         blocked++;
+        dirty = true;
         return toOutput ? [null, msg] : null;
       },
-      { okStatus },
     );
   }
   RED.nodes.registerType("privacy-consent-gate", PrivacyConsentGate);

@@ -121,6 +121,23 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     }
   });
 
+  it("reads subjects through arrays, own properties only, and never from Buffers", async () => {
+    await helper.load(NODES, flow({ gate: { subjectProperty: "payload.items[1].owner" } }));
+    await manage({ action: "grant", subject: "7", purpose: "cloud-upload" });
+    assert.equal((await gateIt({ payload: { items: [{}, { owner: 7 }] } })).id, "pass");
+    const cases = [
+      { items: [{ owner: 7 }] },
+      { items: [{}, Object.create({ owner: 7 })] },
+      { items: [{}, { owner: NaN }] },
+      { items: Buffer.from("ab") },
+      { items: [{}, { owner: Buffer.from("7") }] },
+    ];
+    for (const payload of cases) {
+      const r = await gateIt({ payload });
+      assert.equal(r.msg.privacy.blocked.reason, "no-subject", JSON.stringify(payload));
+    }
+  });
+
   it("takes the purpose from msg.purpose when configured so, and fails a message without one", async () => {
     await helper.load(NODES, flow({ gate: { purposeFrom: "msg", purpose: "" } }));
     await manage({ action: "grant", subject: "bob", purpose: "cloud-upload" });
