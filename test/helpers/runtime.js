@@ -145,4 +145,17 @@ function fileSink(id, z, dir) {
   };
 }
 
-module.exports = { startRuntime, api, deploy, inject, waitFor, readJsonLines, fileSink, tempDir };
+/**
+ * Replaces a debug node of a flow (an example, say) by a file sink, rewiring what fed
+ * it, so a test can read what the user would see in the debug sidebar. Returns the file.
+ */
+function swapDebug(flow, debugId, dir) {
+  const debug = flow.find((n) => n.id === debugId);
+  if (!debug || debug.type !== "debug") throw new Error(`${debugId} is not a debug node of this flow`);
+  const sink = fileSink(`${debugId}-sink`, debug.z, dir);
+  for (const n of flow) if (n.wires) n.wires = n.wires.map((out) => out.map((w) => (w === debugId ? sink.input : w)));
+  flow.splice(flow.indexOf(debug), 1, ...sink.nodes);
+  return sink.file;
+}
+
+module.exports = { startRuntime, api, deploy, inject, waitFor, readJsonLines, fileSink, swapDebug, tempDir };

@@ -2,22 +2,12 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { startRuntime, deploy, inject, waitFor, readJsonLines, fileSink, tempDir } = require("../helpers/runtime");
+const { startRuntime, deploy, inject, waitFor, readJsonLines, swapDebug, tempDir } = require("../helpers/runtime");
 const { startRegistry } = require("../helpers/update-servers");
 const { run } = require("../../nodes/lib/manifest-cli.js");
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const load = (name) => JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), "utf8"));
-
-/** Replaces a debug node by a file sink, rewiring what fed it. Returns the sink's file. */
-function swapDebug(flow, debugId, dir) {
-  const debug = flow.find((n) => n.id === debugId);
-  assert.equal(debug.type, "debug");
-  const sink = fileSink(`${debugId}-sink`, debug.z, dir);
-  for (const n of flow) if (n.wires) n.wires = n.wires.map((out) => out.map((w) => (w === debugId ? sink.input : w)));
-  flow.splice(flow.indexOf(debug), 1, ...sink.nodes);
-  return sink.file;
-}
 
 function userDirWith(dir, modules) {
   const userDir = path.join(dir, "user");
