@@ -16,6 +16,7 @@
  * Errors say what is wrong with the input and never include a key or plaintext.
  */
 import { createCipheriv, createDecipheriv, createHash, randomFillSync } from "node:crypto";
+import { isUtf8 } from "node:buffer";
 
 export class JweError extends Error {
   constructor(message: string) {
@@ -49,10 +50,19 @@ function freshIv(): Buffer {
   return iv;
 }
 
+const wellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+function isWellFormed(s: string): boolean {
+  return wellFormed ? wellFormed.call(s) : !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
+}
+
 /** Turns a value into plaintext bytes and the kind that restores it. */
 export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buffer } {
   if (value === undefined) throw new JweError("nothing to encrypt (undefined)");
-  if (typeof value === "string") return { kind: "text", bytes: Buffer.from(value, "utf8") };
+  if (typeof value === "string") {
+    // A lone surrogate has no UTF-8 form; JSON escapes it, so the string still comes back exact.
+    if (!isWellFormed(value)) return { kind: "json", bytes: Buffer.from(JSON.stringify(value), "utf8") };
+    return { kind: "text", bytes: Buffer.from(value, "utf8") };
+  }
   if (Buffer.isBuffer(value)) return { kind: "bytes", bytes: value };
   if (value instanceof Uint8Array) return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   let json: string | undefined;
@@ -65,14 +75,9 @@ export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buf
   return { kind: "json", bytes: Buffer.from(json, "utf8") };
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
+/** Strict UTF-8: invalid bytes are an error, never silently replaced. */
 function decodeUtf8(bytes: Buffer): string | undefined {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
 /** Restores a value from plaintext bytes and the header's cty. */
@@ -120,12 +125,13 @@ function protectedHeader(kid: string, cty: string): string {
 /** Encrypts one value into a JWE compact string under (kid, key). */
 export function encryptValue(value: unknown, kid: string, key: Buffer): EncryptResult {
   if (key.length !== 32) throw new JweError("key must be 32 bytes");
-  const { kind, bytes } = encodePlaintext(value);
+  // A string goes to the cipher as it is: no intermediate UTF-8 copy.
+  const { kind, bytes } = typeof value === "string" && isWellFormed(value) ? { kind: "text" as const, bytes: value } : encodePlaintext(value);
   const header = protectedHeader(kid, CTY[kind]);
   const iv = freshIv();
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   cipher.setAAD(Buffer.from(header, "latin1"));
-  const first = cipher.update(bytes);
+  const first = typeof bytes === "string" ? cipher.update(bytes, "utf8") : cipher.update(bytes);
   const last = cipher.final();
   const ct = last.length === 0 ? first : Buffer.concat([first, last]);
   const tag = cipher.getAuthTag();
@@ -179,7 +185,22 @@ interface JweHeader {
   crit?: unknown;
 }
 
-function parseHeader(text: string): JweHeader {
+/**
+ * Headers repeat (one per kid and cty), so parsed ones are kept. Only headers that
+ * parsed are kept; the GCM tag still authenticates the exact header text every time.
+ */
+const parsedHeaders = new Map<string, Readonly<JweHeader>>();
+
+function parseHeader(text: string): Readonly<JweHeader> {
+  const known = parsedHeaders.get(text);
+  if (known !== undefined) return known;
+  const header = Object.freeze(parseHeaderText(text));
+  if (parsedHeaders.size >= 256) parsedHeaders.clear();
+  parsedHeaders.set(text, header);
+  return header;
+}
+
+function parseHeaderText(text: string): JweHeader {
   if (text.length === 0 || text.length > MAX_HEADER) throw new JweError("JWE header is missing or too long");
   const bytes = strictB64url(text, "JWE header");
   const json = decodeUtf8(bytes);
