@@ -2,6 +2,7 @@
 const assert = require("node:assert");
 const crypto = require("node:crypto");
 const helper = require("node-red-node-test-helper");
+const fc = require("fast-check");
 const CryptoJS = require("crypto-js");
 const keyringNode = require("../../nodes/privacy-keyring.js");
 const encryptNode = require("../../nodes/privacy-encrypt.js");
@@ -210,5 +211,52 @@ describe("privacy-encrypt / privacy-decrypt nodes", function () {
     for (const call of helper.log().args) texts.push(JSON.stringify(call[0]));
     assert.ok(texts.length > 0);
     for (const t of texts) noKeyIn(t);
+  });
+
+  it("hostile messages: each one is either sent whole and correct or fails untouched; nothing is polluted (property)", async function () {
+    this.timeout(20000);
+    const fields = ["payload.a", "payload.list[*].b"];
+    await load(flow({ encFields: fields, decFields: fields }), creds({ A: b64(keyA) }));
+    const payloads = fc.sample(
+      fc.oneof(
+        fc.anything({ withBigInt: true }),
+        fc.record({ a: fc.anything(), list: fc.array(fc.record({ b: fc.anything(), c: fc.string() }, { requiredKeys: [], noNullPrototype: true })) }, { requiredKeys: [], noNullPrototype: true }),
+        fc.record({ a: fc.jsonValue(), list: fc.array(fc.record({ b: fc.jsonValue() }, { noNullPrototype: true }), { minLength: 1 }) }, { noNullPrototype: true }),
+      ),
+      { numRuns: 300, seed: 20261125 },
+    );
+    let roundTrips = 0;
+    for (const payload of payloads) {
+      let snapshot;
+      try {
+        snapshot = structuredClone(payload);
+      } catch {
+        continue; // not cloneable (e.g. a symbol): cannot be compared afterwards
+      }
+      const e = await run("enc", { payload });
+      if (e.at === "caught") {
+        assert.deepStrictEqual(e.msg.payload, snapshot, "a failed message is left untouched");
+        assert.strictEqual(e.msg.privacy, undefined);
+      } else {
+        const d = await run("dec", { payload: e.msg.payload });
+        assert.strictEqual(d.at, "out2", d.msg.error && d.msg.error.message);
+        // What decrypt restores: strings and Buffers exactly, anything else as its JSON value.
+        const restored = (v) => (typeof v === "string" || Buffer.isBuffer(v) ? v : JSON.parse(JSON.stringify(v)));
+        const expected = structuredClone(snapshot);
+        expected.a = restored(snapshot.a);
+        for (const k of Object.keys(expected.list || {})) {
+          const item = expected.list[k];
+          if (item && typeof item === "object" && !ArrayBuffer.isView(item) && Object.hasOwn(item, "b") && item.b !== undefined) item.b = restored(item.b);
+        }
+        assert.deepStrictEqual(d.msg.payload, expected);
+        roundTrips++;
+      }
+      // Decrypt on the raw hostile message must fail closed without changing it.
+      const raw = await run("dec", { payload });
+      assert.strictEqual(raw.at, "caught");
+      assert.strictEqual({}.polluted, undefined);
+      assert.strictEqual(Object.prototype.a, undefined);
+    }
+    assert.ok(roundTrips > 20, `only ${roundTrips} round trips`);
   });
 });
