@@ -108,14 +108,15 @@ export interface EncryptResult {
   kind: ContentKind;
 }
 
-/** Header text per (kid, cty), built once: it is the same for every message. */
-const headerCache = new Map<string, string>();
+/** Header text and its AAD bytes per (kid, cty), built once: the same for every message. */
+const headerCache = new Map<string, { text: string; aad: Buffer }>();
 
-function protectedHeader(kid: string, cty: string): string {
+function protectedHeader(kid: string, cty: string): { text: string; aad: Buffer } {
   const cacheKey = `${kid}\u0000${cty}`;
   let h = headerCache.get(cacheKey);
   if (h === undefined) {
-    h = Buffer.from(JSON.stringify({ alg: "dir", enc: "A256GCM", kid, cty }), "utf8").toString("base64url");
+    const text = Buffer.from(JSON.stringify({ alg: "dir", enc: "A256GCM", kid, cty }), "utf8").toString("base64url");
+    h = { text, aad: Buffer.from(text, "latin1") };
     if (headerCache.size > 1000) headerCache.clear();
     headerCache.set(cacheKey, h);
   }
@@ -130,12 +131,12 @@ export function encryptValue(value: unknown, kid: string, key: Buffer): EncryptR
   const header = protectedHeader(kid, CTY[kind]);
   const iv = freshIv();
   const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(Buffer.from(header, "latin1"));
+  cipher.setAAD(header.aad);
   const first = typeof bytes === "string" ? cipher.update(bytes, "utf8") : cipher.update(bytes);
   const last = cipher.final();
   const ct = last.length === 0 ? first : Buffer.concat([first, last]);
   const tag = cipher.getAuthTag();
-  return { jwe: `${header}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`, kind };
+  return { jwe: `${header.text}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`, kind };
 }
 
 /** Looks up the key of a kid; returns undefined for an unknown kid. */
@@ -189,15 +190,19 @@ interface JweHeader {
  * Headers repeat (one per kid and cty), so parsed ones are kept. Only headers that
  * parsed are kept; the GCM tag still authenticates the exact header text every time.
  */
-const parsedHeaders = new Map<string, Readonly<JweHeader>>();
+interface ParsedHeader {
+  header: Readonly<JweHeader>;
+  aad: Buffer;
+}
+const parsedHeaders = new Map<string, ParsedHeader>();
 
-function parseHeader(text: string): Readonly<JweHeader> {
+function parseHeader(text: string): ParsedHeader {
   const known = parsedHeaders.get(text);
   if (known !== undefined) return known;
-  const header = Object.freeze(parseHeaderText(text));
+  const parsed = { header: Object.freeze(parseHeaderText(text)), aad: Buffer.from(text, "latin1") };
   if (parsedHeaders.size >= 256) parsedHeaders.clear();
-  parsedHeaders.set(text, header);
-  return header;
+  parsedHeaders.set(text, parsed);
+  return parsed;
 }
 
 function parseHeaderText(text: string): JweHeader {
@@ -226,7 +231,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   const parts = jwe.split(".");
   if (parts.length !== 5) throw new JweError(`not a JWE compact string (${parts.length} parts, expected 5)`);
   const [headerText, encryptedKey, ivText, ctText, tagText] = parts;
-  const header = parseHeader(headerText);
+  const { header, aad } = parseHeader(headerText);
   if (header.alg !== "dir") throw new JweError(`JWE alg ${safeText(header.alg)} refused (only "dir")`);
   if (header.enc !== "A256GCM") throw new JweError(`JWE enc ${safeText(header.enc)} refused (only "A256GCM")`);
   if (header.zip !== undefined) throw new JweError("JWE zip is not supported");
@@ -244,7 +249,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   if (tag.length !== TAG_BYTES) throw new JweError(`JWE tag must be ${TAG_BYTES} bytes`);
   const ct = strictB64url(ctText, "JWE ciphertext");
   const decipher = createDecipheriv("aes-256-gcm", keys.key(kid), iv, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(headerText, "latin1"));
+  decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   let plain: Buffer;
   try {
