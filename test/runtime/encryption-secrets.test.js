@@ -21,7 +21,7 @@ describe("encryption secrets in a real runtime", function () {
     const legacy = "legacy passphrase 12345";
     rt = await startRuntime({ userDir: path.join(dir, "user"), logLevel: "info" });
     const sink = fileSink("sink", "t1", dir);
-    await deploy(rt, [
+    const flows = [
       { id: "t1", type: "tab", label: "t" },
       { id: "kr", type: "privacy-keyring", activeKid: "new", credentials: { keys: JSON.stringify({ new: key, old: oldKey }) } },
       { id: "in", type: "inject", z: "t1", props: [{ p: "payload" }], payload: '{"owner":"alice"}', payloadType: "json", wires: [["enc"]] },
@@ -29,10 +29,17 @@ describe("encryption secrets in a real runtime", function () {
       { id: "dec", type: "privacy-decrypt", z: "t1", keyring: "kr", property: "payload", fields: [], credentials: { legacyPassphrase: legacy }, wires: [[sink.input, "dbg"]] },
       { id: "dbg", type: "debug", z: "t1", active: true, tosidebar: true, console: true, complete: "true", targetType: "full", wires: [] },
       ...sink.nodes,
-    ]);
+    ];
+    await deploy(rt, flows);
     await inject(rt, "in");
     const [out] = await waitFor(() => readJsonLines(sink.file).length === 1 && readJsonLines(sink.file), { what: "decrypted output" });
     assert.deepEqual(out.payload, { owner: "alice" });
+
+    // GCM uses are counted per kid, and the count survives a full redeploy (node context).
+    assert.deepEqual((await api(rt, "GET", "/privacy-keyring/kr/kids")).uses, { new: 1 });
+    await deploy(rt, JSON.parse(JSON.stringify(flows)));
+    const after = await waitFor(() => api(rt, "GET", "/privacy-keyring/kr/kids").catch(() => null), { what: "redeploy" });
+    assert.deepEqual(after.uses, { new: 1 });
 
     const flowsFile = fs.readFileSync(path.join(rt.userDir, "flows.json"), "utf8");
     const flowsApi = JSON.stringify(await api(rt, "GET", "/flows"));
