@@ -17,7 +17,15 @@
  *   change node alone.
  */
 const crypto = require("node:crypto");
-const CryptoJS = require("node-red-contrib-crypto-js/node_modules/crypto-js");
+// The crypto-js that node-red-contrib-crypto-js itself loads (its own 3.x copy when npm
+// nests one), falling back to ours.
+const CryptoJS = (() => {
+  try {
+    return require("node-red-contrib-crypto-js/node_modules/crypto-js");
+  } catch {
+    return require("crypto-js");
+  }
+})();
 const { encryptValue } = require("../../nodes/lib/jwe");
 
 const KID = "bench";

@@ -80,10 +80,18 @@ function decodeUtf8(bytes: Buffer): string | undefined {
   return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
-/** Restores a value from plaintext bytes and the header's cty. */
-export function decodePlaintext(bytes: Buffer, cty: string | undefined): unknown {
+/** How a header's cty restores the plaintext; "auto" for none or one we do not know. */
+export function kindOfCty(cty: string | undefined): ContentKind | "auto" {
   const type = (cty ?? "").split(";")[0].trim().toLowerCase().replace(/^application\//, "");
-  if (type === "json" || type.endsWith("+json")) {
+  if (type === "json" || type.endsWith("+json")) return "json";
+  if (type === "octet-stream") return "bytes";
+  if (type.startsWith("text/")) return "text";
+  return "auto";
+}
+
+/** Restores a value from plaintext bytes and the kind the header's cty names. */
+export function decodePlaintext(bytes: Buffer, kind: ContentKind | "auto"): unknown {
+  if (kind === "json") {
     const text = decodeUtf8(bytes);
     if (text === undefined) throw new JweError("decrypted JSON is not valid UTF-8");
     try {
@@ -92,8 +100,8 @@ export function decodePlaintext(bytes: Buffer, cty: string | undefined): unknown
       throw new JweError("decrypted JSON does not parse");
     }
   }
-  if (type === "octet-stream") return bytes;
-  if (type.startsWith("text/")) {
+  if (kind === "bytes") return bytes;
+  if (kind === "text") {
     const text = decodeUtf8(bytes);
     if (text === undefined) throw new JweError("decrypted text is not valid UTF-8");
     return text;
@@ -193,13 +201,16 @@ interface JweHeader {
 interface ParsedHeader {
   header: Readonly<JweHeader>;
   aad: Buffer;
+  kind: ContentKind | "auto";
 }
 const parsedHeaders = new Map<string, ParsedHeader>();
 
 function parseHeader(text: string): ParsedHeader {
   const known = parsedHeaders.get(text);
   if (known !== undefined) return known;
-  const parsed = { header: Object.freeze(parseHeaderText(text)), aad: Buffer.from(text, "latin1") };
+  const header = Object.freeze(parseHeaderText(text));
+  const kind = kindOfCty(typeof header.cty === "string" ? header.cty : undefined);
+  const parsed = { header, aad: Buffer.from(text, "latin1"), kind };
   if (parsedHeaders.size >= 256) parsedHeaders.clear();
   parsedHeaders.set(text, parsed);
   return parsed;
@@ -231,7 +242,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   const parts = jwe.split(".");
   if (parts.length !== 5) throw new JweError(`not a JWE compact string (${parts.length} parts, expected 5)`);
   const [headerText, encryptedKey, ivText, ctText, tagText] = parts;
-  const { header, aad } = parseHeader(headerText);
+  const { header, aad, kind } = parseHeader(headerText);
   if (header.alg !== "dir") throw new JweError(`JWE alg ${safeText(header.alg)} refused (only "dir")`);
   if (header.enc !== "A256GCM") throw new JweError(`JWE enc ${safeText(header.enc)} refused (only "A256GCM")`);
   if (header.zip !== undefined) throw new JweError("JWE zip is not supported");
@@ -259,7 +270,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   } catch {
     throw new JweError(`JWE does not authenticate under kid "${safeText(kid)}" (tampered, truncated or wrong key)`);
   }
-  return { value: decodePlaintext(plain, header.cty as string | undefined), kid, format: "jwe" };
+  return { value: decodePlaintext(plain, kind), kid, format: "jwe" };
 }
 
 /** "Salted__" in base64: how every CryptoJS / OpenSSL passphrase ciphertext begins. */

@@ -3,7 +3,15 @@ const assert = require("node:assert");
 const crypto = require("node:crypto");
 const fc = require("fast-check");
 const CryptoJS4 = require("crypto-js");
-const CryptoJS3 = require("node-red-contrib-crypto-js/node_modules/crypto-js");
+// The crypto-js that node-red-contrib-crypto-js itself loads (its own 3.x copy when npm
+// nests one), falling back to ours.
+const CryptoJS3 = (() => {
+  try {
+    return require("node-red-contrib-crypto-js/node_modules/crypto-js");
+  } catch {
+    return require("crypto-js");
+  }
+})();
 const { encryptValue, decryptValue, decryptJwe, decryptCryptoJs, JweError } = require("../../nodes/lib/jwe.js");
 const { Keyring } = require("../../nodes/lib/keyring.js");
 
