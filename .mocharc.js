@@ -5,6 +5,6 @@ const suites = (process.env.NR_TEST_SUITES || "lib,nodes,runtime,e2e").split(","
 module.exports = {
   spec: suites.map((s) => `test/${s}/**/*.test.js`),
   timeout: 20000,
-  reporter: "spec",
+  reporter: require.resolve("./test/helpers/reporter.js"),
   exit: true,
 };

@@ -19,6 +19,7 @@ const PACKAGE_NAME = require(path.join(PACKAGE_DIR, "package.json")).name;
 function linkPackage(userDir, packageDir) {
   const target = path.join(userDir, "node_modules", ...PACKAGE_NAME.split("/"));
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  if (path.resolve(target) === path.resolve(packageDir)) return; // installed there already (npm install of the tarball)
   try {
     const existing = fs.readlinkSync(target);
     if (path.resolve(path.dirname(target), existing) === packageDir) return;
@@ -41,7 +42,8 @@ function baseSettings(userDir, extra) {
     uiHost: "127.0.0.1",
     httpAdminRoot: "/",
     httpNodeRoot: "/api",
-    credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET || "privacy-toolkit-dev-only",
+    // Without a secret Node-RED makes a random one and keeps it in the user dir.
+    ...(process.env.NODE_RED_CREDENTIAL_SECRET ? { credentialSecret: process.env.NODE_RED_CREDENTIAL_SECRET } : {}),
     telemetry: { enabled: false },
     diagnostics: { enabled: false },
     runtimeState: { enabled: false },

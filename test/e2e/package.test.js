@@ -1,0 +1,92 @@
+"use strict";
+/**
+ * The package as a user gets it: the packed tarball's contents, the flow library
+ * scorecard, and an install through the palette manager's upload into a running
+ * Node-RED (no restart), after which the nodes appear and work.
+ */
+const assert = require("node:assert/strict");
+const { execFileSync, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+const { startRuntime, api, tempDir, waitFor } = require("../helpers/runtime");
+
+const ROOT = path.join(__dirname, "..", "..");
+const pkg = require("../../package.json");
+
+function pack(dir) {
+  // Built by pretest already; --ignore-scripts keeps this from building again.
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8" });
+  const info = JSON.parse(out)[0];
+  return { file: path.join(dir, info.filename), files: info.files.map((f) => f.path) };
+}
+
+describe("the packed package", function () {
+  this.timeout(240000);
+  let tarball;
+  before(() => {
+    tarball = pack(tempDir("nr-privacy-pack-"));
+  });
+
+  it("carries every node's compiled .js beside its .html, locales, icons and examples, and no tests or sources", () => {
+    const files = new Set(tarball.files);
+    for (const [type, js] of Object.entries(pkg["node-red"].nodes)) {
+      assert.ok(files.has(js), `${js} packed`);
+      assert.ok(files.has(js.replace(/\.js$/, ".html")), `${type} .html packed beside its .js`);
+      const base = path.basename(js, ".js");
+      assert.ok(files.has(`nodes/locales/en-US/${base}.json`), `${type} labels packed`);
+      assert.ok(files.has(`nodes/locales/en-US/${base}.html`), `${type} help packed`);
+    }
+    const html = Object.values(pkg["node-red"].nodes).map((js) => fs.readFileSync(path.join(ROOT, js.replace(/\.js$/, ".html")), "utf8"));
+    for (const m of html.join("\n").matchAll(/icon:\s*"([^"]+)"/g)) {
+      if (!m[1].startsWith("font-awesome")) assert.ok(files.has(`icons/${m[1]}`), `icon ${m[1]} packed`);
+    }
+    assert.ok([...files].some((f) => f.startsWith("examples/") && f.endsWith(".json")), "examples packed");
+    for (const f of files) {
+      assert.ok(!f.startsWith("test/") && !f.startsWith("bench/") && !f.startsWith(".ci/"), `${f} must not be packed`);
+      assert.ok(!f.endsWith(".ts"), `${f}: TypeScript sources are not needed by users`);
+    }
+    assert.ok(files.has("LICENSE") && files.has("README.md") && files.has("package.json"));
+  });
+
+  it("passes the flow library scorecard (node-red-dev validate) with every check true", () => {
+    const out = path.join(tempDir("nr-privacy-scorecard-"), "scorecard.json");
+    const bin = require.resolve("node-red-dev/bin/run");
+    const r = spawnSync(process.execPath, ["-r", path.join(__dirname, "..", "helpers", "offline-catalogue.js"), bin, "validate", "-p", ROOT, "-o", out], { cwd: ROOT, encoding: "utf8", timeout: 120000 });
+    const text = `${r.stdout}\n${r.stderr}`;
+    assert.ok(fs.existsSync(out), `scorecard written:\n${text}`);
+    const scorecard = JSON.parse(fs.readFileSync(out, "utf8"));
+    const failed = Object.entries(scorecard).filter(([, v]) => v && v.test === false);
+    assert.deepEqual(failed, [], `scorecard:\n${text}`);
+    for (const check of ["P01", "P03", "P04", "P05", "P06", "P07", "N01", "N02", "D01", "D02", "D03"]) {
+      assert.ok(scorecard[check] && scorecard[check].test === true, `${check} ran and passed:\n${text}`);
+    }
+    assert.doesNotMatch(text, /Warning|Error|Unable to parse/i, "no warning, error or unparsable node in the scorecard run");
+  });
+
+  it("installs through the palette manager's upload into a running Node-RED, and its nodes appear", async () => {
+    const rt = await startRuntime({ loadPackage: false });
+    try {
+      const before = await api(rt, "GET", "/nodes");
+      assert.ok(!before.some((n) => n.module === pkg.name), "not installed before");
+      const form = new FormData();
+      form.append("tarball", new Blob([fs.readFileSync(tarball.file)], { type: "application/gzip" }), path.basename(tarball.file));
+      const res = await fetch(new URL("nodes", rt.url), { method: "POST", body: form, headers: { Accept: "application/json" } });
+      const body = await res.text();
+      assert.equal(res.status, 200, `upload answered ${res.status}: ${body}\n${rt.output()}`);
+      const info = JSON.parse(body);
+      assert.equal(info.name, pkg.name);
+      const nodes = await waitFor(async () => {
+        const list = await api(rt, "GET", "/nodes");
+        return list.some((n) => n.module === pkg.name) && list;
+      }, { what: "the module in /nodes" });
+      const types = nodes.filter((n) => n.module === pkg.name).flatMap((n) => n.types);
+      for (const t of Object.keys(pkg["node-red"].nodes)) assert.ok(types.includes(t), `${t} registered after install`);
+      assert.ok(nodes.filter((n) => n.module === pkg.name).every((n) => n.enabled && !n.err), "every node set loaded without error");
+      const installed = path.join(rt.userDir, "node_modules", ...pkg.name.split("/"), "package.json");
+      assert.ok(fs.existsSync(installed), "installed into the user directory");
+      this.installedRuntime = rt;
+    } finally {
+      await rt.stop();
+    }
+  });
+});
