@@ -9,6 +9,12 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { startRuntime, deploy, inject, waitFor, readJsonLines, fileSink, api, tempDir } = require("../helpers/runtime");
 
+// Node-RED loads its credentials file after start() resolves, and with a system-generated
+// credential key (no credentialSecret) that load replaces the credential cache when it ends:
+// a deploy made in that window loses its credentials. A fixed secret for this throwaway user
+// dir closes the window.
+const ENV = { NODE_RED_CREDENTIAL_SECRET: "test-only-throwaway" };
+
 describe("encryption secrets in a real runtime", function () {
   this.timeout(60000);
   let rt;
@@ -19,7 +25,7 @@ describe("encryption secrets in a real runtime", function () {
     const key = crypto.randomBytes(32).toString("base64url");
     const oldKey = crypto.randomBytes(32).toString("base64url");
     const legacy = "legacy passphrase 12345";
-    rt = await startRuntime({ userDir: path.join(dir, "user"), logLevel: "info" });
+    rt = await startRuntime({ userDir: path.join(dir, "user"), logLevel: "info", env: ENV });
     const sink = fileSink("sink", "t1", dir);
     const flows = [
       { id: "t1", type: "tab", label: "t" },
