@@ -1,0 +1,296 @@
+/**
+ * JWE compact serialization (RFC 7516) with `alg: "dir"`, `enc: "A256GCM"`: the only
+ * combination we write or accept. The keyring key is the content key, a fresh random
+ * 96-bit IV is drawn for every message, and the protected header (with `kid` and `cty`)
+ * is the GCM additional data, so a header swapped from another message fails the tag.
+ *
+ *   BASE64URL(header) . "" . BASE64URL(iv) . BASE64URL(ciphertext) . BASE64URL(tag)
+ *
+ * `cty` says how to restore the plaintext: "text/plain" (a string), "json" (any JSON
+ * value) or "octet-stream" (a Buffer).
+ *
+ * Also reads the OpenSSL "Salted__" passphrase format (`U2FsdGVkX1...`) that CryptoJS's
+ * `AES.encrypt(text, passphrase)` writes, so data from CryptoJS-based flows can be
+ * migrated. That format has no integrity check: it is read, never written.
+ *
+ * Errors say what is wrong with the input and never include a key or plaintext.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomFillSync } from "node:crypto";
+
+export class JweError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JweError";
+  }
+}
+
+export type ContentKind = "text" | "json" | "bytes";
+
+export const CTY: Readonly<Record<ContentKind, string>> = { text: "text/plain", json: "json", bytes: "octet-stream" };
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * IVs come from a pool filled by the CSPRNG: one randomFillSync per 512 messages instead
+ * of one call each (a third of the cost of a small message). Every slice is used once.
+ */
+const IV_POOL = Buffer.alloc(IV_BYTES * 512);
+let ivOffset = IV_POOL.length;
+
+function freshIv(): Buffer {
+  if (ivOffset >= IV_POOL.length) {
+    randomFillSync(IV_POOL);
+    ivOffset = 0;
+  }
+  // A copy: the pool is refilled later and the IV must not change under the caller.
+  const iv = Buffer.from(IV_POOL.subarray(ivOffset, ivOffset + IV_BYTES));
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
+/** Turns a value into plaintext bytes and the kind that restores it. */
+export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buffer } {
+  if (value === undefined) throw new JweError("nothing to encrypt (undefined)");
+  if (typeof value === "string") return { kind: "text", bytes: Buffer.from(value, "utf8") };
+  if (Buffer.isBuffer(value)) return { kind: "bytes", bytes: value };
+  if (value instanceof Uint8Array) return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (e) {
+    throw new JweError(`value cannot be written as JSON (${e instanceof Error ? e.message.split("\n")[0] : "error"})`);
+  }
+  if (json === undefined) throw new JweError(`a ${typeof value} cannot be encrypted`);
+  return { kind: "json", bytes: Buffer.from(json, "utf8") };
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Restores a value from plaintext bytes and the header's cty. */
+export function decodePlaintext(bytes: Buffer, cty: string | undefined): unknown {
+  const type = (cty ?? "").split(";")[0].trim().toLowerCase().replace(/^application\//, "");
+  if (type === "json" || type.endsWith("+json")) {
+    const text = decodeUtf8(bytes);
+    if (text === undefined) throw new JweError("decrypted JSON is not valid UTF-8");
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new JweError("decrypted JSON does not parse");
+    }
+  }
+  if (type === "octet-stream") return bytes;
+  if (type.startsWith("text/")) {
+    const text = decodeUtf8(bytes);
+    if (text === undefined) throw new JweError("decrypted text is not valid UTF-8");
+    return text;
+  }
+  // No cty, or one we do not know (another producer): text when it is UTF-8, else bytes.
+  const text = decodeUtf8(bytes);
+  return text === undefined ? bytes : text;
+}
+
+export interface EncryptResult {
+  jwe: string;
+  kind: ContentKind;
+}
+
+/** Header text per (kid, cty), built once: it is the same for every message. */
+const headerCache = new Map<string, string>();
+
+function protectedHeader(kid: string, cty: string): string {
+  const cacheKey = `${kid}\u0000${cty}`;
+  let h = headerCache.get(cacheKey);
+  if (h === undefined) {
+    h = Buffer.from(JSON.stringify({ alg: "dir", enc: "A256GCM", kid, cty }), "utf8").toString("base64url");
+    if (headerCache.size > 1000) headerCache.clear();
+    headerCache.set(cacheKey, h);
+  }
+  return h;
+}
+
+/** Encrypts one value into a JWE compact string under (kid, key). */
+export function encryptValue(value: unknown, kid: string, key: Buffer): EncryptResult {
+  if (key.length !== 32) throw new JweError("key must be 32 bytes");
+  const { kind, bytes } = encodePlaintext(value);
+  const header = protectedHeader(kid, CTY[kind]);
+  const iv = freshIv();
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(Buffer.from(header, "latin1"));
+  const first = cipher.update(bytes);
+  const last = cipher.final();
+  const ct = last.length === 0 ? first : Buffer.concat([first, last]);
+  const tag = cipher.getAuthTag();
+  return { jwe: `${header}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`, kind };
+}
+
+/** Looks up the key of a kid; returns undefined for an unknown kid. */
+export interface KeyLookup {
+  readonly activeKid: string;
+  hasKid(kid: string): boolean;
+  key(kid: string): Buffer;
+}
+
+export interface DecryptResult {
+  value: unknown;
+  /** The kid that opened it, or "legacy" for a CryptoJS passphrase ciphertext. */
+  kid: string;
+  format: "jwe" | "cryptojs";
+}
+
+const B64URL_VALUE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * Strict base64url: Node's decoder skips characters it does not know and accepts the
+ * other alphabet's '+' and '/' (one bit away from '-'), so a flipped bit could decode to
+ * the same bytes. We refuse '+', '/', '=', any skipped character (the decoded length
+ * would fall short) and unused low bits in the last character (non-canonical text).
+ */
+function strictB64url(text: string, what: string): Buffer {
+  const n = text.length;
+  if (n % 4 === 1) throw new JweError(`${what} is not base64url`);
+  if (text.indexOf("+") !== -1 || text.indexOf("/") !== -1 || text.indexOf("=") !== -1) throw new JweError(`${what} is not base64url`);
+  const bytes = Buffer.from(text, "base64url");
+  if (bytes.length !== Math.floor((n * 3) / 4)) throw new JweError(`${what} is not base64url`);
+  if (n % 4 !== 0) {
+    const v = B64URL_VALUE.indexOf(text[n - 1]);
+    const unused = n % 4 === 2 ? 0x0f : 0x03;
+    if (v < 0 || (v & unused) !== 0) throw new JweError(`${what} is not canonical base64url`);
+  }
+  return bytes;
+}
+
+const MAX_HEADER = 4096;
+
+interface JweHeader {
+  alg?: unknown;
+  enc?: unknown;
+  kid?: unknown;
+  cty?: unknown;
+  zip?: unknown;
+  crit?: unknown;
+}
+
+function parseHeader(text: string): JweHeader {
+  if (text.length === 0 || text.length > MAX_HEADER) throw new JweError("JWE header is missing or too long");
+  const bytes = strictB64url(text, "JWE header");
+  const json = decodeUtf8(bytes);
+  if (json === undefined) throw new JweError("JWE header is not UTF-8");
+  let header: unknown;
+  try {
+    header = JSON.parse(json);
+  } catch {
+    throw new JweError("JWE header is not JSON");
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new JweError("JWE header is not a JSON object");
+  return header as JweHeader;
+}
+
+function safeText(v: unknown): string {
+  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  const clean = s.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > 40 ? `${clean.slice(0, 37)}...` : clean;
+}
+
+/** Opens a JWE compact string (ours or any producer's) with a key from the keyring. */
+export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
+  const parts = jwe.split(".");
+  if (parts.length !== 5) throw new JweError(`not a JWE compact string (${parts.length} parts, expected 5)`);
+  const [headerText, encryptedKey, ivText, ctText, tagText] = parts;
+  const header = parseHeader(headerText);
+  if (header.alg !== "dir") throw new JweError(`JWE alg ${safeText(header.alg)} refused (only "dir")`);
+  if (header.enc !== "A256GCM") throw new JweError(`JWE enc ${safeText(header.enc)} refused (only "A256GCM")`);
+  if (header.zip !== undefined) throw new JweError("JWE zip is not supported");
+  if (header.crit !== undefined) throw new JweError("JWE crit is not supported");
+  if (encryptedKey !== "") throw new JweError('JWE with alg "dir" must have an empty encrypted key');
+  if (header.cty !== undefined && typeof header.cty !== "string") throw new JweError("JWE cty must be a string");
+  let kid: string;
+  if (header.kid === undefined) kid = keys.activeKid; // producers without kid: try the active key only
+  else if (typeof header.kid !== "string") throw new JweError("JWE kid must be a string");
+  else kid = header.kid;
+  if (!keys.hasKid(kid)) throw new JweError(`unknown kid "${safeText(kid)}"`);
+  const iv = strictB64url(ivText, "JWE iv");
+  if (iv.length !== IV_BYTES) throw new JweError(`JWE iv must be ${IV_BYTES} bytes`);
+  const tag = strictB64url(tagText, "JWE tag");
+  if (tag.length !== TAG_BYTES) throw new JweError(`JWE tag must be ${TAG_BYTES} bytes`);
+  const ct = strictB64url(ctText, "JWE ciphertext");
+  const decipher = createDecipheriv("aes-256-gcm", keys.key(kid), iv, { authTagLength: TAG_BYTES });
+  decipher.setAAD(Buffer.from(headerText, "latin1"));
+  decipher.setAuthTag(tag);
+  let plain: Buffer;
+  try {
+    const first = decipher.update(ct);
+    const last = decipher.final();
+    plain = last.length === 0 ? first : Buffer.concat([first, last]);
+  } catch {
+    throw new JweError(`JWE does not authenticate under kid "${safeText(kid)}" (tampered, truncated or wrong key)`);
+  }
+  return { value: decodePlaintext(plain, header.cty as string | undefined), kid, format: "jwe" };
+}
+
+/** "Salted__" in base64: how every CryptoJS / OpenSSL passphrase ciphertext begins. */
+export const CRYPTOJS_PREFIX = "U2FsdGVkX1";
+
+export function isCryptoJsCiphertext(text: string): boolean {
+  return text.startsWith(CRYPTOJS_PREFIX);
+}
+
+/** OpenSSL's EVP_BytesToKey with MD5 and one round: what CryptoJS does with a passphrase. */
+function evpBytesToKey(pass: Buffer, salt: Buffer, keyLen: number, ivLen: number): { key: Buffer; iv: Buffer } {
+  const blocks: Buffer[] = [];
+  let have = 0;
+  let prev = Buffer.alloc(0);
+  while (have < keyLen + ivLen) {
+    prev = createHash("md5").update(prev).update(pass).update(salt).digest();
+    blocks.push(prev);
+    have += prev.length;
+  }
+  const all = Buffer.concat(blocks);
+  return { key: all.subarray(0, keyLen), iv: all.subarray(keyLen, keyLen + ivLen) };
+}
+
+/**
+ * Decrypts `CryptoJS.AES.encrypt(text, passphrase).toString()` (AES-256-CBC, OpenSSL
+ * key derivation). CBC has no tag: a wrong passphrase is caught by the padding and
+ * UTF-8 checks almost always, tampering not reliably. Migrate such data to JWE.
+ */
+export function decryptCryptoJs(text: string, passphrase: string): DecryptResult {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) throw new JweError("CryptoJS ciphertext is not base64");
+  const raw = Buffer.from(text, "base64");
+  if (raw.length < 32 || (raw.length - 16) % 16 !== 0 || raw.subarray(0, 8).toString("latin1") !== "Salted__") {
+    throw new JweError("CryptoJS ciphertext is truncated or malformed");
+  }
+  const { key, iv } = evpBytesToKey(Buffer.from(passphrase, "utf8"), raw.subarray(8, 16), 32, 16);
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv("aes-256-cbc", key, iv);
+    plain = Buffer.concat([decipher.update(raw.subarray(16)), decipher.final()]);
+  } catch {
+    throw new JweError("CryptoJS ciphertext does not decrypt (wrong legacy passphrase or damaged data)");
+  }
+  const value = decodeUtf8(plain);
+  if (value === undefined) throw new JweError("CryptoJS ciphertext does not decrypt to UTF-8 text (wrong legacy passphrase or damaged data)");
+  return { value, kid: "legacy", format: "cryptojs" };
+}
+
+/** Decrypts either format: JWE compact, or CryptoJS when a legacy passphrase is given. */
+export function decryptValue(value: unknown, keys: KeyLookup, legacyPassphrase?: string): DecryptResult {
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (Buffer.isBuffer(value)) text = value.toString("latin1");
+  else throw new JweError(`expected a JWE string, got ${value === null ? "null" : typeof value}`);
+  // No trimming: a ciphertext is exact, and a character flipped to a space is tampering.
+  if (isCryptoJsCiphertext(text)) {
+    if (!legacyPassphrase) throw new JweError("CryptoJS ciphertext, but no legacy passphrase is configured");
+    return decryptCryptoJs(text, legacyPassphrase);
+  }
+  return decryptJwe(text, keys);
+}

@@ -1,0 +1,102 @@
+"use strict";
+const assert = require("node:assert");
+const crypto = require("node:crypto");
+const fc = require("fast-check");
+const { Keyring, parseKeys, buildKeyring, keyFromPassphrase, decodeKey, KeyringError } = require("../../nodes/lib/keyring.js");
+
+const k1 = crypto.randomBytes(32);
+const k2 = crypto.randomBytes(32);
+const json = JSON.stringify({ a: k1.toString("base64url"), b: k2.toString("base64url") });
+
+describe("lib/keyring", () => {
+  it("parses kid -> base64url keys and exposes the interface", () => {
+    const kr = new Keyring(parseKeys(json), "b");
+    assert.strictEqual(kr.activeKid, "b");
+    assert.ok(kr.hasKid("a") && kr.hasKid("b") && !kr.hasKid("c"));
+    assert.ok(kr.key("a").equals(k1));
+    const active = kr.activeKey();
+    assert.strictEqual(active.kid, "b");
+    assert.ok(active.key.equals(k2));
+    assert.deepStrictEqual(kr.kids(), ["b", "a"]);
+  });
+
+  it("accepts standard base64 with padding too", () => {
+    assert.ok(decodeKey(k1.toString("base64"), "x").equals(k1));
+  });
+
+  it("throws a clear error for an unknown kid", () => {
+    const kr = new Keyring(parseKeys(json), "a");
+    assert.throws(() => kr.key("zz"), /unknown kid "zz"/);
+  });
+
+  it("subkey is HKDF-SHA256(key, empty salt, info, 32)", () => {
+    const kr = new Keyring(parseKeys(json), "a");
+    const expect = Buffer.from(crypto.hkdfSync("sha256", k1, Buffer.alloc(0), Buffer.from("pseudonym"), 32));
+    assert.ok(kr.subkey("pseudonym").equals(expect));
+    const expectB = Buffer.from(crypto.hkdfSync("sha256", k2, Buffer.alloc(0), Buffer.from("pseudonym"), 32));
+    assert.ok(kr.subkey("pseudonym", "b").equals(expectB));
+    assert.ok(!kr.subkey("other").equals(expect));
+    assert.throws(() => kr.subkey("x", "nope"), /unknown kid/);
+  });
+
+  it("rejects keys that are not 32 bytes, bad JSON and bad kids, without quoting the key", () => {
+    const short = crypto.randomBytes(16).toString("base64url");
+    const long = crypto.randomBytes(33).toString("base64url");
+    for (const text of [JSON.stringify({ a: short }), JSON.stringify({ a: long }), JSON.stringify({ a: 5 }), "{}", "[]", "null", "", `{"a":"${short}"`, JSON.stringify({ "bad kid": k1.toString("base64url") })]) {
+      assert.throws(() => parseKeys(text), (e) => {
+        assert.ok(e instanceof KeyringError, e.message);
+        assert.ok(!e.message.includes(short) && !e.message.includes(long) && !e.message.includes(k1.toString("base64url")), e.message);
+        return true;
+      });
+    }
+    // 43 characters whose last 2 bits are not zero are not a canonical 32-byte key.
+    const t = k1.toString("base64url");
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const idx = alphabet.indexOf(t[42]);
+    const noncanon = t.slice(0, 42) + alphabet[(idx & ~3) | 1];
+    assert.throws(() => decodeKey(noncanon, "a"), /32 bytes/);
+  });
+
+  it("the active kid must be among the keys", () => {
+    assert.throws(() => new Keyring(parseKeys(json), "c"), /active kid "c" is not among the keys/);
+    assert.throws(() => buildKeyring({ source: "credentials", activeKid: "", keysText: json }), /active kid/);
+  });
+
+  it("builds from credentials, env and passphrase", () => {
+    assert.ok(buildKeyring({ source: "credentials", activeKid: "a", keysText: json }).key("a").equals(k1));
+    assert.ok(buildKeyring({ source: "env", activeKid: "a", envVar: "K", envValue: json }).key("b").equals(k2));
+    assert.throws(() => buildKeyring({ source: "env", activeKid: "a", envVar: "K", envValue: undefined }), /env var K is not set/);
+    assert.throws(() => buildKeyring({ source: "credentials", activeKid: "a" }), /no keys/);
+    const salt = crypto.randomBytes(16).toString("base64url");
+    const params = { N: 1024, r: 8, p: 1 };
+    const kr = buildKeyring({ source: "passphrase", activeKid: "p", passphrase: "correct horse battery", salt, scrypt: params });
+    const expect = crypto.scryptSync("correct horse battery", Buffer.from(salt, "base64url"), 32, params);
+    assert.ok(kr.key("p").equals(expect));
+    assert.throws(() => keyFromPassphrase("short", salt, params), /at least 12/);
+    assert.throws(() => keyFromPassphrase("long enough passphrase", "", params), /salt/);
+  });
+
+  it("copies keys so callers cannot change them, and counts GCM uses per kid", () => {
+    const buf = Buffer.from(k1);
+    const kr = new Keyring(new Map([["a", buf]]), "a");
+    buf.fill(0);
+    assert.ok(kr.key("a").equals(k1));
+    assert.strictEqual(kr.recordGcmUse("a"), 1);
+    assert.strictEqual(kr.recordGcmUse("a", 9), 10);
+    assert.deepStrictEqual(kr.gcmUseCounts(), { a: 10 });
+  });
+
+  it("hostile keys JSON never crashes with anything but a KeyringError", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+        try {
+          parseKeys(text);
+        } catch (e) {
+          assert.ok(e instanceof KeyringError, String(e));
+        }
+        assert.strictEqual(({}).polluted, undefined);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
