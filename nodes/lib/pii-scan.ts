@@ -201,14 +201,15 @@ function digitsOf(text: string, s: number, e: number): string {
 // ---------------------------------------------------------------- card
 // greedy over the class, then back to the last digit: linear; a run too short to be a card fails after a few characters
 const CARD_RUN = /\d[\d -]{10,}\d/g;
-const gluedToCard = (c: number): boolean => isWordChar(c) || c === 46 || c === 45;
+const gluedToCard = (c: number): boolean => isWordChar(c) || c === 46 || c === 45 || c === 43;
 
 function detectCard(text: string, out: Entity[]): void {
   forEachRun(text, CARD_RUN, 12, 1, (groups) => {
     const last = groups.length - 1;
-    // longest first, then shorter, so "ref 12 4111 1111 1111 1111 x" still finds the card
-    for (let a = 0; a <= last; a++) {
-      if (a === 0 && groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) continue;
+    // from the start of the run only (a number starting mid-run passes Luhn one time in
+    // ten), longest first, so "4111 1111 1111 1111 22" still finds the card
+    for (let a = 0; a <= 0; a++) {
+      if (groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) continue;
       for (let b = last; b >= a; b--) {
         if (b === last && !boundaryAfter(text, groups[b].e)) continue;
         if (groups[b].e - groups[a].s < 12) break;
@@ -305,6 +306,7 @@ function detectIpv6(text: string, out: Entity[]): void {
       before !== 46 &&
       !isWordChar(after) &&
       (cand.match(/:/g)?.length ?? 0) >= 2 &&
+      /\d/.test(cand) && // "a::b", "dead::beef": code and words far more often than addresses
       isIPv6(cand)
     ) {
       end += zone.length;
@@ -317,7 +319,7 @@ function detectIpv6(text: string, out: Entity[]): void {
 // ---------------------------------------------------------------- ipv4
 const IPV4 = /(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)){3}(?!\w|\.\d)/g;
 // "firmware 1.2.3.4" is a version, not an address
-const VERSION_CONTEXT = /(?:version|ver|firmware|fw|release|build|sw|v)[\s:=]{0,3}$/i;
+const VERSION_CONTEXT = /\b(?:version|ver|firmware|fw|release|build|sw|v)[\s:=]{0,3}$/i;
 
 function detectIpv4(text: string, out: Entity[]): void {
   IPV4.lastIndex = 0;
@@ -328,7 +330,7 @@ function detectIpv4(text: string, out: Entity[]): void {
 }
 
 // ---------------------------------------------------------------- coordinates
-const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s*[,;\/ ]\s*([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?![\w.]|\d)/g;
+const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s*[,;\/ ]\s*([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
 const COORD_LABELLED = /\b(?:lat|latitude)\b["']?\s*[:=]\s*([-+]?\d{1,2}(?:\.\d+)?)["']?\s*[,;]?\s*["']?(?:lon|lng|long|longitude)\b["']?\s*[:=]\s*([-+]?\d{1,3}(?:\.\d+)?)/gi;
 const GEO_CONTEXT = /(?:lat|lon|lng|gps|geo|location|loc|position|pos|coord|coordinates|at)\W{0,4}$/i;
 
@@ -355,7 +357,7 @@ function detectCoordinates(text: string, out: Entity[]): void {
 // ---------------------------------------------------------------- phone
 const PHONE_RUN = /\d[\d \t().\/-]{5,}\d/g;
 const gluedToPhone = (c: number): boolean => isWordChar(c) || c === 64 || c === 46 || c === 47 || c === 58 || c === 45;
-const PHONE_CONTEXT = /(?:tel|phone|call|mobile|mob|cell|fax|sms|whatsapp|ph|telefon|handy|rufnummer|contact|number|nr|no)\b\W{0,4}$/i;
+const PHONE_CONTEXT = /\b(?:tel|phone|call|mobile|mob|cell|fax|sms|whatsapp|ph|telefon|handy|rufnummer|contact|number|nr|no)\b/i;
 const DATE_INSIDE = /\b\d{4}[-\/.]\d{1,2}[-\/.]\d{1,2}\b|\b\d{1,2}[-\/.]\d{1,2}[-\/.]\d{2,4}\b/;
 
 function detectPhone(text: string, out: Entity[]): void {
@@ -469,14 +471,27 @@ function claim(sorted: Entity[], e: Entity): void {
   sorted.splice(lo, 0, e);
 }
 
-/** Rebuilds text with each entity replaced by what `replace` returns for it. */
+/**
+ * Rebuilds text with each entity replaced by what `replace` returns for it. A value
+ * found once is then replaced wherever else it occurs too (say glued to a word, where
+ * the detector did not report it): once a value is known to be personal data, no copy
+ * of it stays in the output.
+ */
 export function replaceEntities(text: string, entities: readonly Entity[], replace: (entity: Entity, value: string) => string): string {
   if (entities.length === 0) return text;
   let out = "";
   let last = 0;
+  const replaced = new Map<string, string>();
   for (const e of entities) {
-    out += text.slice(last, e.start) + replace(e, text.slice(e.start, e.end));
+    const value = text.slice(e.start, e.end);
+    const r = replace(e, value);
+    if (!replaced.has(value)) replaced.set(value, r);
+    out += text.slice(last, e.start) + r;
     last = e.end;
   }
-  return out + text.slice(last);
+  out += text.slice(last);
+  for (const [value, r] of replaced) {
+    if (value !== r && !r.includes(value) && out.includes(value)) out = out.split(value).join(r);
+  }
+  return out;
 }
