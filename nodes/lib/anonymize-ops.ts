@@ -6,7 +6,12 @@
  * A value of a type an operator cannot handle throws an OperatorTypeError that names
  * the type, never the value.
  */
+import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac, randomFillSync, type KeyObject, createSecretKey } from "node:crypto";
+
+/** One-shot crypto.hash (Node 20.12+, 21.7+): no Hash object per call. */
+type OneShotHash = (algorithm: string, data: string | Buffer, encoding: "hex" | "buffer") => string | Buffer;
+const oneShot: OneShotHash | undefined = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
 import { isIPv4, isIPv6 } from "node:net";
 
 export class OperatorTypeError extends Error {
@@ -46,19 +51,23 @@ export interface MaskOptions {
 
 /** Masks by code point (an emoji is one character), keeping the first/last N. */
 export function mask(value: unknown, o: MaskOptions): string {
-  const chars = Array.from(scalarText("mask", value));
+  const text = scalarText("mask", value);
+  // code points only matter when there are surrogate pairs; most values have none
+  const chars: string | string[] = /[\uD800-\uDFFF]/.test(text) ? Array.from(text) : text;
   const n = chars.length;
   const first = Math.min(o.keepFirst, n);
   const last = Math.min(o.keepLast, n - first);
   // keeping everything would mask nothing: a short value is masked whole
   if (first + last >= n) return o.char.repeat(n);
-  return chars.slice(0, first).join("") + o.char.repeat(n - first - last) + chars.slice(n - last).join("");
+  const part = (a: number, b: number): string => (typeof chars === "string" ? chars.slice(a, b) : chars.slice(a, b).join(""));
+  return part(0, first) + o.char.repeat(n - first - last) + part(n - last, n);
 }
 
 // ---------------------------------------------------------------- hash
 /** Unkeyed SHA-256 (hex) of UTF-8 of String(value), optionally truncated. */
 export function hash(value: unknown, length?: number): string {
-  const hex = createHash("sha256").update(scalarText("hash", value), "utf8").digest("hex");
+  const text = scalarText("hash", value);
+  const hex = oneShot ? (oneShot("sha256", text, "hex") as string) : createHash("sha256").update(text, "utf8").digest("hex");
   return length === undefined ? hex : hex.slice(0, length);
 }
 
@@ -180,16 +189,19 @@ function compressIpv6(words: number[]): string {
 }
 
 /** An ISO date, a millisecond epoch number or a Date, cut to hour/day/month/year in UTC. */
+const ISO_UTC = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?Z$/;
+
 export function generalizeDate(value: unknown, granularity: DateGranularity): string {
+  const cut = { year: 4, month: 7, day: 10, hour: 13 }[granularity];
+  // an ISO time in UTC (what most devices send) is cut as text; day 31 of a short month goes the slow way
+  if (typeof value === "string" && ISO_UTC.test(value) && Number(value.slice(8, 10)) <= 28) return value.slice(0, cut);
   let d: Date;
   if (value instanceof Date) d = value;
   else if (typeof value === "number" && Number.isFinite(value)) d = new Date(value);
   else if (typeof value === "string" && value.trim() !== "") d = new Date(value.trim());
   else throw wrongType("generalize (date)", "a date string, an epoch number or a Date", value);
   if (Number.isNaN(d.getTime())) throw new OperatorTypeError("generalize (date) expects a valid date");
-  const iso = d.toISOString();
-  const cut = { year: 4, month: 7, day: 10, hour: 13 }[granularity];
-  return iso.slice(0, cut);
+  return d.toISOString().slice(0, cut);
 }
 
 /** 34 with width 10 -> "30-39" (30 <= x < 40); with top 90, 93 -> "90+". */

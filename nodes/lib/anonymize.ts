@@ -7,7 +7,7 @@
  * caller decides what to do with it (the node removes it: see privacy-anonymize.ts).
  */
 import { Joi, pathString } from "./validation";
-import { findMatches, formatKeys, getValue, parsePath, removeMatch, replaceMatch, setValue, isForbiddenKey, type Match, type PropertyPath } from "./paths";
+import { findMatches, formatKeys, getValue, parsePath, isForbiddenKey, type Key, type Match, type PropertyPath } from "./paths";
 import {
   OperatorTypeError,
   Pseudonymizer,
@@ -231,7 +231,7 @@ export class Anonymizer {
       const kept: unknown[] = [];
       const originals: unknown[] = [];
       for (const record of value) {
-        const out = this.applyRules(copy(record), summary);
+        const out = this.applyRules(record, summary);
         if (out === REMOVED) continue;
         kept.push(out);
         originals.push(record);
@@ -240,32 +240,48 @@ export class Anonymizer {
       if (this.options.kAnonymity) return { value: this.kAnonymize(originals, kept, summary), summary };
       return { value: kept, summary };
     }
-    return { value: this.applyRules(copy(value), summary), summary };
+    return { value: this.applyRules(value, summary), summary };
   }
 
+  /**
+   * Applies every rule to one record without changing it: a container is copied (one
+   * level) the first time a rule writes into it, so untouched parts stay shared.
+   */
   private applyRules(record: unknown, summary: Summary): unknown {
+    const copied = new Set<object>();
     let root = record;
     for (const c of this.rules) {
       if (c.path === null) {
-        const out = this.applyOne(c, root, "(value)", summary);
+        const out = this.applyOne(c, root, [], summary);
         if (out === REMOVED) return REMOVED;
         root = out;
         continue;
       }
-      const matches = findMatches(root, c.path);
-      const removals: Match[] = [];
+      const matches = c.path.hasWildcard ? findMatches(root, c.path) : directMatch(root, c.path);
+      if (matches.length === 0) continue;
+      const removals: Array<{ parent: Container; key: Key }> = [];
       for (const m of matches) {
-        const out = this.applyOne(c, m.value, formatKeys(m.keys), summary);
-        if (out === REMOVED) removals.push(m);
-        else if (out !== m.value) replaceMatch(m, out);
+        const out = this.applyOne(c, m.value, m.keys, summary);
+        if (out === m.value) continue;
+        if (!copied.has(root as object)) {
+          root = shallowCopy(root as Container);
+          copied.add(root as object);
+        }
+        const parent = writableParent(root as Container, m.keys, copied);
+        if (out === REMOVED) removals.push({ parent, key: m.key });
+        else assignKey(parent, m.key, out);
       }
       // last first: splicing an array keeps the indexes of earlier matches valid
-      for (let i = removals.length - 1; i >= 0; i--) removeMatch(removals[i]);
+      for (let i = removals.length - 1; i >= 0; i--) {
+        const { parent, key } = removals[i];
+        if (Array.isArray(parent)) parent.splice(key as number, 1);
+        else delete parent[String(key)];
+      }
     }
     return root;
   }
 
-  private applyOne(c: CompiledRule, value: unknown, where: string, summary: Summary): unknown {
+  private applyOne(c: CompiledRule, value: unknown, keys: readonly Key[], summary: Summary): unknown {
     const rule = c.rule;
     if (rule.op === "redact") {
       count(summary.fields, "redact");
@@ -282,7 +298,7 @@ export class Anonymizer {
         summary.redactedOnError++;
         return REMOVED;
       }
-      throw new AnonymizeError(`rule ${c.index + 1} (${rule.op} ${where}): ${e.message}`);
+      throw new AnonymizeError(`rule ${c.index + 1} (${rule.op} ${keys.length ? formatKeys(keys) : "(value)"}): ${e.message}`);
     }
   }
 
@@ -357,12 +373,18 @@ export class Anonymizer {
       const options = coarser(pick.rule as GeneralizeOptions, pick.level) as GeneralizeOptions;
       records.forEach((r, i) => {
         const original = getValue(originals[i], pick.path);
-        if (original === undefined || original === null || typeof r !== "object" || r === null) return;
+        if (original === undefined || original === null || !isContainer(r) || getValue(r, pick.path) === undefined) return;
+        let value: unknown;
         try {
-          setValue(r as Record<string, unknown>, pick.path, generalize(original, options));
+          value = generalize(original, options);
         } catch {
-          // a value its rule could not generalize was already handled by onError
+          return; // a value its rule could not generalize was already handled by onError
         }
+        // the record may still share containers with the caller's value: copy the path first
+        const root = shallowCopy(r);
+        const keys = pick.path.segments as readonly Key[];
+        assignKey(writableParent(root, keys, new Set<object>([root])), keys[keys.length - 1], value);
+        records[i] = root;
       });
     }
     const sizes = new Map<string, number>();
@@ -419,23 +441,68 @@ function tagFor(path: string): string {
   return last.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase() || "REDACTED";
 }
 
-/**
- * A deep copy of JSON-like data (plain objects, arrays, Buffers, Dates). Own keys such
- * as "__proto__" from JSON.parse are copied as own data properties, never as a
- * prototype. Other objects (class instances) are shared, not copied.
- */
-export function copy(v: unknown): unknown {
-  if (typeof v !== "object" || v === null) return v;
-  if (Array.isArray(v)) return v.map(copy);
-  if (Buffer.isBuffer(v)) return Buffer.from(v);
-  if (v instanceof Date) return new Date(v.getTime());
-  const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) return v;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) {
-    const child = copy((v as Record<string, unknown>)[k]);
-    if (isForbiddenKey(k)) Object.defineProperty(out, k, { value: child, enumerable: true, writable: true, configurable: true });
-    else out[k] = child;
+type Container = Record<string, unknown> | unknown[];
+
+function isContainer(v: unknown): v is Container {
+  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v);
+}
+
+/** The one value a path without wildcards reaches, as findMatches would report it. */
+function directMatch(root: unknown, path: PropertyPath): Match[] {
+  const segs = path.segments as readonly Key[];
+  let node: unknown = root;
+  for (let i = 0; i < segs.length; i++) {
+    if (!isContainer(node)) return [];
+    const key = segs[i];
+    let child: unknown;
+    if (Array.isArray(node)) {
+      if (typeof key !== "number" || key >= node.length) return [];
+      child = node[key];
+    } else {
+      if (!Object.prototype.hasOwnProperty.call(node, key)) return [];
+      child = node[String(key)];
+    }
+    if (i === segs.length - 1) return [{ parent: node, key, value: child, keys: segs }];
+    node = child;
   }
+  return [];
+}
+
+/**
+ * A one-level copy that keeps the prototype. Spread defines own data properties (it
+ * never calls the __proto__ setter), so an own "__proto__" key from JSON.parse stays data.
+ */
+function shallowCopy(v: Container): Container {
+  if (Array.isArray(v)) return v.slice();
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype) return { ...v };
+  const out: Record<string, unknown> = Object.create(proto);
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: v[k], enumerable: true, writable: true, configurable: true });
   return out;
+}
+
+/** The parent of keys[last] inside root, copying every container on the way that is not yet a copy. */
+function writableParent(root: Container, keys: readonly Key[], copied: Set<object>): Container {
+  let node = root;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const key = keys[i];
+    const child: unknown = Array.isArray(node) ? node[key as number] : node[String(key)];
+    if (!isContainer(child)) throw new Error("path no longer reaches a container");
+    if (copied.has(child)) {
+      node = child;
+      continue;
+    }
+    const fresh = shallowCopy(child);
+    copied.add(fresh);
+    assignKey(node, key, fresh);
+    node = fresh;
+  }
+  return node;
+}
+
+function assignKey(container: Container, key: Key, value: unknown): void {
+  if (Array.isArray(container)) container[key as number] = value;
+  // replacing an own data property with '=' is safe; anything else is defined, never set
+  else if (!isForbiddenKey(key) && Object.prototype.hasOwnProperty.call(container, key)) container[String(key)] = value;
+  else Object.defineProperty(container, String(key), { value, writable: true, enumerable: true, configurable: true });
 }

@@ -41,6 +41,7 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 const isAlnum = (c: number): boolean => isDigit(c) || isAlpha(c);
 const isWordChar = (c: number): boolean => isAlnum(c) || c === 95;
+const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 
 /** True when position i does not continue a word or a number ("1234-5"). */
 function boundaryAfter(text: string, i: number): boolean {
@@ -200,7 +201,8 @@ function digitsOf(text: string, s: number, e: number): string {
 
 // ---------------------------------------------------------------- card
 // greedy over the class, then back to the last digit: linear; a run too short to be a card fails after a few characters
-const CARD_RUN = /\d[\d -]{10,}\d/g;
+// the lookbehind starts a match only where a digit run starts, never again inside it
+const CARD_RUN = /(?<!\d)\d[\d -]{10,}\d/g;
 const gluedToCard = (c: number): boolean => isWordChar(c) || c === 46 || c === 45 || c === 43;
 
 function detectCard(text: string, out: Entity[]): void {
@@ -236,7 +238,8 @@ function detectCard(text: string, out: Entity[]): void {
 // ---------------------------------------------------------------- mac
 const MAC_SEPARATED = /[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}/y;
 const MAC_DOTTED = /[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}/y;
-const MAC_BARE = /\b[0-9A-Fa-f]{12}\b/g;
+// twelve bare hex digits are as often a serial or a hash prefix: only right after "mac" and the like
+const MAC_BARE = /\b(?:mac|bssid|hwaddr|ether|eui)\W{0,3}(?:addr(?:ess)?\W{0,3})?(?:is\W{1,3})?([0-9A-Fa-f]{12})\b/gi;
 const MAC_CONTEXT = /(?:mac|bssid|hwaddr|ether|eui)\W{0,3}(?:addr(?:ess)?\W{0,3})?(?:is\W{1,3})?$/i;
 
 /**
@@ -244,9 +247,15 @@ const MAC_CONTEXT = /(?:mac|bssid|hwaddr|ether|eui)\W{0,3}(?:addr(?:ess)?\W{0,3}
  * text, hex letters are not, so this looks at far fewer places than a global regex.
  */
 function findAround(text: string, sep: string, back: number, re: RegExp, accept: (s: number, e: number) => boolean, out: Entity[]): void {
+  const code = sep.charCodeAt(0);
   let i = text.indexOf(sep, back);
   while (i >= 0) {
     const s = i - back;
+    // most separators are in times, dates and sentences: test a few characters before the regex
+    if (!isHex(text.charCodeAt(i - 1)) || !isHex(text.charCodeAt(i + 1)) || text.charCodeAt(i + back + 1) !== code || (back === 2 && text.charCodeAt(i + 6) !== code)) {
+      i = text.indexOf(sep, i + 1);
+      continue;
+    }
     re.lastIndex = s;
     const m = re.exec(text);
     if (m !== null) {
@@ -270,17 +279,14 @@ function detectMac(text: string, out: Entity[]): void {
   findAround(text, "-", 2, MAC_SEPARATED, () => true, out);
   // 1234.5678.9abc (Cisco style); all-digit triples are more often versions or readings
   findAround(text, ".", 4, MAC_DOTTED, (s, e) => /[A-Fa-f]/.test(text.slice(s, e)) || MAC_CONTEXT.test(text.slice(Math.max(0, s - 16), s)), out);
-  // twelve bare hex digits are as often a serial or a hash prefix: only with "mac" before
   MAC_BARE.lastIndex = 0;
   for (let m = MAC_BARE.exec(text); m !== null; m = MAC_BARE.exec(text)) {
-    if (MAC_CONTEXT.test(text.slice(Math.max(0, m.index - 16), m.index))) {
-      out.push({ type: "mac", start: m.index, end: m.index + m[0].length });
-    }
+    const end = m.index + m[0].length;
+    out.push({ type: "mac", start: end - 12, end });
   }
 }
 
 // ---------------------------------------------------------------- ipv6
-const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 
 function detectIpv6(text: string, out: Entity[]): void {
   let i = text.indexOf(":");
@@ -288,32 +294,37 @@ function detectIpv6(text: string, out: Entity[]): void {
     let s = i;
     while (s > 0 && (isHex(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 58)) s--;
     let e = i;
-    while (e < text.length && (isHex(text.charCodeAt(e)) || text.charCodeAt(e) === 58 || text.charCodeAt(e) === 46)) e++;
-    const before = s > 0 ? text.charCodeAt(s - 1) : 32;
-    let cand = text.slice(s, e);
-    // a trailing '.' or ':' ends a sentence or a label, not the address
-    while (cand.length > 0 && (cand.endsWith(".") || (cand.endsWith(":") && !cand.endsWith("::")))) cand = cand.slice(0, -1);
-    let end = s + cand.length;
-    let zone = "";
-    if (text.charCodeAt(end) === 37) {
-      const z = /^%[\w.-]+/.exec(text.slice(end, end + 20));
-      if (z) zone = z[0];
+    let colons = 0;
+    let digit = false;
+    while (e < text.length) {
+      const c = text.charCodeAt(e);
+      if (c === 58) colons++;
+      else if (isDigit(c)) digit = true;
+      else if (!isHex(c) && c !== 46) break;
+      e++;
     }
-    const after = end + zone.length < text.length ? text.charCodeAt(end + zone.length) : 32;
-    if (
-      cand.length >= 2 &&
-      !isWordChar(before) &&
-      before !== 46 &&
-      !isWordChar(after) &&
-      (cand.match(/:/g)?.length ?? 0) >= 2 &&
-      /\d/.test(cand) && // "a::b", "dead::beef": code and words far more often than addresses
-      isIPv6(cand)
-    ) {
-      end += zone.length;
-      out.push({ type: "ipv6", start: s, end });
+    const before = s > 0 ? text.charCodeAt(s - 1) : 32;
+    // "T10:22:33Z", "std::vector": glued to a word, or no digit at all ("a::b", "dead::beef")
+    if (!isWordChar(before) && before !== 46 && colons + countColons(text, s, i) >= 2 && (digit || /\d/.test(text.slice(s, i)))) {
+      let cand = text.slice(s, e);
+      // a trailing '.' or ':' ends a sentence or a label, not the address
+      while (cand.length > 0 && (cand.endsWith(".") || (cand.endsWith(":") && !cand.endsWith("::")))) cand = cand.slice(0, -1);
+      let end = s + cand.length;
+      if (text.charCodeAt(end) === 37) {
+        const z = /^%[\w.-]+/.exec(text.slice(end, end + 20));
+        if (z) end += z[0].length;
+      }
+      const after = end < text.length ? text.charCodeAt(end) : 32;
+      if (cand.length >= 2 && !isWordChar(after) && isIPv6(cand)) out.push({ type: "ipv6", start: s, end });
     }
     i = text.indexOf(":", Math.max(e, i + 1));
   }
+}
+
+function countColons(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) if (text.charCodeAt(k) === 58) n++;
+  return n;
 }
 
 // ---------------------------------------------------------------- ipv4
@@ -355,7 +366,7 @@ function detectCoordinates(text: string, out: Entity[]): void {
 }
 
 // ---------------------------------------------------------------- phone
-const PHONE_RUN = /\d[\d \t().\/-]{5,}\d/g;
+const PHONE_RUN = /(?<!\d)\d[\d \t().\/-]{5,}\d/g;
 const gluedToPhone = (c: number): boolean => isWordChar(c) || c === 64 || c === 46 || c === 47 || c === 58 || c === 45;
 const PHONE_CONTEXT = /\b(?:tel|phone|call|mobile|mob|cell|fax|sms|whatsapp|ph|telefon|handy|rufnummer|contact|number|nr|no)\b/i;
 const DATE_INSIDE = /\b\d{4}[-\/.]\d{1,2}[-\/.]\d{1,2}\b|\b\d{1,2}[-\/.]\d{1,2}[-\/.]\d{2,4}\b/;
@@ -379,6 +390,7 @@ function detectPhone(text: string, out: Entity[]): void {
         for (let b = last; b >= a && found < 0; digits -= groups[b].e - groups[b].s, b--) {
           if (digits > 17) continue;
           if (digits < 7) break;
+          if (!plausibleShape(text, start, groups, a, b)) continue;
           const end = groups[b].e;
           let after = end;
           if (text[after] === ")" && text.lastIndexOf("(", end) > start) after++;
@@ -393,6 +405,20 @@ function detectPhone(text: string, out: Entity[]): void {
       a = found >= 0 ? found + 1 : a + 1;
     }
   });
+}
+
+/**
+ * Without a '+' or a leading 0 only the North American shapes can be a phone number:
+ * rejects most dates, readings and serials before any string is built.
+ */
+function plausibleShape(text: string, start: number, groups: Group[], a: number, b: number): boolean {
+  if (text.charCodeAt(start) === 43 || text.charCodeAt(start + 1) === 43 || text.charCodeAt(groups[a].s) === 48) return true;
+  const len = (g: number): number => groups[g].e - groups[g].s;
+  const n = b - a + 1;
+  if (n === 1) return len(a) === 10;
+  if (n === 3) return len(a) === 3 && len(a + 1) === 3 && len(a + 2) === 4;
+  if (n === 4) return len(a) === 1 && len(a + 1) === 3 && len(a + 2) === 3 && len(a + 3) === 4;
+  return false;
 }
 
 /** Cheap tests first: most candidates are dates, readings and serials. */

@@ -3,7 +3,7 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const fc = require("fast-check");
 const ops = require("../../nodes/lib/anonymize-ops.js");
-const { Anonymizer, AnonymizeError, REMOVED, anonymizeSchema, copy } = require("../../nodes/lib/anonymize.js");
+const { Anonymizer, AnonymizeError, REMOVED, anonymizeSchema } = require("../../nodes/lib/anonymize.js");
 const { validateConfig } = require("../../nodes/lib/validation.js");
 
 const key = crypto.randomBytes(32);
@@ -189,11 +189,14 @@ describe("lib/anonymize engine", () => {
     assert.equal(summary.suppressed, 1);
   });
 
-  it("copy never turns an own __proto__ key into a prototype", () => {
-    const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "a": {"constructor": {"prototype": {"x": 1}}}}');
-    const c = copy(hostile);
-    assert.equal(Object.getPrototypeOf(c), Object.prototype);
-    assert.deepEqual(Object.keys(c), ["__proto__", "a"]);
+  it("copying a record never turns an own __proto__ key into a prototype", () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "a": "x", "b": {"constructor": {"prototype": {"x": 1}}, "c": 1}}');
+    const { value } = engine({ rules: [{ path: "a", op: "mask" }, { path: "b.c", op: "redact" }] }).run(hostile);
+    assert.equal(Object.getPrototypeOf(value), Object.prototype);
+    assert.deepEqual(Object.keys(value), ["__proto__", "a", "b"]);
+    assert.equal(value.a, "*");
+    assert.deepEqual(Object.keys(value.b), ["constructor"]);
+    assert.equal(hostile.b.c, 1, "the input is not changed");
     assert.equal({}.polluted, undefined);
   });
 
