@@ -164,11 +164,18 @@ interface Group {
  * whole runs (digits joined by separators) so that it never fails part-way and
  * restarts at the next digit: that restart is what makes a naive pattern quadratic.
  */
-function forEachRun(text: string, re: RegExp, minDigits: number, maxGap: number, each: (groups: Group[]) => void): void {
+function forEachRun(
+  text: string,
+  re: RegExp,
+  minDigits: number,
+  maxGap: number,
+  each: (groups: Group[]) => void,
+  worthIt: (start: number, end: number) => boolean = () => true,
+): void {
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const end = m.index + m[0].length;
-    if (end - m.index < minDigits) continue;
+    if (end - m.index < minDigits || !worthIt(m.index, end)) continue;
     let groups: Group[] = [];
     let digits = 0;
     let i = m.index;
@@ -404,7 +411,22 @@ function detectPhone(text: string, out: Entity[]): void {
       }
       a = found >= 0 ? found + 1 : a + 1;
     }
-  });
+  }, phoneWorthIt(text));
+}
+
+/**
+ * Most runs are dates and readings: without a '+', '(' or leading 0 only a North
+ * American number (10 digits) can be in there, so shorter runs are skipped before any
+ * allocation.
+ */
+function phoneWorthIt(text: string): (start: number, end: number) => boolean {
+  return (start, end) => {
+    const before = start > 0 ? text.charCodeAt(start - 1) : 32;
+    if (before === 43 || before === 40 || text.charCodeAt(start) === 48) return true;
+    let digits = 0;
+    for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) digits++;
+    return digits >= 10;
+  };
 }
 
 /**
