@@ -20,7 +20,9 @@ interface AnonymizeNodeConfig extends AnonymizeOptions {
 }
 
 const schema = Joi.object({
-  property: pathString().default("payload"),
+  property: pathString()
+    .custom((v: string, helpers) => (v.includes("*") ? helpers.message({ custom: '"property" cannot use a wildcard: use a rule path instead' }) : v))
+    .default("payload"),
   keyring: Joi.string().allow("").default(""),
 })
   .concat(anonymizeSchema)

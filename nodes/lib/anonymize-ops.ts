@@ -87,6 +87,13 @@ export interface PseudonymOptions {
  */
 export class Pseudonymizer {
   private readonly key: KeyObject;
+  /**
+   * Device ids and user ids repeat in every message of a stream: a lookup costs far
+   * less than an HMAC. Bounded; emptied when full. It holds values this process is
+   * handling anyway, and lives as long as the node.
+   */
+  private readonly memo = new Map<string, string>();
+  static readonly MEMO_MAX = 10000;
 
   constructor(subkey: Buffer) {
     if (!Buffer.isBuffer(subkey) || subkey.length < 32) throw new Error("pseudonymize needs a 32-byte subkey");
@@ -95,7 +102,13 @@ export class Pseudonymizer {
 
   pseudonym(value: unknown, o: PseudonymOptions): string {
     const text = scalarText("pseudonymize", value);
-    return o.prefix + createHmac("sha256", this.key).update(text, "utf8").digest("hex").slice(0, o.length);
+    let hex = this.memo.get(text);
+    if (hex === undefined) {
+      hex = createHmac("sha256", this.key).update(text, "utf8").digest("hex");
+      if (this.memo.size >= Pseudonymizer.MEMO_MAX) this.memo.clear();
+      this.memo.set(text, hex);
+    }
+    return o.prefix + hex.slice(0, o.length);
   }
 }
 

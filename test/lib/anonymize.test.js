@@ -26,6 +26,14 @@ describe("lib/anonymize operators", () => {
     );
   });
 
+  it("pseudonyms stay exact past the memo's bound (repeats and more distinct values than it holds)", () => {
+    const p = new ops.Pseudonymizer(subkey);
+    const oracle = (v) => crypto.createHmac("sha256", subkey).update(v, "utf8").digest("hex").slice(0, 16);
+    for (let i = 0; i < ops.Pseudonymizer.MEMO_MAX + 50; i++) p.pseudonym(`dev-${i}`, { length: 16, prefix: "" });
+    for (const i of [0, 1, 9999, 10000, 10049]) assert.equal(p.pseudonym(`dev-${i}`, { length: 16, prefix: "" }), oracle(`dev-${i}`));
+    assert.equal(p.pseudonym("dev-7", { length: 8, prefix: "x_" }), `x_${oracle("dev-7").slice(0, 8)}`);
+  });
+
   it("pseudonyms are stable and joinable across engines with the same key, and differ under another key", () => {
     const a = engine({ rules: [{ path: "id", op: "pseudonymize" }] });
     const b = engine({ rules: [{ path: "id", op: "pseudonymize" }] });

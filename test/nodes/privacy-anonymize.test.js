@@ -126,6 +126,8 @@ describe("privacy-anonymize node", function () {
     ["pseudonymize without keyring", { rules: [{ path: "a", op: "pseudonymize" }] }, /keyring/],
     ["a path into the prototype", { rules: [{ path: "a.__proto__", op: "redact" }] }, /__proto__/],
     ["k without quasi-identifiers", { k: 3, quasiIdentifiers: [] }, /quasiIdentifiers/],
+    ["a wildcard property", { property: "payload.*" }, /property/],
+    ["rules that are not a list", { rules: "redact everything" }, /rules/],
   ]) {
     it(`fails closed on ${what}`, async () => {
       const an = await load(def, true);
