@@ -241,6 +241,22 @@ describe("lib/anonymize engine", () => {
     );
   });
 
+  it("scan output never contains a detected value, whatever the action (property)", () => {
+    const { scanText } = require("../../nodes/lib/pii-scan.js");
+    const { VALID, NEAR_MISSES } = require("../fixtures/pii-corpus.js");
+    const actions = [{ op: "redact" }, { op: "replace" }, { op: "replace", value: "[x]" }, { op: "hash", length: 12 }, { op: "pseudonymize", prefix: "p_" }, { op: "mask" }];
+    const engines = actions.map((action) => engine({ rules: [{ op: "scan", action }] }));
+    const text = fc.array(fc.oneof(fc.string(), fc.constantFrom(...Object.values(VALID).flat(), ...NEAR_MISSES, " ", "\n", ", ", "@", ":")), { maxLength: 20 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(text, fc.nat(actions.length - 1), (t, which) => {
+        const found = scanText(t).map((e) => t.slice(e.start, e.end));
+        const out = engines[which].run(t).value;
+        for (const v of found) assert.ok(!out.includes(v), `${actions[which].op} left "${v}" in ${JSON.stringify(out)}`);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
   it("refuses bad options at config time (fail closed)", () => {
     for (const rules of [
       [{ path: "a", op: "nope" }],

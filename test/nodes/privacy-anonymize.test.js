@@ -112,6 +112,20 @@ describe("privacy-anonymize node", function () {
     assert.ok(!JSON.stringify(res.caught).includes("alice@"));
   });
 
+  it("a malformed msg.privacy: done(err) before anything changes, and the payload removed", async () => {
+    const an = await load({ rules: [{ path: "email", op: "mask" }] }, true);
+    const res = await roundTrip(an, { payload: { email: "alice@example.com" }, privacy: "not an object" });
+    assert.match(res.caught.error.message, /msg\.privacy must be an object/);
+    assert.equal(res.caught.payload, undefined);
+  });
+
+  it("a message without the property passes unchanged, with missing: true in the trail", async () => {
+    const an = await load({ property: "payload.notes", rules: [{ op: "scan" }] });
+    const { sent } = await roundTrip(an, { payload: { t: 21 } });
+    assert.deepEqual(sent.payload, { t: 21 });
+    assert.equal(sent.privacy.trail[0].missing, true);
+  });
+
   it("onError: redact removes the offending value and sends the rest", async () => {
     const an = await load({ rules: [{ path: "age", op: "noise", epsilon: 1 }, { path: "notes", op: "scan" }], onError: "redact" });
     const { sent } = await roundTrip(an, { payload: { age: "forty", notes: 42, keep: 1 } });
