@@ -91,7 +91,7 @@ export = function (RED: RedAPI) {
       const saved = node.context().get(USES_KEY);
       if (typeof saved !== "object" || saved === null) return;
       for (const [kid, n] of Object.entries(saved as Record<string, unknown>)) {
-        if (keyring.hasKid(kid) && typeof n === "number" && Number.isSafeInteger(n) && n > 0) keyring.recordGcmUse(kid, n);
+        if (keyring.hasKid(kid) && typeof n === "number" && Number.isSafeInteger(n) && n > 0) keyring.seedGcmUse(kid, n);
       }
       const active = keyring.gcmUseCount(keyring.activeKid);
       if (active >= GCM_WARN_AT) node.warn(`key "${keyring.activeKid}" has encrypted ${active} messages: add a new key and make it active (rotate)`);

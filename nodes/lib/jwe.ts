@@ -16,6 +16,7 @@
  * Errors say what is wrong with the input and never include a key or plaintext.
  */
 import { createCipheriv, createDecipheriv, createHash, randomFillSync } from "node:crypto";
+import { isUtf8 } from "node:buffer";
 
 export class JweError extends Error {
   constructor(message: string) {
@@ -49,10 +50,19 @@ function freshIv(): Buffer {
   return iv;
 }
 
+const wellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+function isWellFormed(s: string): boolean {
+  return wellFormed ? wellFormed.call(s) : !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""));
+}
+
 /** Turns a value into plaintext bytes and the kind that restores it. */
 export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buffer } {
   if (value === undefined) throw new JweError("nothing to encrypt (undefined)");
-  if (typeof value === "string") return { kind: "text", bytes: Buffer.from(value, "utf8") };
+  if (typeof value === "string") {
+    // A lone surrogate has no UTF-8 form; JSON escapes it, so the string still comes back exact.
+    if (!isWellFormed(value)) return { kind: "json", bytes: Buffer.from(JSON.stringify(value), "utf8") };
+    return { kind: "text", bytes: Buffer.from(value, "utf8") };
+  }
   if (Buffer.isBuffer(value)) return { kind: "bytes", bytes: value };
   if (value instanceof Uint8Array) return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   let json: string | undefined;
@@ -65,14 +75,9 @@ export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buf
   return { kind: "json", bytes: Buffer.from(json, "utf8") };
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
+/** Strict UTF-8: invalid bytes are an error, never silently replaced. */
 function decodeUtf8(bytes: Buffer): string | undefined {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return isUtf8(bytes) ? bytes.toString("utf8") : undefined;
 }
 
 /** Restores a value from plaintext bytes and the header's cty. */
@@ -103,14 +108,15 @@ export interface EncryptResult {
   kind: ContentKind;
 }
 
-/** Header text per (kid, cty), built once: it is the same for every message. */
-const headerCache = new Map<string, string>();
+/** Header text and its AAD bytes per (kid, cty), built once: the same for every message. */
+const headerCache = new Map<string, { text: string; aad: Buffer }>();
 
-function protectedHeader(kid: string, cty: string): string {
+function protectedHeader(kid: string, cty: string): { text: string; aad: Buffer } {
   const cacheKey = `${kid}\u0000${cty}`;
   let h = headerCache.get(cacheKey);
   if (h === undefined) {
-    h = Buffer.from(JSON.stringify({ alg: "dir", enc: "A256GCM", kid, cty }), "utf8").toString("base64url");
+    const text = Buffer.from(JSON.stringify({ alg: "dir", enc: "A256GCM", kid, cty }), "utf8").toString("base64url");
+    h = { text, aad: Buffer.from(text, "latin1") };
     if (headerCache.size > 1000) headerCache.clear();
     headerCache.set(cacheKey, h);
   }
@@ -120,16 +126,17 @@ function protectedHeader(kid: string, cty: string): string {
 /** Encrypts one value into a JWE compact string under (kid, key). */
 export function encryptValue(value: unknown, kid: string, key: Buffer): EncryptResult {
   if (key.length !== 32) throw new JweError("key must be 32 bytes");
-  const { kind, bytes } = encodePlaintext(value);
+  // A string goes to the cipher as it is: no intermediate UTF-8 copy.
+  const { kind, bytes } = typeof value === "string" && isWellFormed(value) ? { kind: "text" as const, bytes: value } : encodePlaintext(value);
   const header = protectedHeader(kid, CTY[kind]);
   const iv = freshIv();
   const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(Buffer.from(header, "latin1"));
-  const first = cipher.update(bytes);
+  cipher.setAAD(header.aad);
+  const first = typeof bytes === "string" ? cipher.update(bytes, "utf8") : cipher.update(bytes);
   const last = cipher.final();
   const ct = last.length === 0 ? first : Buffer.concat([first, last]);
   const tag = cipher.getAuthTag();
-  return { jwe: `${header}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`, kind };
+  return { jwe: `${header.text}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`, kind };
 }
 
 /** Looks up the key of a kid; returns undefined for an unknown kid. */
@@ -179,7 +186,26 @@ interface JweHeader {
   crit?: unknown;
 }
 
-function parseHeader(text: string): JweHeader {
+/**
+ * Headers repeat (one per kid and cty), so parsed ones are kept. Only headers that
+ * parsed are kept; the GCM tag still authenticates the exact header text every time.
+ */
+interface ParsedHeader {
+  header: Readonly<JweHeader>;
+  aad: Buffer;
+}
+const parsedHeaders = new Map<string, ParsedHeader>();
+
+function parseHeader(text: string): ParsedHeader {
+  const known = parsedHeaders.get(text);
+  if (known !== undefined) return known;
+  const parsed = { header: Object.freeze(parseHeaderText(text)), aad: Buffer.from(text, "latin1") };
+  if (parsedHeaders.size >= 256) parsedHeaders.clear();
+  parsedHeaders.set(text, parsed);
+  return parsed;
+}
+
+function parseHeaderText(text: string): JweHeader {
   if (text.length === 0 || text.length > MAX_HEADER) throw new JweError("JWE header is missing or too long");
   const bytes = strictB64url(text, "JWE header");
   const json = decodeUtf8(bytes);
@@ -205,7 +231,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   const parts = jwe.split(".");
   if (parts.length !== 5) throw new JweError(`not a JWE compact string (${parts.length} parts, expected 5)`);
   const [headerText, encryptedKey, ivText, ctText, tagText] = parts;
-  const header = parseHeader(headerText);
+  const { header, aad } = parseHeader(headerText);
   if (header.alg !== "dir") throw new JweError(`JWE alg ${safeText(header.alg)} refused (only "dir")`);
   if (header.enc !== "A256GCM") throw new JweError(`JWE enc ${safeText(header.enc)} refused (only "A256GCM")`);
   if (header.zip !== undefined) throw new JweError("JWE zip is not supported");
@@ -223,7 +249,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   if (tag.length !== TAG_BYTES) throw new JweError(`JWE tag must be ${TAG_BYTES} bytes`);
   const ct = strictB64url(ctText, "JWE ciphertext");
   const decipher = createDecipheriv("aes-256-gcm", keys.key(kid), iv, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(headerText, "latin1"));
+  decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   let plain: Buffer;
   try {

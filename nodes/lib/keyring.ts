@@ -6,7 +6,7 @@
  *
  * Errors here name the kid or the problem, never a key, a passphrase or the JSON text.
  */
-import { hkdfSync, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHash, hkdfSync, scryptSync } from "node:crypto";
 
 export const KEY_BYTES = 32;
 
@@ -91,11 +91,22 @@ export function keyFromPassphrase(passphrase: unknown, salt: unknown, params: Sc
   return scryptSync(Buffer.from(passphrase.normalize("NFC"), "utf8"), Buffer.from(salt, "base64url"), KEY_BYTES, { ...params, maxmem });
 }
 
+/**
+ * GCM encryptions per key in this process, by a fingerprint of the key bytes (never the
+ * key): a redeploy builds new Keyring objects, and two keyrings may hold the same key,
+ * yet the limit is per key.
+ */
+const processGcmUses = new Map<string, number>();
+
+function fingerprint(key: Buffer): string {
+  return createHash("sha256").update("privacy-keyring gcm use count\u0000").update(key).digest("base64url");
+}
+
 export class Keyring {
   readonly activeKid: string;
   private readonly keys: Map<string, Buffer>;
   private readonly subkeys = new Map<string, Buffer>();
-  private readonly gcmUses = new Map<string, number>();
+  private readonly fingerprints = new Map<string, string>();
 
   constructor(keys: Map<string, Buffer> | Record<string, Buffer>, activeKid: string) {
     const entries = keys instanceof Map ? [...keys.entries()] : Object.entries(keys);
@@ -105,6 +116,7 @@ export class Keyring {
       if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new KeyringError(`key "${kid}" must be ${KEY_BYTES} bytes`);
       // A private copy: nobody holding the caller's buffer can change our key.
       this.keys.set(kid, Buffer.from(key));
+      this.fingerprints.set(kid, fingerprint(key));
     }
     if (this.keys.size === 0) throw new KeyringError("the keyring holds no key");
     if (!isValidKid(activeKid)) throw new KeyringError("active kid is missing or invalid");
@@ -145,29 +157,43 @@ export class Keyring {
     return sub;
   }
 
-  /** Constant-time check that two keyrings hold the same key under a kid. */
-  sameKey(kid: string, other: Buffer): boolean {
-    const key = this.keys.get(kid);
-    return key !== undefined && other.length === key.length && timingSafeEqual(key, other);
-  }
-
   /**
-   * Counts GCM encryptions under a kid and returns the new total. Callers warn from
-   * GCM_WARN_AT on; counts live in this process (seeded by the config node when it
-   * has a persistent store), so they are a lower bound.
+   * Counts GCM encryptions under a kid's key and returns the new total. Callers warn from
+   * GCM_WARN_AT on. Counts are kept per key for the life of the process (they survive a
+   * redeploy) and seeded by the config node from its context after a restart, so they
+   * are a lower bound when Node-RED has no persistent context store.
    */
   recordGcmUse(kid: string, count = 1): number {
-    const total = (this.gcmUses.get(kid) ?? 0) + count;
-    this.gcmUses.set(kid, total);
+    const fp = this.fingerprintOf(kid);
+    const total = (processGcmUses.get(fp) ?? 0) + count;
+    processGcmUses.set(fp, total);
     return total;
   }
 
-  gcmUseCount(kid: string): number {
-    return this.gcmUses.get(kid) ?? 0;
+  /** Raises a kid's count to at least `count` (a count saved before a restart). */
+  seedGcmUse(kid: string, count: number): void {
+    const fp = this.fingerprintOf(kid);
+    if (count > (processGcmUses.get(fp) ?? 0)) processGcmUses.set(fp, count);
   }
 
+  gcmUseCount(kid: string): number {
+    return processGcmUses.get(this.fingerprintOf(kid)) ?? 0;
+  }
+
+  /** Counts by kid, for kids that were used. */
   gcmUseCounts(): Record<string, number> {
-    return Object.fromEntries(this.gcmUses);
+    const out: Record<string, number> = {};
+    for (const kid of this.keys.keys()) {
+      const n = this.gcmUseCount(kid);
+      if (n > 0) out[kid] = n;
+    }
+    return out;
+  }
+
+  private fingerprintOf(kid: string): string {
+    const fp = this.fingerprints.get(kid);
+    if (fp === undefined) throw new KeyringError(`unknown kid "${safeKid(kid)}"`);
+    return fp;
   }
 }
 

@@ -25,7 +25,7 @@ describe("lib/jwe", () => {
   });
 
   it("round-trips strings, numbers, objects, arrays, Buffers, unicode and empty values exactly", () => {
-    const values = ["", "hello", "ünïcødé ✓ 𝄞 日本", "\u0000\uffff", 0, -1.5, 1e300, true, false, null, {}, [], { a: [1, { b: "ç" }], n: null }, [1, "2", [3]], Buffer.alloc(0), Buffer.from([0, 255, 128, 10]), crypto.randomBytes(5000), "x".repeat(70000)];
+    const values = ["", "hello", "ünïcødé ✓ 𝄞 日本", "\u0000\uffff", "lone \ud800 surrogate", "\udc00", 0, -1.5, 1e300, true, false, null, {}, [], { a: [1, { b: "ç" }], n: null }, [1, "2", [3]], Buffer.alloc(0), Buffer.from([0, 255, 128, 10]), crypto.randomBytes(5000), "x".repeat(70000)];
     for (const v of values) {
       const { jwe } = encryptValue(v, "A", keyA);
       const out = decryptValue(jwe, ring).value;

@@ -86,6 +86,22 @@ describe("lib/keyring", () => {
     assert.deepStrictEqual(kr.gcmUseCounts(), { a: 10 });
   });
 
+  it("GCM use counts are per key: shared by keyrings holding the same key (a redeploy), seeded to the max", () => {
+    const key = crypto.randomBytes(32);
+    const first = new Keyring({ x: key, y: crypto.randomBytes(32) }, "x");
+    first.recordGcmUse("x", 5);
+    const second = new Keyring({ renamed: key }, "renamed");
+    assert.strictEqual(second.gcmUseCount("renamed"), 5);
+    assert.strictEqual(second.recordGcmUse("renamed"), 6);
+    assert.strictEqual(first.gcmUseCount("x"), 6);
+    assert.deepStrictEqual(first.gcmUseCounts(), { x: 6 });
+    second.seedGcmUse("renamed", 3);
+    assert.strictEqual(first.gcmUseCount("x"), 6);
+    second.seedGcmUse("renamed", 100);
+    assert.strictEqual(first.gcmUseCount("x"), 100);
+    assert.throws(() => first.recordGcmUse("nope"), /unknown kid/);
+  });
+
   it("hostile keys JSON never crashes with anything but a KeyringError", () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {

@@ -1,0 +1,38 @@
+"use strict";
+// One script error breaks the whole editor: every <script type="text/javascript"> of our
+// node HTML files must at least compile, and reference only its own i18n keys.
+const assert = require("node:assert");
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+
+const NODES = path.join(__dirname, "..", "..", "nodes");
+
+describe("encryption editor HTML", () => {
+  for (const type of ["privacy-keyring", "privacy-encrypt", "privacy-decrypt"]) {
+    it(`${type}.html compiles, registers ${type} and its i18n keys exist`, () => {
+      const html = fs.readFileSync(path.join(NODES, `${type}.html`), "utf8");
+      const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+      assert.strictEqual(scripts.length, 1);
+      let registered;
+      const RED = { nodes: { registerType: (t, def) => (registered = { t, def }) } };
+      vm.runInNewContext(scripts[0], { RED, $: () => ({}), window: {}, btoa: (s) => Buffer.from(s, "latin1").toString("base64") });
+      assert.strictEqual(registered.t, type);
+      const labels = JSON.parse(fs.readFileSync(path.join(NODES, "locales", "en-US", `${type}.json`), "utf8"));
+      const keys = [...html.matchAll(/(?:data-i18n="|_\(")([\w-]+\.[\w.]+)"/g)].map((m) => m[1]);
+      assert.ok(keys.length > 3);
+      for (const k of keys) {
+        const v = k.split(".").reduce((o, p) => (o ? o[p] : undefined), labels);
+        assert.strictEqual(typeof v, "string", `missing i18n key ${k}`);
+      }
+      assert.ok(fs.existsSync(path.join(NODES, "..", "icons", `${type}.svg`)));
+      assert.ok(fs.readFileSync(path.join(NODES, "locales", "en-US", `${type}.html`), "utf8").includes(`data-help-name="${type}"`));
+      if (type !== "privacy-keyring") {
+        assert.strictEqual(registered.def.category, "privacy");
+        assert.strictEqual(registered.def.defaults.property.value, "payload");
+        assert.ok(registered.def.defaults.fields.validate.call({}, ["payload.readings[*].owner"]));
+        assert.ok(!registered.def.defaults.fields.validate.call({}, ["payload..x"]));
+      }
+    });
+  }
+});
