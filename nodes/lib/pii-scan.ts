@@ -300,6 +300,12 @@ function detectIpv6(text: string, out: Entity[]): void {
   while (i >= 0) {
     let s = i;
     while (s > 0 && (isHex(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 58)) s--;
+    const before = s > 0 ? text.charCodeAt(s - 1) : 32;
+    // "T10:22:33Z", "std::vector": glued to a word or a number; the most common colon in logs
+    if (isWordChar(before) || before === 46) {
+      i = text.indexOf(":", i + 1);
+      continue;
+    }
     let e = i;
     let colons = 0;
     let digit = false;
@@ -310,9 +316,8 @@ function detectIpv6(text: string, out: Entity[]): void {
       else if (!isHex(c) && c !== 46) break;
       e++;
     }
-    const before = s > 0 ? text.charCodeAt(s - 1) : 32;
-    // "T10:22:33Z", "std::vector": glued to a word, or no digit at all ("a::b", "dead::beef")
-    if (!isWordChar(before) && before !== 46 && colons + countColons(text, s, i) >= 2 && (digit || /\d/.test(text.slice(s, i)))) {
+    // no digit at all: "a::b", "dead::beef" are code and words far more often than addresses
+    if (colons + countColons(text, s, i) >= 2 && (digit || /\d/.test(text.slice(s, i)))) {
       let cand = text.slice(s, e);
       // a trailing '.' or ':' ends a sentence or a label, not the address
       while (cand.length > 0 && (cand.endsWith(".") || (cand.endsWith(":") && !cand.endsWith("::")))) cand = cand.slice(0, -1);
