@@ -10,6 +10,7 @@ import { Joi, pathString } from "./validation";
 import { findMatches, formatKeys, getValue, parsePath, isForbiddenKey, type Key, type Match, type PropertyPath } from "./paths";
 import {
   OperatorTypeError,
+  typeName,
   Pseudonymizer,
   generalize,
   generalizeIp,
@@ -319,12 +320,32 @@ export class Anonymizer {
       case "noise":
         return noise(value, rule);
       case "scan":
-        return this.scan(rule, value, summary);
+        return typeof value === "string" ? this.scan(rule, value, summary) : this.scanDeep(rule, value, summary, 0);
     }
   }
 
-  private scan(rule: Extract<Rule, { op: "scan" }>, value: unknown, summary: Summary): string {
-    if (typeof value !== "string") throw new OperatorTypeError(`scan expects a string, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`);
+  /**
+   * Scan of an object or array: every string inside it, at any depth, is scanned; other
+   * values stay. Containers are copied only where a string changed.
+   */
+  private scanDeep(rule: Extract<Rule, { op: "scan" }>, value: unknown, summary: Summary, depth: number): unknown {
+    if (typeof value === "string") return this.scan(rule, value, summary);
+    if (depth === 0 && !isPlainContainer(value)) throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
+    if (!isPlainContainer(value)) return value;
+    if (depth >= 64) throw new OperatorTypeError("scan: the value is nested more than 64 levels deep");
+    let out: Container | undefined;
+    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+    for (const k of keys) {
+      const child = Array.isArray(value) ? value[k as number] : (value as Record<string, unknown>)[k];
+      const next = this.scanDeep(rule, child, summary, depth + 1);
+      if (next === child) continue;
+      if (!out) out = shallowCopy(value);
+      assignKey(out, k, next);
+    }
+    return out ?? value;
+  }
+
+  private scan(rule: Extract<Rule, { op: "scan" }>, value: string, summary: Summary): string {
     const entities = scanText(value, rule.entities);
     return replaceEntities(value, entities, (e, text) => {
       count(summary.entities, e.type);
@@ -505,4 +526,12 @@ function assignKey(container: Container, key: Key, value: unknown): void {
   // replacing an own data property with '=' is safe; anything else is defined, never set
   else if (!isForbiddenKey(key) && Object.prototype.hasOwnProperty.call(container, key)) container[String(key)] = value;
   else Object.defineProperty(container, String(key), { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** Plain objects (any or no prototype from JSON) and arrays: what scan walks into. */
+function isPlainContainer(v: unknown): v is Container {
+  if (Array.isArray(v)) return true;
+  if (typeof v !== "object" || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }

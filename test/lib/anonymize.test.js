@@ -158,6 +158,17 @@ describe("lib/anonymize engine", () => {
     assert.equal(engine({ rules: [{ op: "redact" }] }).run("x").value, REMOVED);
   });
 
+  it("scan of an object or array scans every string inside it and keeps the rest", () => {
+    const input = { t: 21, notes: ["mail al@ex.com", { deep: "from 10.0.0.9" }], ok: true, raw: Buffer.from("a@b.co") };
+    const { value, summary } = engine({ rules: [{ path: "", op: "scan" }] }).run(input);
+    assert.deepEqual(value.notes, ["mail <EMAIL>", { deep: "from <IPV4>" }]);
+    assert.equal(value.t, 21);
+    assert.equal(value.raw, input.raw);
+    assert.deepEqual(summary.entities, { email: 1, ipv4: 1 });
+    assert.equal(input.notes[1].deep, "from 10.0.0.9", "the input is not changed");
+    assert.throws(() => engine({ rules: [{ path: "", op: "scan" }] }).run(42), /scan expects a string, an object or an array, got number/);
+  });
+
   it("wrong types throw an AnonymizeError naming rule, operator and path, never the value", () => {
     const e = engine({ rules: [{ path: "a.b", op: "generalize", kind: "ip" }] });
     assert.throws(() => e.run({ a: { b: "secret-host" } }), (err) => {
