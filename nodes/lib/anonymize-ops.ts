@@ -1,0 +1,324 @@
+/**
+ * The operators of privacy-anonymize, each a pure function of one value and its
+ * options: redact, mask, replace, hash, pseudonymize, generalize, noise. The scan
+ * operator (pii-scan.ts) applies the same operators to entities found inside text.
+ *
+ * A value of a type an operator cannot handle throws an OperatorTypeError that names
+ * the type, never the value.
+ */
+import * as nodeCrypto from "node:crypto";
+import { createHash, createHmac, randomFillSync, type KeyObject, createSecretKey } from "node:crypto";
+
+/** One-shot crypto.hash (Node 20.12+, 21.7+): no Hash object per call. */
+type OneShotHash = (algorithm: string, data: string | Buffer, encoding: "hex" | "buffer") => string | Buffer;
+const oneShot: OneShotHash | undefined = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+import { isIPv4, isIPv6 } from "node:net";
+
+export class OperatorTypeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OperatorTypeError";
+  }
+}
+
+/** "string", "number", "object", "array", "null", "Buffer"... for error messages. */
+export function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (Buffer.isBuffer(value)) return "Buffer";
+  if (value instanceof Date) return "Date";
+  return typeof value;
+}
+
+function wrongType(op: string, expected: string, value: unknown): OperatorTypeError {
+  return new OperatorTypeError(`${op} expects ${expected}, got ${typeName(value)}`);
+}
+
+/** Strings, finite numbers, bigints and booleans: what hash, pseudonymize and mask accept. */
+function scalarText(op: string, value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (typeof value === "bigint" || typeof value === "boolean") return String(value);
+  throw wrongType(op, "a string, a number or a boolean", value);
+}
+
+// ---------------------------------------------------------------- mask
+export interface MaskOptions {
+  char: string;
+  keepFirst: number;
+  keepLast: number;
+}
+
+/** Masks by code point (an emoji is one character), keeping the first/last N. */
+export function mask(value: unknown, o: MaskOptions): string {
+  const text = scalarText("mask", value);
+  // code points only matter when there are surrogate pairs; most values have none
+  const chars: string | string[] = /[\uD800-\uDFFF]/.test(text) ? Array.from(text) : text;
+  const n = chars.length;
+  const first = Math.min(o.keepFirst, n);
+  const last = Math.min(o.keepLast, n - first);
+  // keeping everything would mask nothing: a short value is masked whole
+  if (first + last >= n) return o.char.repeat(n);
+  const part = (a: number, b: number): string => (typeof chars === "string" ? chars.slice(a, b) : chars.slice(a, b).join(""));
+  return part(0, first) + o.char.repeat(n - first - last) + part(n - last, n);
+}
+
+// ---------------------------------------------------------------- hash
+/** Unkeyed SHA-256 (hex) of UTF-8 of String(value), optionally truncated. */
+export function hash(value: unknown, length?: number): string {
+  const text = scalarText("hash", value);
+  const hex = oneShot ? (oneShot("sha256", text, "hex") as string) : createHash("sha256").update(text, "utf8").digest("hex");
+  return length === undefined ? hex : hex.slice(0, length);
+}
+
+// ---------------------------------------------------------------- pseudonymize
+export const PSEUDONYM_INFO = "privacy-pseudonymize";
+
+export interface PseudonymOptions {
+  length: number;
+  prefix: string;
+}
+
+/**
+ * A keyed pseudonymizer over a 32-byte subkey:
+ * pseudonym = prefix + hex(HMAC-SHA256(subkey, UTF-8 of String(value))).slice(0, length).
+ * The subkey is HKDF-SHA256(key, salt = empty, info = "privacy-pseudonymize", 32),
+ * derived by the keyring, so this function never sees the key itself.
+ */
+export class Pseudonymizer {
+  private readonly key: KeyObject;
+  /**
+   * Device ids and user ids repeat in every message of a stream: a lookup costs far
+   * less than an HMAC. Bounded; emptied when full. It holds values this process is
+   * handling anyway, and lives as long as the node.
+   */
+  private readonly memo = new Map<string, string>();
+  static readonly MEMO_MAX = 10000;
+
+  constructor(subkey: Buffer) {
+    if (!Buffer.isBuffer(subkey) || subkey.length < 32) throw new Error("pseudonymize needs a 32-byte subkey");
+    this.key = createSecretKey(subkey);
+  }
+
+  pseudonym(value: unknown, o: PseudonymOptions): string {
+    const text = scalarText("pseudonymize", value);
+    let hex = this.memo.get(text);
+    if (hex === undefined) {
+      hex = createHmac("sha256", this.key).update(text, "utf8").digest("hex");
+      if (this.memo.size >= Pseudonymizer.MEMO_MAX) this.memo.clear();
+      this.memo.set(text, hex);
+    }
+    return o.prefix + hex.slice(0, o.length);
+  }
+}
+
+// ---------------------------------------------------------------- generalize
+export type GeneralizeKind = "ip" | "date" | "range" | "postcode" | "coordinates";
+export type DateGranularity = "hour" | "day" | "month" | "year";
+
+export interface GeneralizeOptions {
+  kind: GeneralizeKind;
+  ipv4Prefix: number;
+  ipv6Prefix: number;
+  granularity: DateGranularity;
+  width: number;
+  /** range: values at or above `top` become "top+" (ages over 89, say). */
+  top?: number;
+  keep: number;
+  decimals: number;
+}
+
+export function generalize(value: unknown, o: GeneralizeOptions): unknown {
+  switch (o.kind) {
+    case "ip":
+      return generalizeIp(value, o.ipv4Prefix, o.ipv6Prefix);
+    case "date":
+      return generalizeDate(value, o.granularity);
+    case "range":
+      return generalizeRange(value, o.width, o.top);
+    case "postcode":
+      return generalizePostcode(value, o.keep);
+    case "coordinates":
+      return generalizeCoordinates(value, o.decimals);
+  }
+}
+
+/** Zeroes the host bits: 192.168.1.23 -> 192.168.1.0 (/24), 2001:db8:85a3::7334 -> 2001:db8:85a3:: (/48). */
+export function generalizeIp(value: unknown, v4Prefix: number, v6Prefix: number): string {
+  if (typeof value !== "string") throw wrongType("generalize (ip)", "an IP address string", value);
+  const zone = value.indexOf("%");
+  const addr = zone >= 0 ? value.slice(0, zone) : value;
+  if (isIPv4(addr)) {
+    const n = addr.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+    const m = v4Prefix === 0 ? 0 : n - (n % 2 ** (32 - v4Prefix));
+    return [24, 16, 8, 0].map((s) => Math.floor(m / 2 ** s) % 256).join(".");
+  }
+  if (isIPv6(addr)) {
+    const words = ipv6Words(addr);
+    const out = words.map((w, i) => {
+      const bits = Math.max(0, Math.min(16, v6Prefix - i * 16));
+      return bits === 16 ? w : bits === 0 ? 0 : w & (0xffff << (16 - bits)) & 0xffff;
+    });
+    return compressIpv6(out);
+  }
+  throw new OperatorTypeError("generalize (ip) expects an IPv4 or IPv6 address");
+}
+
+function ipv6Words(addr: string): number[] {
+  let text = addr;
+  // an embedded IPv4 tail (::ffff:192.0.2.1) becomes two words
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number);
+    text = text.slice(0, v4.index) + ((a << 8) | b).toString(16) + ":" + ((c << 8) | d).toString(16);
+  }
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill("0");
+  return [...h, ...fill, ...t].map((w) => parseInt(w, 16));
+}
+
+/** RFC 5952 text: lower case, longest run of two or more zero words as "::". */
+function compressIpv6(words: number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+}
+
+/** An ISO date, a millisecond epoch number or a Date, cut to hour/day/month/year in UTC. */
+const ISO_UTC = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?Z$/;
+
+export function generalizeDate(value: unknown, granularity: DateGranularity): string {
+  const cut = { year: 4, month: 7, day: 10, hour: 13 }[granularity];
+  // an ISO time in UTC (what most devices send) is cut as text; day 31 of a short month goes the slow way
+  if (typeof value === "string" && ISO_UTC.test(value) && Number(value.slice(8, 10)) <= 28) return value.slice(0, cut);
+  let d: Date;
+  if (value instanceof Date) d = value;
+  else if (typeof value === "number" && Number.isFinite(value)) d = new Date(value);
+  else if (typeof value === "string" && value.trim() !== "") d = new Date(value.trim());
+  else throw wrongType("generalize (date)", "a date string, an epoch number or a Date", value);
+  if (Number.isNaN(d.getTime())) throw new OperatorTypeError("generalize (date) expects a valid date");
+  return d.toISOString().slice(0, cut);
+}
+
+/** 34 with width 10 -> "30-39" (30 <= x < 40); with top 90, 93 -> "90+". */
+export function generalizeRange(value: unknown, width: number, top?: number): string {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isFinite(n)) throw wrongType("generalize (range)", "a finite number", value);
+  if (top !== undefined && n >= top) return `${top}+`;
+  const lo = Math.floor(n / width) * width;
+  const hi = Number.isInteger(width) ? lo + width - 1 : lo + width;
+  return `${fmt(lo)}-${fmt(hi)}`;
+}
+
+function fmt(n: number): string {
+  return String(Math.round(n * 1e9) / 1e9);
+}
+
+/** The first `keep` characters, spaces removed: "SW1A 1AA" -> "SW1" (keep 3). */
+export function generalizePostcode(value: unknown, keep: number): string {
+  if (typeof value !== "string" && !(typeof value === "number" && Number.isInteger(value))) {
+    throw wrongType("generalize (postcode)", "a string or an integer", value);
+  }
+  return String(value).replace(/\s+/g, "").slice(0, keep).toUpperCase();
+}
+
+function round(n: number, decimals: number): number {
+  const f = 10 ** decimals;
+  return Math.round(n * f) / f;
+}
+
+/**
+ * Rounds a coordinate: a number, [lat, lon], {lat, lon} / {lat, lng} / {latitude,
+ * longitude}, or "lat, lon" text. 2 decimals is about 1 km, 3 about 100 m.
+ */
+export function generalizeCoordinates(value: unknown, decimals: number): unknown {
+  const r = (v: unknown): number => {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw wrongType("generalize (coordinates)", "numbers", v);
+    return round(v, decimals);
+  };
+  if (typeof value === "number") return r(value);
+  if (Array.isArray(value) && value.length >= 2 && value.length <= 3) return value.map(r);
+  if (typeof value === "string") {
+    const m = /^\s*([-+]?\d+(?:\.\d+)?)\s*[,;\s]\s*([-+]?\d+(?:\.\d+)?)\s*$/.exec(value);
+    if (!m) throw new OperatorTypeError("generalize (coordinates) expects \"lat, lon\" text");
+    return `${r(Number(m[1])).toFixed(decimals)}, ${r(Number(m[2])).toFixed(decimals)}`;
+  }
+  if (typeof value === "object" && value !== null && !Buffer.isBuffer(value)) {
+    const o = value as Record<string, unknown>;
+    const pairs = [["lat", "lon"], ["lat", "lng"], ["latitude", "longitude"]].find(([a, b]) => a in o && b in o);
+    if (!pairs) throw new OperatorTypeError("generalize (coordinates) expects {lat, lon}, {lat, lng} or {latitude, longitude}");
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o)) {
+      Object.defineProperty(out, k, { value: pairs.includes(k) ? r(o[k]) : o[k], enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  throw wrongType("generalize (coordinates)", "a number, an array, an object or text", value);
+}
+
+// ---------------------------------------------------------------- noise
+export interface NoiseOptions {
+  epsilon: number;
+  sensitivity: number;
+  min?: number;
+  max?: number;
+  decimals?: number;
+}
+
+/**
+ * Uniform doubles in (0, 1) from the operating system's CSPRNG, 53 bits each, read
+ * from a refilled pool (one randomFillSync per 512 draws).
+ */
+export class SecureUniform {
+  private readonly pool = Buffer.alloc(4096);
+  private offset = this.pool.length;
+
+  next(): number {
+    if (this.offset + 8 > this.pool.length) {
+      randomFillSync(this.pool);
+      this.offset = 0;
+    }
+    const hi = this.pool.readUInt32BE(this.offset) >>> 11; // 21 bits
+    const lo = this.pool.readUInt32BE(this.offset + 4); // 32 bits
+    this.offset += 8;
+    return (hi * 2 ** 32 + lo + 0.5) / 2 ** 53;
+  }
+}
+
+const uniform = new SecureUniform();
+
+/** One draw from Laplace(0, scale) by inverse CDF. */
+export function laplace(scale: number, u: () => number = () => uniform.next()): number {
+  const p = u() - 0.5;
+  return -scale * Math.sign(p) * Math.log(1 - 2 * Math.abs(p));
+}
+
+/**
+ * value + Laplace(sensitivity / epsilon), then (post-processing, which spends no
+ * privacy) rounded and clamped to [min, max].
+ */
+export function noise(value: unknown, o: NoiseOptions, u?: () => number): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) throw wrongType("noise", "a finite number", value);
+  let out = value + laplace(o.sensitivity / o.epsilon, u);
+  if (o.decimals !== undefined) out = round(out, o.decimals);
+  if (o.min !== undefined) out = Math.max(o.min, out);
+  if (o.max !== undefined) out = Math.min(o.max, out);
+  return out;
+}

@@ -1,0 +1,202 @@
+"use strict";
+const assert = require("node:assert/strict");
+const crypto = require("node:crypto");
+const helper = require("node-red-node-test-helper");
+const fc = require("fast-check");
+const anonymizeNode = require("../../nodes/privacy-anonymize.js");
+const keyringNode = require("../../nodes/privacy-keyring.js");
+
+
+helper.init(require.resolve("node-red"));
+
+const key = crypto.randomBytes(32);
+const keys = JSON.stringify({ "home-1": key.toString("base64url") });
+
+/** The pseudonym by the documented formula, computed here with node:crypto alone. */
+function expectedPseudonym(value, length = 16, prefix = "") {
+  const subkey = Buffer.from(crypto.hkdfSync("sha256", key, Buffer.alloc(0), Buffer.from("privacy-pseudonymize"), 32));
+  return prefix + crypto.createHmac("sha256", subkey).update(String(value), "utf8").digest("hex").slice(0, length);
+}
+
+function flow(nodeDef, withCatch = false) {
+  const nodes = [
+    { id: "tab", type: "tab" },
+    { id: "kr", type: "privacy-keyring", activeKid: "home-1" },
+    { id: "an", type: "privacy-anonymize", z: "tab", property: "payload", rules: [], wires: [["out"]], ...nodeDef },
+    { id: "out", type: "helper", z: "tab" },
+  ];
+  if (withCatch) nodes.push({ id: "c1", type: "catch", z: "tab", scope: null, uncaught: false, wires: [["caught"]] }, { id: "caught", type: "helper", z: "tab" });
+  return nodes;
+}
+
+async function load(nodeDef, withCatch) {
+  await helper.load([keyringNode, anonymizeNode], flow(nodeDef, withCatch), { kr: { keys } });
+  return helper.getNode("an");
+}
+
+/**
+ * Sends msg and resolves with what reaches `out` or `caught`. The listeners stay
+ * registered for the whole test (a handler that removes itself while Node-RED delivers
+ * a message can make the next handler miss it); each call replaces the resolver.
+ */
+function roundTrip(an, msg, timeout = 2000) {
+  const out = helper.getNode("out");
+  const caught = helper.getNode("caught");
+  if (!out.__wired) {
+    out.__wired = true;
+    out.on("input", (m) => out.__pending && out.__pending({ sent: m }));
+    if (caught) caught.on("input", (m) => out.__pending && out.__pending({ caught: m }));
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), timeout);
+    out.__pending = (r) => {
+      clearTimeout(timer);
+      out.__pending = undefined;
+      resolve(r);
+    };
+    an.receive(msg);
+  });
+}
+
+describe("privacy-anonymize node", function () {
+  afterEach(async () => helper.unload());
+
+  it("pseudonymizes, masks, generalizes and scans a record, and records a trail with counts only", async () => {
+    const an = await load({
+      rules: [
+        { path: "deviceId", op: "pseudonymize", prefix: "dev_" },
+        { path: "user.email", op: "pseudonymize", length: 24 },
+        { path: "user.phone", op: "mask", keepLast: 2 },
+        { path: "ip", op: "generalize", kind: "ip" },
+        { path: "notes", op: "scan" },
+        { path: "ssid", op: "redact" },
+      ],
+      keyring: "kr",
+    });
+    const { sent } = await roundTrip(an, {
+      payload: { deviceId: "cam-0042", user: { email: "alice@example.com", phone: "+44 20 7946 0958" }, ip: "192.168.1.77", notes: "call bob@example.org", ssid: "HomeNet" },
+    });
+    assert.equal(sent.payload.deviceId, expectedPseudonym("cam-0042", 16, "dev_"));
+    assert.equal(sent.payload.user.email, expectedPseudonym("alice@example.com", 24));
+    assert.equal(sent.payload.user.phone, "**************58");
+    assert.equal(sent.payload.ip, "192.168.1.0");
+    assert.equal(sent.payload.notes, "call <EMAIL>");
+    assert.ok(!("ssid" in sent.payload));
+    const entry = sent.privacy.trail[0];
+    assert.equal(entry.type, "privacy-anonymize");
+    assert.equal(entry.id, "an");
+    assert.deepEqual(entry.entities, { email: 1 });
+    assert.equal(entry.fields.pseudonymize, 2);
+    assert.ok(!JSON.stringify(entry).includes("bob@"), "the trail holds no value");
+  });
+
+  it("applies rules to each record of an array and reports k-anonymity suppression", async () => {
+    const an = await load({
+      rules: [{ path: "age", op: "generalize", kind: "range", width: 10 }, { path: "name", op: "redact" }],
+      k: 2,
+      quasiIdentifiers: ["age"],
+      maxSuppression: 1,
+    });
+    const { sent } = await roundTrip(an, { payload: [{ name: "a", age: 31 }, { name: "b", age: 35 }, { name: "c", age: 52 }] });
+    assert.deepEqual(sent.payload, [{ age: "30-39" }, { age: "30-39" }]);
+    assert.equal(sent.privacy.trail[0].suppressed, 1);
+    assert.equal(sent.privacy.trail[0].records, 3);
+  });
+
+  it("a value of the wrong type: done(err), nothing sent, and the property is gone from the message", async () => {
+    const an = await load({ rules: [{ path: "age", op: "noise", epsilon: 1 }] }, true);
+    const res = await roundTrip(an, { payload: { age: "forty", email: "alice@example.com" } });
+    assert.ok(res.caught, "the error reaches the catch node");
+    assert.match(res.caught.error.message, /rule 1 \(noise age\): noise expects a finite number, got string/);
+    assert.equal(res.caught.payload, undefined, "the original value is not left in place");
+    assert.ok(!JSON.stringify(res.caught).includes("alice@"));
+  });
+
+  it("a malformed msg.privacy: done(err) before anything changes, and the payload removed", async () => {
+    const an = await load({ rules: [{ path: "email", op: "mask" }] }, true);
+    const res = await roundTrip(an, { payload: { email: "alice@example.com" }, privacy: "not an object" });
+    assert.match(res.caught.error.message, /msg\.privacy must be an object/);
+    assert.equal(res.caught.payload, undefined);
+  });
+
+  it("a message without the property passes unchanged, with missing: true in the trail", async () => {
+    const an = await load({ property: "payload.notes", rules: [{ op: "scan" }] });
+    const { sent } = await roundTrip(an, { payload: { t: 21 } });
+    assert.deepEqual(sent.payload, { t: 21 });
+    assert.equal(sent.privacy.trail[0].missing, true);
+  });
+
+  it("onError: redact removes the offending value and sends the rest", async () => {
+    const an = await load({ rules: [{ path: "age", op: "noise", epsilon: 1 }, { path: "notes", op: "scan" }], onError: "redact" });
+    const { sent } = await roundTrip(an, { payload: { age: "forty", notes: 42, keep: 1 } });
+    assert.deepEqual(sent.payload, { keep: 1 });
+    assert.equal(sent.privacy.trail[0].redactedOnError, 2);
+  });
+
+  for (const [what, def, field] of [
+    ["an unknown operator", { rules: [{ path: "a", op: "shred" }] }, /rules\[0\]\.op/],
+    ["a misspelled option", { rules: [{ path: "a", op: "mask", keeplast: 2 }] }, /keeplast/],
+    ["a negative epsilon", { rules: [{ path: "a", op: "noise", epsilon: -1 }] }, /epsilon/],
+    ["pseudonymize without keyring", { rules: [{ path: "a", op: "pseudonymize" }] }, /keyring/],
+    ["a path into the prototype", { rules: [{ path: "a.__proto__", op: "redact" }] }, /__proto__/],
+    ["k without quasi-identifiers", { k: 3, quasiIdentifiers: [] }, /quasiIdentifiers/],
+    ["a wildcard property", { property: "payload.*" }, /property/],
+    ["rules that are not a list", { rules: "redact everything" }, /rules/],
+  ]) {
+    it(`fails closed on ${what}`, async () => {
+      const an = await load(def, true);
+      const res = await roundTrip(an, { payload: { a: "secret-value" } });
+      assert.ok(res.caught, "every message errors");
+      assert.match(res.caught.error.message, /invalid config/);
+      assert.match(res.caught.error.message, field);
+    });
+  }
+
+  it("a keyring without keys: done(err) naming the keyring, and the payload removed", async () => {
+    await helper.load(
+      [keyringNode, anonymizeNode],
+      flow({ rules: [{ path: "id", op: "pseudonymize" }], keyring: "kr" }, true),
+      { kr: {} },
+    );
+    const res = await roundTrip(helper.getNode("an"), { payload: { id: "x" } });
+    assert.match(res.caught.error.message, /keyring unavailable/);
+    assert.equal(res.caught.payload, undefined);
+  });
+
+  it("hostile messages never crash the node, never pollute a prototype, and are sent whole or not at all", async function () {
+    this.timeout(30000);
+    const an = await load(
+      {
+        rules: [
+          { path: "a", op: "mask" },
+          { path: "b", op: "hash" },
+          { path: "*.c", op: "generalize", kind: "range" },
+          { path: "d", op: "scan" },
+          { path: "e", op: "pseudonymize" },
+        ],
+        keyring: "kr",
+      },
+      true,
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.anything({ withObjectString: true, withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key: fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "e")) }),
+        async (payload) => {
+          const res = await roundTrip(an, { payload });
+          assert.ok(res.sent || res.caught);
+          if (res.caught) assert.equal(res.caught.payload, undefined);
+          const plain = typeof payload === "object" && payload !== null && !Array.isArray(payload) && !ArrayBuffer.isView(payload);
+          if (res.sent && plain && typeof payload.a === "string" && Object.hasOwn(payload, "a")) {
+            assert.match(res.sent.payload.a, /^\**$/, "a sent message has every rule applied");
+          }
+          if (res.sent && plain && typeof payload.e === "string" && Object.hasOwn(payload, "e")) {
+            assert.equal(res.sent.payload.e, expectedPseudonym(payload.e));
+          }
+          assert.equal({}.polluted, undefined);
+          assert.equal(Object.prototype.a, undefined);
+        },
+      ),
+      { numRuns: 150, seed: Number(process.env.FC_SEED) || undefined },
+    );
+  });
+});
