@@ -82,7 +82,11 @@ async function startRuntime(options = {}) {
     server.listen(options.port ?? 0, "127.0.0.1", resolve);
   });
   const port = server.address().port;
+  // RED.start() resolves before the flows (and their credentials file) are loaded; a
+  // deploy in that gap loses its credentials when the late load replaces the cache.
+  const flowsStarted = new Promise((resolve) => RED.events.once("flows:started", resolve));
   await RED.start();
+  await Promise.race([flowsStarted, new Promise((resolve) => setTimeout(resolve, 30000).unref())]);
   const url = `http://127.0.0.1:${port}/`;
   let stopped = false;
   async function stop() {

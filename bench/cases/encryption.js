@@ -16,11 +16,6 @@
  *   2 x row - (scaffold row), where the "scaffold only" row is the cost of one such
  *   change node alone.
  */
-// Node-RED loads its credentials file after start() resolves, and with a system-generated
-// credential key (no credentialSecret) that load replaces the credential cache when it ends:
-// a deploy made in that window loses its credentials. A fixed secret for this throwaway user
-// dir closes the window.
-if (!process.env.NODE_RED_CREDENTIAL_SECRET) process.env.NODE_RED_CREDENTIAL_SECRET = "bench-only-throwaway";
 
 const crypto = require("node:crypto");
 // The crypto-js that node-red-contrib-crypto-js itself loads (its own 3.x copy when npm

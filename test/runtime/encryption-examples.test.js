@@ -38,11 +38,8 @@ function withKeys(flow, extra = {}) {
 
 const trailTypes = (m) => (m.privacy && m.privacy.trail ? m.privacy.trail.map((e) => e.type) : []);
 
-// Node-RED loads its credentials file after start() resolves, and with a system-generated
-// credential key (no credentialSecret) that load replaces the credential cache when it ends:
-// a deploy made in that window loses its credentials. A fixed secret for this throwaway user
-// dir closes the window.
-const ENV = { NODE_RED_CREDENTIAL_SECRET: "test-only-throwaway" };
+// The runtime helper reports ready only once the flows and their credentials are loaded.
+const ENV = {};
 
 describe("encryption examples in a real runtime", function () {
   this.timeout(60000);

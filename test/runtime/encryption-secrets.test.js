@@ -9,11 +9,8 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { startRuntime, deploy, inject, waitFor, readJsonLines, fileSink, api, tempDir } = require("../helpers/runtime");
 
-// Node-RED loads its credentials file after start() resolves, and with a system-generated
-// credential key (no credentialSecret) that load replaces the credential cache when it ends:
-// a deploy made in that window loses its credentials. A fixed secret for this throwaway user
-// dir closes the window.
-const ENV = { NODE_RED_CREDENTIAL_SECRET: "test-only-throwaway" };
+// The runtime helper reports ready only once the flows and their credentials are loaded.
+const ENV = {};
 
 describe("encryption secrets in a real runtime", function () {
   this.timeout(60000);
