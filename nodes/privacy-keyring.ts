@@ -125,7 +125,9 @@ export = function (RED: RedAPI) {
     const r = res as AdminResponse;
     const found = RED.nodes.getNode(String(q.params.id ?? ""));
     if (found === null || found.type !== "privacy-keyring") {
-      r.status(404).json({ error: "not deployed" });
+      // A keyring the user is still editing is not deployed yet: nothing to list, and
+      // not an error (a 404 would show as one in the browser console).
+      r.json({ deployed: false, kids: [] });
       return;
     }
     try {

@@ -63,8 +63,22 @@ describe("examples imported from Import > Examples and deployed (headless Chromi
         const deployed = await api(rt, "GET", "/flows");
         for (const t of expected) assert.ok(deployed.some((n) => n.type === t), `${t} deployed from ${file}`);
         if (title === "smart-home-privacy-pipeline") {
-          await page.evaluate(() => RED.view.focus && RED.view.focus());
-          await page.waitForTimeout(500);
+          // Show it as a user would after a few presses: the pipeline tab and the debug sidebar.
+          const ids = await page.evaluate(() => {
+            let tab;
+            RED.nodes.eachWorkspace((ws) => { if (ws.label === "Smart home privacy pipeline") tab = ws.id; });
+            RED.workspaces.show(tab);
+            RED.sidebar.show("debug");
+            const byName = (name) => RED.nodes.filterNodes({ z: tab, type: "inject" }).find((n) => n.name === name).id;
+            return ["thermostat (alice)", "alice agrees", "thermostat (alice)", "doorbell log (alice)", "bike tracker (bob)"].map(byName);
+          });
+          for (const id of ids) {
+            await api(rt, "POST", `/inject/${id}`);
+            await page.waitForTimeout(400);
+          }
+          await page.evaluate(() => $(".red-ui-notification").remove());
+          await page.waitForSelector(".red-ui-debug-msg", { timeout: 10000 });
+          await page.waitForTimeout(800);
           await screenshot(page, "pipeline-deployed");
         }
         assert.deepEqual(errors, [], `${file}: no script or HTTP error in the editor`);

@@ -8,7 +8,7 @@ const assert = require("node:assert/strict");
 const { execFileSync, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { startRuntime, api, tempDir, waitFor } = require("../helpers/runtime");
+const { startRuntime, api, tempDir, waitFor, deploy, inject, fileSink, readJsonLines } = require("../helpers/runtime");
 
 const ROOT = path.join(__dirname, "..", "..");
 const pkg = require("../../package.json");
@@ -63,7 +63,7 @@ describe("the packed package", function () {
     assert.doesNotMatch(text, /Warning|Error|Unable to parse/i, "no warning, error or unparsable node in the scorecard run");
   });
 
-  it("installs through the palette manager's upload into a running Node-RED, and its nodes appear", async () => {
+  it("installs through the palette manager's upload into a running Node-RED, and its nodes appear and work", async () => {
     const rt = await startRuntime({ loadPackage: false });
     try {
       const before = await api(rt, "GET", "/nodes");
@@ -84,7 +84,18 @@ describe("the packed package", function () {
       assert.ok(nodes.filter((n) => n.module === pkg.name).every((n) => n.enabled && !n.err), "every node set loaded without error");
       const installed = path.join(rt.userDir, "node_modules", ...pkg.name.split("/"), "package.json");
       assert.ok(fs.existsSync(installed), "installed into the user directory");
-      this.installedRuntime = rt;
+      // ...and work, without a restart: a reading goes through the installed minimize node.
+      const sink = fileSink("installed-sink", "t-installed", rt.userDir);
+      await deploy(rt, [
+        { id: "t-installed", type: "tab", label: "installed" },
+        { id: "installed-in", type: "inject", z: "t-installed", props: [{ p: "payload" }], payload: '{"t":21.37,"owner":"alice@example.com"}', payloadType: "json", wires: [["installed-min"]] },
+        { id: "installed-min", type: "privacy-minimize", z: "t-installed", property: "payload", mode: "keep", rules: [{ path: "t", op: "round", decimals: 1 }], wires: [[sink.input]] },
+        ...sink.nodes,
+      ]);
+      await inject(rt, "installed-in");
+      const [out] = await waitFor(() => readJsonLines(sink.file).length === 1 && readJsonLines(sink.file), { what: "the installed node's output" });
+      assert.deepEqual(out.payload, { t: 21.4 });
+      assert.equal(out.privacy.trail[0].type, "privacy-minimize");
     } finally {
       await rt.stop();
     }
