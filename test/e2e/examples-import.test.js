@@ -35,7 +35,7 @@ describe("examples imported from Import > Examples and deployed (headless Chromi
     const title = file.replace(/\.json$/, "");
     it(`imports and deploys ${title}`, async () => {
       await api(rt, "POST", "/flows", [], { "Node-RED-Deployment-Type": "full" });
-      const { page, errors } = await newPage(browser, { width: 1600, height: 900 });
+      const { page, errors } = await newPage(browser, { width: 2100, height: 900 });
       try {
         await openEditor(page, rt.url);
         await page.evaluate(() => RED.actions.invoke("core:show-examples-import-dialog"));

@@ -38,7 +38,7 @@ describe("the packed package", function () {
     }
     const html = Object.values(pkg["node-red"].nodes).map((js) => fs.readFileSync(path.join(ROOT, js.replace(/\.js$/, ".html")), "utf8"));
     for (const m of html.join("\n").matchAll(/icon:\s*"([^"]+)"/g)) {
-      if (!m[1].startsWith("font-awesome")) assert.ok(files.has(`icons/${m[1]}`), `icon ${m[1]} packed`);
+      if (!m[1].startsWith("font-awesome")) assert.ok(files.has(`nodes/icons/${m[1]}`), `icon ${m[1]} packed`);
     }
     assert.ok([...files].some((f) => f.startsWith("examples/") && f.endsWith(".json")), "examples packed");
     for (const f of files) {
