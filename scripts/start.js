@@ -41,6 +41,8 @@ async function main() {
     flows = fs.existsSync(DEMO_FLOW) ? JSON.parse(fs.readFileSync(DEMO_FLOW, "utf8")) : fallbackFlow();
   }
   process.env.PRIVACY_DEMO_KEYS = demoKeys();
+  // Files the flows write with a relative path (the demo's output) stay in the user dir.
+  process.chdir(USER_DIR);
   const port = Number(process.env.PORT || 1880);
   const rt = await startRuntime({ userDir: USER_DIR, port, flows, settings: { logging: { console: { level: "info", metrics: false, audit: false } } } });
   console.log("");

@@ -23,6 +23,7 @@ function tempDir(prefix = "nr-privacy-") {
  */
 async function startRuntime(options = {}) {
   const userDir = options.userDir || tempDir();
+  fs.mkdirSync(userDir, { recursive: true });
   const args = [RUNTIME_SCRIPT, "--userDir", userDir, "--port", String(options.port || 0)];
   if (options.flows) {
     const flowsFile = path.join(userDir, "flows.seed.json");
@@ -33,6 +34,8 @@ async function startRuntime(options = {}) {
   if (options.packageDir) args.push("--packageDir", options.packageDir);
   if (options.loadPackage === false) args.push("--no-package");
   const proc = spawn(options.nodeBinary || process.execPath, args, {
+    // Relative paths in flows (a file node's filename) land in the temp user dir.
+    cwd: userDir,
     env: { ...process.env, NR_LOG_LEVEL: options.logLevel || "warn", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
