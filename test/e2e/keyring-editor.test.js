@@ -3,11 +3,10 @@
 // key in the browser and makes its kid active; once deployed the key works in the
 // runtime, and the editor never gets it back (flows, credentials API, reopened dialog).
 const assert = require("node:assert/strict");
-const fs = require("node:fs");
 const path = require("node:path");
+const { launchBrowser } = require("../helpers/browser");
 const { startRuntime, api, waitFor, tempDir } = require("../helpers/runtime");
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const flows = [
   { id: "t1", type: "tab", label: "keys" },
   { id: "kr", type: "privacy-keyring", name: "home keys", activeKid: "placeholder", source: "credentials" },
@@ -18,11 +17,9 @@ describe("privacy-keyring editor (headless Chromium)", function () {
   this.timeout(120000);
   let rt;
   let browser;
-  before(async function () {
-    if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require("playwright-core");
+  before(async () => {
     rt = await startRuntime({ userDir: path.join(tempDir(), "user"), flows });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+    browser = await launchBrowser();
   });
   after(async () => {
     if (browser) await browser.close();

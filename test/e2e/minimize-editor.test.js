@@ -5,9 +5,9 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
+const { launchBrowser } = require("../helpers/browser");
 const { startRuntime, tempDir } = require("../helpers/runtime");
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const OUT = path.join(__dirname, "..", "..", "test-output");
 const example = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "examples", "minimize-smart-meter-before-cloud-upload.json"), "utf8"));
 
@@ -15,11 +15,9 @@ describe("privacy-minimize editor (headless Chromium)", function () {
   this.timeout(120000);
   let rt;
   let browser;
-  before(async function () {
-    if (!fs.existsSync(CHROMIUM)) this.skip();
-    const { chromium } = require("playwright-core");
+  before(async () => {
     rt = await startRuntime({ userDir: path.join(tempDir(), "user"), flows: example });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+    browser = await launchBrowser();
   });
   after(async () => {
     if (browser) await browser.close();
