@@ -25,7 +25,7 @@ describe("privacy-update-check editor", () => {
     assert.equal(def.category, "privacy");
     assert.equal(def.color, "#C7E9C0");
     assert.equal(def.icon, "privacy-update-check.svg");
-    assert.ok(fs.existsSync(path.join(__dirname, "..", "..", "icons", def.icon)));
+    assert.ok(fs.existsSync(path.join(__dirname, "..", "..", "nodes", "icons", def.icon)));
     const labels = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "nodes", "locales", "en-US", "privacy-update-check.json"), "utf8"))["privacy-update-check"];
     assert.equal(def.paletteLabel.call({ _: (k) => k.split(".").reduce((o, p) => (o ? o[p] : undefined), { "privacy-update-check": labels }) }), "update check");
     assert.equal(def.label.call({ name: "mine", _: (k) => k }), "mine");

@@ -41,7 +41,10 @@ describe("encryption secrets in a real runtime", function () {
     // GCM uses are counted per kid, and the count survives a full redeploy (node context).
     assert.deepEqual((await api(rt, "GET", "/privacy-keyring/kr/kids")).uses, { new: 1 });
     await deploy(rt, JSON.parse(JSON.stringify(flows)));
-    const after = await waitFor(() => api(rt, "GET", "/privacy-keyring/kr/kids").catch(() => null), { what: "redeploy" });
+    const after = await waitFor(async () => {
+      const r = await api(rt, "GET", "/privacy-keyring/kr/kids").catch(() => null);
+      return r && r.deployed !== false && r; // not deployed again yet: { deployed: false }
+    }, { what: "redeploy" });
     assert.deepEqual(after.uses, { new: 1 });
 
     const flowsFile = fs.readFileSync(path.join(rt.userDir, "flows.json"), "utf8");
