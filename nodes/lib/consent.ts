@@ -369,7 +369,8 @@ export function parseTime(text: string): number {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
   // Out-of-range fields: let Date.parse decide (it answers NaN), never roll over silently.
-  if (month < 1 || month > 12 || day < 1 || day > days || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return Date.parse(text);
+  // Years 0-99 too: Date.UTC reads them as 1900-1999.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > days || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return Date.parse(text);
   return Date.UTC(year, month - 1, day, +m[4], +m[5], +m[6], +m[7]);
 }
 
