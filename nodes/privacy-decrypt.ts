@@ -3,14 +3,12 @@
  * keyring, and CryptoJS passphrase ciphertexts with the node's legacy passphrase.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "./lib/red-types";
-import { configure, failClosed, onInput } from "./lib/node-adapter";
+import { configure, onInput } from "./lib/node-adapter";
 import { cryptoNodeSchema, normalizeRaw, targetsOf } from "./lib/crypto-node-config";
-import { keyringNode } from "./lib/keyring-ref";
-import type { Keyring } from "./lib/keyring";
+import { keyringOrFailClosed } from "./lib/keyring-ref";
 import { decryptValue } from "./lib/jwe";
 import { planTransform } from "./lib/message-crypto";
 import { appendTrail } from "./lib/trail";
-import { errorText } from "./lib/status";
 
 export = function (RED: RedAPI) {
   function PrivacyDecryptNode(this: RedNode, def: NodeDef) {
@@ -19,13 +17,8 @@ export = function (RED: RedAPI) {
     const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
     if (!rt) return;
     const { config, status } = rt;
-    let keyring: Keyring;
-    try {
-      keyring = keyringNode(RED, config.keyring).getKeyring();
-    } catch (e) {
-      failClosed(node, status, errorText(e));
-      return;
-    }
+    const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
+    if (!keyring) return;
     const legacy = node.credentials?.legacyPassphrase || undefined;
     const targets = targetsOf(config);
     let decrypted = 0;

@@ -3,14 +3,13 @@
  * string (dir + A256GCM) under the keyring's active kid.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "./lib/red-types";
-import { configure, failClosed, onInput } from "./lib/node-adapter";
+import { configure, onInput } from "./lib/node-adapter";
 import { cryptoNodeSchema, normalizeRaw, targetsOf } from "./lib/crypto-node-config";
-import { keyringNode } from "./lib/keyring-ref";
-import { GCM_LIMIT, GCM_WARN_AT, type Keyring } from "./lib/keyring";
+import { keyringOrFailClosed } from "./lib/keyring-ref";
+import { GCM_LIMIT, GCM_WARN_AT } from "./lib/keyring";
 import { encryptValue } from "./lib/jwe";
 import { planTransform } from "./lib/message-crypto";
 import { appendTrail } from "./lib/trail";
-import { errorText } from "./lib/status";
 
 export = function (RED: RedAPI) {
   function PrivacyEncryptNode(this: RedNode, def: NodeDef) {
@@ -19,13 +18,8 @@ export = function (RED: RedAPI) {
     const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
     if (!rt) return;
     const { config, status } = rt;
-    let keyring: Keyring;
-    try {
-      keyring = keyringNode(RED, config.keyring).getKeyring();
-    } catch (e) {
-      failClosed(node, status, errorText(e));
-      return;
-    }
+    const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
+    if (!keyring) return;
     const targets = targetsOf(config);
     let encrypted = 0;
     let warnedKid = "";

@@ -4,6 +4,8 @@
  */
 import type { Keyring } from "./keyring";
 import type { RedAPI, RedNode } from "./red-types";
+import { failClosed } from "./node-adapter";
+import { errorText, type StatusReporter } from "./status";
 
 export interface KeyringConfigNode extends RedNode {
   /** The keyring; throws an Error with a clear reason (never a key) when it cannot be built. */
@@ -20,4 +22,18 @@ export function keyringNode(RED: RedAPI, id: unknown): KeyringConfigNode {
   const node = RED.nodes.getNode(id);
   if (!isKeyringNode(node)) throw new Error("the selected keyring is missing or not deployed");
   return node;
+}
+
+/**
+ * The keyring of the config node `id`, for a node that cannot work without one: when
+ * there is none, the node is put into its fail-closed state (red status, one log line,
+ * every message errors) and undefined is returned.
+ */
+export function keyringOrFailClosed(RED: RedAPI, node: RedNode, status: StatusReporter, id: unknown): Keyring | undefined {
+  try {
+    return keyringNode(RED, id).getKeyring();
+  } catch (e) {
+    failClosed(node, status, errorText(e));
+    return undefined;
+  }
 }
