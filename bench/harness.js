@@ -27,7 +27,7 @@ const HOPS = Number(process.env.BENCH_HOPS || 10);
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const WINDOW = 64; // messages in flight at once: keeps queues short, like a live flow
 
-function chainFlow(tab, variant, configNodes) {
+function chainFlow(tab, variant) {
   const hops = variant === null ? [] : variant.hops || Array.from({ length: HOPS }, () => variant.node);
   const nodes = [{ id: tab, type: "tab", label: tab }];
   const ids = hops.map((_, i) => `${tab}-h${i}`);
@@ -39,7 +39,6 @@ function chainFlow(tab, variant, configNodes) {
   nodes.push({ id: `${tab}-sink`, type: "function", z: tab, func: "return null;", outputs: 1, wires: [] });
   // A node that fails would otherwise stall the run: its catch node ends the bench.
   nodes.push({ id: `${tab}-catch`, type: "catch", z: tab, scope: null, uncaught: false, wires: [[`${tab}-sink`]] });
-  for (const c of configNodes || []) nodes.push({ ...c });
   return { nodes, divisor: hops.length };
 }
 
@@ -107,20 +106,20 @@ async function runCase(rt, benchCase, log) {
   const chains = [{ name: "(empty chain)", key: "empty", variant: null }].concat(
     variants.map((v, i) => ({ name: v.name, key: `v${i}`, variant: v })),
   );
+  const tabOf = (c) => `bench-${benchCase.name}-${c.key}`.replace(/[^\w-]/g, "_");
   const flows = [];
   const divisors = {};
   for (const c of chains) {
     if (c.variant && c.variant.raw) continue;
-    const { nodes, divisor } = chainFlow(`bench-${benchCase.name}-${c.key}`.replace(/[^\w-]/g, "_"), c.variant, []);
+    const { nodes, divisor } = chainFlow(tabOf(c), c.variant);
     flows.push(...nodes);
     divisors[c.key] = divisor;
   }
   flows.push(...(benchCase.configNodes || []));
   if (benchCase.setup) await benchCase.setup(rt);
   await deploy(rt, flows);
-  for (const c of chains) if (!(c.variant && c.variant.raw)) installSinkHook(rt, `bench-${benchCase.name}-${c.key}`.replace(/[^\w-]/g, "_"));
+  for (const c of chains) if (!(c.variant && c.variant.raw)) installSinkHook(rt, tabOf(c));
   const samples = Object.fromEntries(chains.map((c) => [c.key, []]));
-  const tabOf = (c) => `bench-${benchCase.name}-${c.key}`.replace(/[^\w-]/g, "_");
   // warm-up: JIT, caches, lazy loads
   for (const c of chains) {
     if (c.variant && c.variant.raw) timeRaw(c.variant.raw, Math.min(n, 500), benchCase.makeMessage);
@@ -159,11 +158,8 @@ async function runCase(rt, benchCase, log) {
   for (const g of goals) {
     log(`goal: ${g.variant} / ${g.against} = ${g.ratio.toFixed(3)}${g.maxRatio !== undefined ? ` (goal <= ${g.maxRatio}: ${g.met ? "met" : "NOT met"})` : ""}${g.note ? ` - ${g.note}` : ""}`);
   }
-  if (benchCase.extra) {
-    const extra = await benchCase.extra(log);
-    return { name: benchCase.name, rows, goals, emptyChainUsPerMsg: emptyMs * 1000, extra };
-  }
-  return { name: benchCase.name, rows, goals, emptyChainUsPerMsg: emptyMs * 1000 };
+  const extra = benchCase.extra ? await benchCase.extra(log) : undefined;
+  return { name: benchCase.name, rows, goals, emptyChainUsPerMsg: emptyMs * 1000, ...(extra !== undefined ? { extra } : {}) };
 }
 
 async function runAll({ cases, log = console.log, out }) {

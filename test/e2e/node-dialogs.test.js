@@ -10,10 +10,9 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { execFileSync } = require("node:child_process");
 const { startRuntime, tempDir } = require("../helpers/runtime");
+const { packTarball } = require("../helpers/pack");
 const { launchBrowser, newPage, openEditor, screenshot } = require("../helpers/browser");
 const pkg = require("../../package.json");
-
-const ROOT = path.join(__dirname, "..", "..");
 
 /**
  * Per type: the config nodes it needs, one field to break (with a bad and a good value),
@@ -34,9 +33,7 @@ const CASES = {
 };
 
 function packAndInstall(userDir) {
-  const packDir = tempDir("nr-privacy-dialogs-pack-");
-  const out = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDir], { cwd: ROOT, encoding: "utf8" }));
-  const tarball = path.join(packDir, out[0].filename);
+  const tarball = packTarball(tempDir("nr-privacy-dialogs-pack-")).file;
   fs.mkdirSync(userDir, { recursive: true });
   fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", private: true }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--omit=dev", "--engine-strict", tarball], { cwd: userDir, stdio: "pipe" });

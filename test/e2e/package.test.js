@@ -5,26 +5,20 @@
  * Node-RED (no restart), after which the nodes appear and work.
  */
 const assert = require("node:assert/strict");
-const { execFileSync, spawnSync } = require("node:child_process");
+const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
+const { packTarball } = require("../helpers/pack");
 const { startRuntime, api, tempDir, waitFor, deploy, inject, fileSink, readJsonLines } = require("../helpers/runtime");
 
 const ROOT = path.join(__dirname, "..", "..");
 const pkg = require("../../package.json");
 
-function pack(dir) {
-  // Built by pretest already; --ignore-scripts keeps this from building again.
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8" });
-  const info = JSON.parse(out)[0];
-  return { file: path.join(dir, info.filename), files: info.files.map((f) => f.path) };
-}
-
 describe("the packed package", function () {
   this.timeout(240000);
   let tarball;
   before(() => {
-    tarball = pack(tempDir("nr-privacy-pack-"));
+    tarball = packTarball(tempDir("nr-privacy-pack-"));
   });
 
   it("carries every node's compiled .js beside its .html, locales, icons and examples, and no tests or sources", () => {

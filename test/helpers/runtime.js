@@ -27,7 +27,6 @@ async function startRuntime(options = {}) {
   const args = [RUNTIME_SCRIPT, "--userDir", userDir, "--port", String(options.port || 0)];
   if (options.flows) {
     const flowsFile = path.join(userDir, "flows.seed.json");
-    fs.mkdirSync(userDir, { recursive: true });
     fs.writeFileSync(flowsFile, JSON.stringify(options.flows));
     args.push("--flows", flowsFile);
   }
