@@ -88,7 +88,7 @@ export = function (RED: RedAPI) {
     const statusTimer = setInterval(() => {
       if (!dirty) return;
       dirty = false;
-      status.show(okStatus());
+      status.show(okStatus);
     }, 250);
     statusTimer.unref();
     onClose(node, () => clearInterval(statusTimer));

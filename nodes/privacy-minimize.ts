@@ -199,11 +199,11 @@ export = function (RED: RedAPI) {
     const metrics = new Metrics();
     const engine = new Engine(node.id, compiled, systemClock, (msgs) => {
       metrics.add("windows", msgs.length);
-      rt.status.show(okStatus());
+      rt.status.show(okStatus);
       if (msgs.length > 0) node.send([msgs]);
     });
     const aggregating = engine.aggregator !== null;
-    // Translated once (okStatus runs for every message); English where the message
+    // Translated once (okStatus runs a few times a second); English where the message
     // catalogue is not loaded (the test helper). "\u0001" and "\u0002" mark where the numbers go.
     const template = (key: string, subs: Record<string, string>, english: string): string => {
       const text = RED._(`${TYPE}.status.${key}`, subs);

@@ -149,9 +149,12 @@ export function generalizeIp(value: unknown, v4Prefix: number, v6Prefix: number)
   const zone = value.indexOf("%");
   const addr = zone >= 0 ? value.slice(0, zone) : value;
   if (isIPv4(addr)) {
-    const n = addr.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
-    const m = v4Prefix === 0 ? 0 : n - (n % 2 ** (32 - v4Prefix));
-    return [24, 16, 8, 0].map((s) => Math.floor(m / 2 ** s) % 256).join(".");
+    // the usual /24 only zeroes the last octet: no arithmetic needed
+    if (v4Prefix === 24) return addr.slice(0, addr.lastIndexOf(".") + 1) + "0";
+    const o = addr.split(".");
+    const n = ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
+    const m = v4Prefix === 0 ? 0 : (n & (0xffffffff << (32 - v4Prefix))) >>> 0;
+    return `${m >>> 24}.${(m >>> 16) & 255}.${(m >>> 8) & 255}.${m & 255}`;
   }
   if (isIPv6(addr)) {
     const words = ipv6Words(addr);

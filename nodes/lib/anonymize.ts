@@ -204,18 +204,28 @@ interface CompiledRule {
   index: number;
   rule: Rule;
   path: PropertyPath | null;
+  /** The key, when the path is one plain key ("email"): the common case, done without a Match. */
+  field: string | undefined;
+  /** Where the rule's operator is in OPERATORS, for the per-run counters. */
+  opIndex: number;
 }
 
 export class Anonymizer {
   private readonly rules: CompiledRule[];
   private readonly pseudonymizer: Pseudonymizer | undefined;
+  /** Values changed per operator during the current run (run is synchronous, never re-entered). */
+  private readonly opCounts: number[] = OPERATORS.map(() => 0);
 
   /** `subkey`: the pseudonym subkey from the keyring, needed only if a rule pseudonymizes. */
   constructor(
     private readonly options: AnonymizeOptions,
     subkey?: Buffer,
   ) {
-    this.rules = options.rules.map((rule, index) => ({ index, rule, path: rule.path === "" ? null : parsePath(rule.path) }));
+    this.rules = options.rules.map((rule, index) => {
+      const path = rule.path === "" ? null : parsePath(rule.path);
+      const single = path !== null && path.segments.length === 1 && typeof path.segments[0] === "string" ? path.segments[0] : undefined;
+      return { index, rule, path, field: single, opIndex: OPERATORS.indexOf(rule.op) };
+    });
     if (usesPseudonyms(options.rules)) {
       if (!subkey) throw new Error("pseudonymize needs a keyring");
       this.pseudonymizer = new Pseudonymizer(subkey);
@@ -228,6 +238,15 @@ export class Anonymizer {
    */
   run(value: unknown): { value: unknown; summary: Summary } {
     const summary: Summary = { fields: {}, entities: {}, redactedOnError: 0 };
+    this.opCounts.fill(0);
+    const result = this.runRecords(value, summary);
+    this.opCounts.forEach((n, i) => {
+      if (n > 0) summary.fields[OPERATORS[i]] = n;
+    });
+    return { value: result, summary };
+  }
+
+  private runRecords(value: unknown, summary: Summary): unknown {
     if (Array.isArray(value)) {
       const kept: unknown[] = [];
       const originals: unknown[] = [];
@@ -238,10 +257,9 @@ export class Anonymizer {
         originals.push(record);
       }
       summary.records = value.length;
-      if (this.options.kAnonymity) return { value: this.kAnonymize(originals, kept, summary), summary };
-      return { value: kept, summary };
+      return this.options.kAnonymity ? this.kAnonymize(originals, kept, summary) : kept;
     }
-    return { value: this.applyRules(value, summary), summary };
+    return this.applyRules(value, summary);
   }
 
   /**
@@ -258,9 +276,29 @@ export class Anonymizer {
         root = out;
         continue;
       }
+      if (c.field !== undefined && isContainer(root) && !Array.isArray(root)) {
+        const key = c.field;
+        if (!Object.prototype.hasOwnProperty.call(root, key)) continue;
+        const value = root[key];
+        const out = this.applyOne(c, value, c.path.segments as readonly Key[], summary);
+        if (out === value) continue;
+        if (!copied.has(root)) {
+          root = shallowCopy(root);
+          copied.add(root as object);
+        }
+        if (out === REMOVED) {
+          root = withoutKeys(root as Record<string, unknown>, [key]);
+          copied.add(root as object);
+        } else {
+          // the copy has the key as an own data property, and parsePath refused prototype keys
+          (root as Record<string, unknown>)[key] = out;
+        }
+        continue;
+      }
       const matches = c.path.hasWildcard ? findMatches(root, c.path) : directMatch(root, c.path);
       if (matches.length === 0) continue;
-      const removals: Array<{ parent: Container; key: Key }> = [];
+      // per parent (the container holding removed values), with the path to that parent
+      let removals: Map<Container, { path: readonly Key[]; keys: Key[] }> | undefined;
       for (const m of matches) {
         const out = this.applyOne(c, m.value, m.keys, summary);
         if (out === m.value) continue;
@@ -269,14 +307,26 @@ export class Anonymizer {
           copied.add(root as object);
         }
         const parent = writableParent(root as Container, m.keys, copied);
-        if (out === REMOVED) removals.push({ parent, key: m.key });
-        else assignKey(parent, m.key, out);
+        if (out !== REMOVED) assignKey(parent, m.key, out);
+        else {
+          removals ??= new Map();
+          const entry = removals.get(parent);
+          if (entry) entry.keys.push(m.key);
+          else removals.set(parent, { path: m.keys.slice(0, -1), keys: [m.key] });
+        }
       }
-      // last first: splicing an array keeps the indexes of earlier matches valid
-      for (let i = removals.length - 1; i >= 0; i--) {
-        const { parent, key } = removals[i];
-        if (Array.isArray(parent)) parent.splice(key as number, 1);
-        else delete parent[String(key)];
+      if (removals === undefined) continue;
+      for (const [parent, { path, keys }] of removals) {
+        if (Array.isArray(parent)) {
+          // last first: splicing keeps the indexes of earlier matches valid
+          for (let i = keys.length - 1; i >= 0; i--) parent.splice(keys[i] as number, 1);
+          continue;
+        }
+        const fresh = withoutKeys(parent, keys);
+        if (fresh === parent) continue;
+        copied.add(fresh);
+        if (path.length === 0) root = fresh;
+        else assignKey(writableParent(root as Container, path, copied), path[path.length - 1], fresh);
       }
     }
     return root;
@@ -285,13 +335,13 @@ export class Anonymizer {
   private applyOne(c: CompiledRule, value: unknown, keys: readonly Key[], summary: Summary): unknown {
     const rule = c.rule;
     if (rule.op === "redact") {
-      count(summary.fields, "redact");
+      this.opCounts[c.opIndex]++;
       return REMOVED;
     }
     if (value === undefined || value === null) return value;
     try {
       const out = this.operate(rule, value, summary);
-      count(summary.fields, rule.op);
+      this.opCounts[c.opIndex]++;
       return out;
     } catch (e) {
       if (!(e instanceof OperatorTypeError)) throw e;
@@ -500,6 +550,21 @@ function shallowCopy(v: Container): Container {
   const out: Record<string, unknown> = Object.create(proto);
   for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: v[k], enumerable: true, writable: true, configurable: true });
   return out;
+}
+
+/**
+ * An object without some keys. `delete` would turn the object into a slow dictionary
+ * for every node after this one, so a plain object losing one key is copied without
+ * it instead; other objects (rare) lose their keys in place.
+ */
+function withoutKeys(parent: Record<string, unknown>, keys: readonly Key[]): Record<string, unknown> {
+  if (keys.length === 1 && Object.getPrototypeOf(parent) === Object.prototype) {
+    // rest defines own data properties, like spread: an own "__proto__" key stays data
+    const { [keys[0]]: _removed, ...rest } = parent;
+    return rest;
+  }
+  for (const key of keys) delete parent[String(key)];
+  return parent;
 }
 
 /** The parent of keys[last] inside root, copying every container on the way that is not yet a copy. */

@@ -46,7 +46,7 @@ export function failClosed(node: RedNode, status: StatusReporter, reason: string
 }
 
 export interface InputOptions {
-  /** Status shown after a message was handled; called at most a few times a second. */
+  /** Builds the status shown after messages were handled; called at most a few times a second. */
   okStatus?: () => NodeStatus;
 }
 
@@ -62,7 +62,7 @@ export function onInput(
 ): void {
   const succeed = (out: Output, send: SendFunction, done: DoneFunction): void => {
     if (out !== null) send(out);
-    if (options.okStatus) status.show(options.okStatus());
+    if (options.okStatus) status.show(options.okStatus);
     done();
   };
   const fail = (err: unknown, done: DoneFunction): void => {

@@ -215,6 +215,9 @@ function assign(container: Container, key: Key, value: unknown): void {
   if (Array.isArray(container)) {
     if (typeof key !== "number") throw new PathError(`cannot use key "${key}" on an array`);
     container[key] = value;
+  } else if (Object.prototype.hasOwnProperty.call(container, key)) {
+    // replacing an own property never reaches the prototype chain, and '=' keeps the object fast
+    container[String(key)] = value;
   } else {
     // defineProperty, not '=': an own data property even if a setter exists up the chain.
     Object.defineProperty(container, String(key), { value, writable: true, enumerable: true, configurable: true });

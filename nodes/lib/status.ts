@@ -15,8 +15,11 @@ export interface NodeStatus {
 
 export type StatusSink = (status: NodeStatus) => void;
 
+/** A status, or a function that builds it: called only when the status is really shown. */
+export type StatusSource = NodeStatus | (() => NodeStatus);
+
 export class StatusReporter {
-  private pending: NodeStatus | undefined;
+  private pending: StatusSource | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastShown = 0;
   private closed = false;
@@ -27,8 +30,12 @@ export class StatusReporter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Shows a status now if the last one is old enough, else at the end of the interval. */
-  show(status: NodeStatus): void {
+  /**
+   * Shows a status now if the last one is old enough, else at the end of the interval.
+   * Pass a function for a status that counts messages: a busy node then builds the text
+   * a few times a second, with the counts of that moment, not once per message.
+   */
+  show(status: StatusSource): void {
     if (this.closed) return;
     const elapsed = this.now() - this.lastShown;
     if (elapsed >= this.intervalMs && this.timer === undefined) {
@@ -69,9 +76,9 @@ export class StatusReporter {
     this.pending = undefined;
   }
 
-  private emit(status: NodeStatus): void {
+  private emit(status: StatusSource): void {
     this.lastShown = this.now();
-    this.sink(status);
+    this.sink(typeof status === "function" ? status() : status);
   }
 }
 

@@ -33,6 +33,23 @@ describe("lib/status", () => {
     r.show({ text: "late" });
     assert.deepEqual(seen.slice(2), [{ text: "err" }, {}]);
   });
+  it("builds a status given as a function only when it is shown, with the counts of that moment", async () => {
+    const seen = [];
+    let built = 0;
+    let count = 0;
+    const text = () => {
+      built++;
+      return { text: `${count} msgs` };
+    };
+    const r = new StatusReporter((s) => seen.push(s), 30);
+    for (count = 1; count <= 100; count++) r.show(text);
+    count = 100;
+    assert.deepEqual(seen.map((s) => s.text), ["1 msgs"]);
+    await new Promise((res) => setTimeout(res, 60));
+    assert.deepEqual(seen.map((s) => s.text), ["1 msgs", "100 msgs"]);
+    assert.equal(built, 2, "the pending status is built once, when the interval ends");
+    r.close();
+  });
   it("counts and summarises", () => {
     const m = new Metrics();
     m.add("passed");
