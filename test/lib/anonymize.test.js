@@ -219,6 +219,24 @@ describe("lib/anonymize engine", () => {
     assert.equal({}.polluted, undefined);
   });
 
+  it("redacting keys copies the record without them, keeping an own __proto__ key as data and a null prototype", () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "name": "Alice", "a": "x", "n": {"k": 1, "v": 2, "w": 3}}');
+    const { value, summary } = engine({ rules: [{ path: "a", op: "mask" }, { path: "name", op: "redact" }, { path: "n.*", op: "redact" }] }).run(hostile);
+    assert.equal(Object.getPrototypeOf(value), Object.prototype);
+    assert.deepEqual(Object.keys(value), ["__proto__", "a", "n"]);
+    assert.deepEqual(value.n, {});
+    assert.deepEqual(summary.fields, { mask: 1, redact: 4 });
+    assert.equal(hostile.name, "Alice", "the input is not changed");
+    assert.deepEqual(Object.keys(hostile.n), ["k", "v", "w"]);
+    assert.equal({}.polluted, undefined);
+
+    const bare = Object.assign(Object.create(null), { name: "Alice", id: 7 });
+    const out = engine({ rules: [{ path: "name", op: "redact" }] }).run(bare).value;
+    assert.equal(Object.getPrototypeOf(out), null);
+    assert.deepEqual(Object.keys(out), ["id"]);
+    assert.equal(bare.name, "Alice");
+  });
+
   it("hostile values: only AnonymizeError, no pollution, input unchanged (property)", () => {
     const e = engine({
       rules: [
