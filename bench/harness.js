@@ -13,9 +13,13 @@
  *
  * A case (bench/cases/*.js) exports:
  *   { name, messages?, makeMessage(i) -> msg, configNodes?: [node defs with credentials],
- *     variants: [{ name, baseline?, node?: def, hops?: [defs], raw?: (msg) => void }],
- *     goals?: [{ variant, maxRatio?, note }] }
+ *     variants: [{ name, baseline?, node?: def, hops?: [defs], raw?: (msg) => void,
+ *                  derive?: (cost) => us }],
+ *     goals?: [{ variant, against?, maxRatio?, note }] }
  * `node` is repeated HOPS times; `hops` is an explicit chain (its length is the divisor).
+ * A `derive` variant is not run: its cost is computed from the other rows' costs
+ * (`cost(name)`, us per message), e.g. one node of a chain that alternates it with a
+ * scaffold node: 2 * cost("node in scaffold") - cost("scaffold only").
  */
 const path = require("node:path");
 const fs = require("node:fs");
@@ -109,7 +113,8 @@ async function runCase(rt, benchCase, log) {
   const tabOf = (c) => `bench-${benchCase.name}-${c.key}`.replace(/[^\w-]/g, "_");
   const flows = [];
   const divisors = {};
-  for (const c of chains) {
+  const measured = chains.filter((c) => !(c.variant && c.variant.derive));
+  for (const c of measured) {
     if (c.variant && c.variant.raw) continue;
     const { nodes, divisor } = chainFlow(tabOf(c), c.variant);
     flows.push(...nodes);
@@ -118,15 +123,15 @@ async function runCase(rt, benchCase, log) {
   flows.push(...(benchCase.configNodes || []));
   if (benchCase.setup) await benchCase.setup(rt);
   await deploy(rt, flows);
-  for (const c of chains) if (!(c.variant && c.variant.raw)) installSinkHook(rt, tabOf(c));
-  const samples = Object.fromEntries(chains.map((c) => [c.key, []]));
+  for (const c of measured) if (!(c.variant && c.variant.raw)) installSinkHook(rt, tabOf(c));
+  const samples = Object.fromEntries(measured.map((c) => [c.key, []]));
   // warm-up: JIT, caches, lazy loads
-  for (const c of chains) {
+  for (const c of measured) {
     if (c.variant && c.variant.raw) timeRaw(c.variant.raw, Math.min(n, 500), benchCase.makeMessage);
     else await pump(rt, tabOf(c), Math.min(n, 500), benchCase.makeMessage);
   }
   for (let run = 0; run < RUNS; run++) {
-    const order = run % 2 === 0 ? chains : [...chains].reverse();
+    const order = run % 2 === 0 ? measured : [...measured].reverse();
     for (const c of order) {
       if (global.gc) global.gc();
       const ms = c.variant && c.variant.raw ? timeRaw(c.variant.raw, n, benchCase.makeMessage) : await pump(rt, tabOf(c), n, benchCase.makeMessage);
@@ -135,10 +140,21 @@ async function runCase(rt, benchCase, log) {
   }
   const emptyMs = median(samples.empty);
   const rows = variants.map((v, i) => {
+    if (v.derive) return { variant: v.name, baseline: !!v.baseline, derived: true };
     const key = `v${i}`;
     const chainMs = median(samples[key]);
     const costUs = v.raw ? chainMs * 1000 : ((chainMs - emptyMs) * 1000) / divisors[key];
     return { variant: v.name, baseline: !!v.baseline, chainUsPerMsg: chainMs * 1000, costUsPerMsg: costUs, msgsPerSecond: 1e6 / costUs };
+  });
+  const cost = (name) => {
+    const row = rows.find((r) => r.variant === name && !r.derived);
+    if (!row) throw new Error(`bench case ${benchCase.name}: no measured variant "${name}" to derive from`);
+    return row.costUsPerMsg;
+  };
+  variants.forEach((v, i) => {
+    if (!v.derive) return;
+    const costUs = v.derive(cost);
+    Object.assign(rows[i], { costUsPerMsg: costUs, msgsPerSecond: 1e6 / costUs });
   });
   const base = rows.find((r) => r.baseline) || rows[0];
   for (const r of rows) r.ratioToBaseline = r.costUsPerMsg / base.costUsPerMsg;
@@ -149,11 +165,11 @@ async function runCase(rt, benchCase, log) {
     return { ...g, against: against && against.variant, ratio, met: g.maxRatio === undefined ? undefined : ratio <= g.maxRatio };
   });
   log(`\n## ${benchCase.name}${benchCase.description ? `: ${benchCase.description}` : ""}`);
-  log(`messages per run: ${n}, hops per chain: ${HOPS}, runs: ${RUNS} (median), empty chain: ${(emptyMs * 1000).toFixed(1)} us/msg`);
+  log(`messages per run: ${n}, in flight: ${WINDOW}, hops per chain: ${HOPS}, runs: ${RUNS} (median), empty chain: ${(emptyMs * 1000).toFixed(1)} us/msg`);
   log("| variant | cost per message (us) | messages/s | ratio to baseline |");
   log("|---|---:|---:|---:|");
   for (const r of rows) {
-    log(`| ${r.variant}${r.baseline ? " (baseline)" : ""} | ${r.costUsPerMsg.toFixed(2)} | ${Math.round(r.msgsPerSecond).toLocaleString("en-US")} | ${r.ratioToBaseline.toFixed(2)} |`);
+    log(`| ${r.variant}${r.baseline ? " (baseline)" : ""}${r.derived ? " (derived)" : ""} | ${r.costUsPerMsg.toFixed(2)} | ${Math.round(r.msgsPerSecond).toLocaleString("en-US")} | ${r.ratioToBaseline.toFixed(2)} |`);
   }
   for (const g of goals) {
     log(`goal: ${g.variant} / ${g.against} = ${g.ratio.toFixed(3)}${g.maxRatio !== undefined ? ` (goal <= ${g.maxRatio}: ${g.met ? "met" : "NOT met"})` : ""}${g.note ? ` - ${g.note}` : ""}`);

@@ -13,7 +13,7 @@ for (const r of report.results) {
   out.push(`**${r.name}** (empty chain ${r.emptyChainUsPerMsg.toFixed(1)} us/msg)`, "");
   out.push("| variant | cost per message (us) | messages/s | ratio to baseline |", "|---|---:|---:|---:|");
   for (const row of r.rows) {
-    out.push(`| ${row.variant}${row.baseline ? " (baseline)" : ""} | ${row.costUsPerMsg.toFixed(2)} | ${Math.round(row.msgsPerSecond).toLocaleString("en-US")} | ${row.ratioToBaseline.toFixed(2)} |`);
+    out.push(`| ${row.variant}${row.baseline ? " (baseline)" : ""}${row.derived ? " (derived)" : ""} | ${row.costUsPerMsg.toFixed(2)} | ${Math.round(row.msgsPerSecond).toLocaleString("en-US")} | ${row.ratioToBaseline.toFixed(2)} |`);
   }
   for (const g of r.goals || []) {
     out.push("", `Goal: ${g.variant} / ${g.against} = ${g.ratio.toFixed(3)}${g.maxRatio !== undefined ? ` (at most ${g.maxRatio}: ${g.met ? "met" : "not met"})` : ""}${g.note ? `. ${g.note}` : ""}`);

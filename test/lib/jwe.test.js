@@ -32,6 +32,17 @@ describe("lib/jwe", () => {
     jose = await import("jose");
   });
 
+  it("values decrypted one after another never share bytes (the ciphertext buffer is reused)", () => {
+    const big = crypto.randomBytes(300000);
+    const small = crypto.randomBytes(700);
+    const huge = crypto.randomBytes(1200000); // past the reused buffer's limit
+    const outs = [big, small, huge, big, small].map((v) => decryptValue(encryptValue(v, "A", keyA).jwe, ring).value);
+    [big, small, huge, big, small].forEach((v, i) => assert.ok(outs[i].equals(v), `value ${i}`));
+    assert.notEqual(outs[0].buffer, outs[3].buffer);
+    const texts = ["a".repeat(90000), "ü".repeat(10), "b".repeat(5)];
+    assert.deepEqual(texts.map((t) => decryptValue(encryptValue(t, "A", keyA).jwe, ring).value), texts);
+  });
+
   it("round-trips strings, numbers, objects, arrays, Buffers, unicode and empty values exactly", () => {
     const values = ["", "hello", "ünïcødé ✓ 𝄞 日本", "\u0000\uffff", "lone \ud800 surrogate", "\udc00", 0, -1.5, 1e300, true, false, null, {}, [], { a: [1, { b: "ç" }], n: null }, [1, "2", [3]], Buffer.alloc(0), Buffer.from([0, 255, 128, 10]), crypto.randomBytes(5000), "x".repeat(70000)];
     for (const v of values) {
