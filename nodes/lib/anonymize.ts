@@ -221,11 +221,13 @@ export class Anonymizer {
     private readonly options: AnonymizeOptions,
     subkey?: Buffer,
   ) {
-    this.rules = options.rules.map((rule, index) => {
-      const path = rule.path === "" ? null : parsePath(rule.path);
-      const single = path !== null && path.segments.length === 1 && typeof path.segments[0] === "string" ? path.segments[0] : undefined;
-      return { index, rule, path, field: single, opIndex: OPERATORS.indexOf(rule.op) };
-    });
+    this.rules = redactsFirst(
+      options.rules.map((rule, index) => {
+        const path = rule.path === "" ? null : parsePath(rule.path);
+        const single = path !== null && path.segments.length === 1 && typeof path.segments[0] === "string" ? path.segments[0] : undefined;
+        return { index, rule, path, field: single, opIndex: OPERATORS.indexOf(rule.op) };
+      }),
+    );
     if (usesPseudonyms(options.rules)) {
       if (!subkey) throw new Error("pseudonymize needs a keyring");
       this.pseudonymizer = new Pseudonymizer(subkey);
@@ -282,17 +284,17 @@ export class Anonymizer {
         const value = root[key];
         const out = this.applyOne(c, value, c.path.segments as readonly Key[], summary);
         if (out === value) continue;
+        if (out === REMOVED) {
+          root = withoutKeys(root as Record<string, unknown>, [key]);
+          copied.add(root as object);
+          continue;
+        }
         if (!copied.has(root)) {
           root = shallowCopy(root);
           copied.add(root as object);
         }
-        if (out === REMOVED) {
-          root = withoutKeys(root as Record<string, unknown>, [key]);
-          copied.add(root as object);
-        } else {
-          // the copy has the key as an own data property, and parsePath refused prototype keys
-          (root as Record<string, unknown>)[key] = out;
-        }
+        // the copy has the key as an own data property, and parsePath refused prototype keys
+        (root as Record<string, unknown>)[key] = out;
         continue;
       }
       const matches = c.path.hasWildcard ? findMatches(root, c.path) : directMatch(root, c.path);
@@ -323,7 +325,6 @@ export class Anonymizer {
           continue;
         }
         const fresh = withoutKeys(parent, keys);
-        if (fresh === parent) continue;
         copied.add(fresh);
         if (path.length === 0) root = fresh;
         else assignKey(writableParent(root as Container, path, copied), path[path.length - 1], fresh);
@@ -474,6 +475,26 @@ export class Anonymizer {
   }
 }
 
+/**
+ * Moves the redaction of a plain key ahead of the rules before it when they are all
+ * plain-key rules on other keys: such rules touch disjoint values, so the result is the
+ * same, and the record is then copied once, without the key, instead of being copied
+ * for the first rule and again for the redaction. Errors still name the rule's number.
+ */
+function redactsFirst(rules: CompiledRule[]): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  let hoistable = true; // every rule so far is a plain-key rule
+  for (const c of rules) {
+    const movable = hoistable && c.rule.op === "redact" && c.field !== undefined && !out.some((o) => o.field === c.field);
+    if (movable) {
+      const firstNonRedact = out.findIndex((o) => o.rule.op !== "redact");
+      out.splice(firstNonRedact < 0 ? out.length : firstNonRedact, 0, c);
+    } else out.push(c);
+    if (c.field === undefined) hoistable = false;
+  }
+  return out;
+}
+
 const GRANULARITY: readonly DateGranularity[] = ["hour", "day", "month", "year"];
 
 /** The generalize options `level` steps coarser than `o`, or undefined past the top. */
@@ -553,9 +574,9 @@ function shallowCopy(v: Container): Container {
 }
 
 /**
- * An object without some keys. `delete` would turn the object into a slow dictionary
- * for every node after this one, so a plain object losing one key is copied without
- * it instead; other objects (rare) lose their keys in place.
+ * A copy of an object without some keys. `delete` would turn the object into a slow
+ * dictionary for every node after this one, so a plain object losing one key is copied
+ * without it; other cases (rare) are copied, then lose their keys.
  */
 function withoutKeys(parent: Record<string, unknown>, keys: readonly Key[]): Record<string, unknown> {
   if (keys.length === 1 && Object.getPrototypeOf(parent) === Object.prototype) {
@@ -563,8 +584,9 @@ function withoutKeys(parent: Record<string, unknown>, keys: readonly Key[]): Rec
     const { [keys[0]]: _removed, ...rest } = parent;
     return rest;
   }
-  for (const key of keys) delete parent[String(key)];
-  return parent;
+  const copy = shallowCopy(parent) as Record<string, unknown>;
+  for (const key of keys) delete copy[String(key)];
+  return copy;
 }
 
 /** The parent of keys[last] inside root, copying every container on the way that is not yet a copy. */
