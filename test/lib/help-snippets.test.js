@@ -9,6 +9,7 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const { spawnSync } = require("node:child_process");
+const { findPython } = require("../helpers/python");
 const { encryptValue, decryptValue } = require("../../nodes/lib/jwe.js");
 const { Keyring } = require("../../nodes/lib/keyring.js");
 
@@ -46,15 +47,7 @@ async function runJs(code, params, args, result) {
 }
 
 const PY_MODULES = "import jwcrypto.jwe, jose.jwe";
-let pythonFound;
-/** The first python3 with jwcrypto and python-jose (Debian's packages go to /usr/bin/python3). */
-function python() {
-  if (pythonFound === undefined) {
-    const candidates = [process.env.PYTHON3, "python3", "/usr/bin/python3"].filter(Boolean);
-    pythonFound = candidates.find((p) => spawnSync(p, ["-c", PY_MODULES]).status === 0) || null;
-  }
-  return pythonFound;
-}
+const python = () => findPython(PY_MODULES);
 
 function needPython(ctx) {
   if (python()) return;

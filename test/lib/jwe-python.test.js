@@ -4,6 +4,7 @@
 const assert = require("node:assert");
 const crypto = require("node:crypto");
 const { spawnSync } = require("node:child_process");
+const { findPython } = require("../helpers/python");
 const { encryptValue, decryptValue } = require("../../nodes/lib/jwe.js");
 const { Keyring } = require("../../nodes/lib/keyring.js");
 
@@ -28,21 +29,19 @@ out["made"] = ".".join([h, "", b64e(iv), b64e(sealed[:-16]), b64e(sealed[-16:])]
 print(json.dumps(out))
 `;
 
-function havePython() {
-  const r = spawnSync("python3", ["-c", "import cryptography.hazmat.primitives.ciphers.aead"], { encoding: "utf8" });
-  return r.status === 0;
-}
+// Debian's python3-cryptography comes with python3-jwcrypto, which the pretest step installs.
+const python = () => findPython("import cryptography.hazmat.primitives.ciphers.aead");
 
 describe("lib/jwe against Python cryptography (independent oracle)", function () {
   before(function () {
-    if (!havePython()) this.skip();
+    if (!python()) this.skip();
   });
 
   it("Python opens our JWE with the header as AAD, and we open Python's", () => {
     const key = crypto.randomBytes(32);
     const values = ["héllo ✓", { a: [1, null] }, Buffer.from([0, 1, 254, 255])];
     const tokens = values.map((v) => encryptValue(v, "A", key).jwe);
-    const r = spawnSync("python3", ["-c", PY], { input: JSON.stringify({ key: key.toString("base64url"), tokens }), encoding: "utf8" });
+    const r = spawnSync(python(), ["-c", PY], { input: JSON.stringify({ key: key.toString("base64url"), tokens }), encoding: "utf8" });
     assert.strictEqual(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepStrictEqual(out.opened.map((o) => o.header.cty), ["text/plain", "json", "octet-stream"]);
