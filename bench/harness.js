@@ -3,11 +3,12 @@
  * Measures nodes inside one real, embedded Node-RED runtime (never the test helper:
  * its spies cost ~85 us a hop). For each variant of a case a flow is deployed:
  *
- *   source (function) -> HOPS copies of the node under test -> sink (function)
+ *   source (junction) -> HOPS copies of the node under test -> sink (junction)
  *
  * plus the same flow with no hop at all. A node's cost per message is
- * (time of its chain - time of the empty chain) / HOPS, so the source and sink (about
- * 30 us) and most of the noise cancel. Runs alternate between variants, after a
+ * (time of its chain - time of the empty chain) / HOPS, so the source and sink cancel.
+ * They are junctions, the cheapest core node (a function node costs ~20 us in its vm
+ * sandbox, and the noise of that would be as large as the nodes being measured). Runs alternate between variants, after a
  * warm-up, and the median of RUNS is kept. A `raw` variant is a plain function timed
  * in a loop without Node-RED (e.g. node:crypto alone).
  *
@@ -28,19 +29,19 @@ const { performance } = require("node:perf_hooks");
 const { startRuntime } = require("../scripts/runtime");
 
 const HOPS = Number(process.env.BENCH_HOPS || 10);
-const RUNS = Number(process.env.BENCH_RUNS || 5);
+const RUNS = Number(process.env.BENCH_RUNS || 7);
 const WINDOW = 64; // messages in flight at once: keeps queues short, like a live flow
 
 function chainFlow(tab, variant) {
   const hops = variant === null ? [] : variant.hops || Array.from({ length: HOPS }, () => variant.node);
   const nodes = [{ id: tab, type: "tab", label: tab }];
   const ids = hops.map((_, i) => `${tab}-h${i}`);
-  nodes.push({ id: `${tab}-src`, type: "function", z: tab, func: "return msg;", outputs: 1, wires: [[ids[0] || `${tab}-sink`]] });
+  nodes.push({ id: `${tab}-src`, type: "junction", z: tab, wires: [[ids[0] || `${tab}-sink`]] });
   hops.forEach((def, i) => {
     const { credentials, ...rest } = def;
     nodes.push({ ...rest, id: ids[i], z: tab, wires: [[ids[i + 1] || `${tab}-sink`]], ...(credentials ? { credentials } : {}) });
   });
-  nodes.push({ id: `${tab}-sink`, type: "function", z: tab, func: "return null;", outputs: 1, wires: [] });
+  nodes.push({ id: `${tab}-sink`, type: "junction", z: tab, wires: [] });
   // A node that fails would otherwise stall the run: its catch node ends the bench.
   nodes.push({ id: `${tab}-catch`, type: "catch", z: tab, scope: null, uncaught: false, wires: [[`${tab}-sink`]] });
   return { nodes, divisor: hops.length };

@@ -75,9 +75,10 @@ module.exports = {
     { name: "anonymize: 8 field rules, pseudonymized ids never seen before", hops: perRecord((r) => anonymize({ property: r, rules: FIELD_RULES_NEW_IDS })) },
   ],
   goals: [
-    { variant: "anonymize: 8 field rules on a 20-field record", maxRatio: 3, note: "field rules at most 3x the change node's marginal cost" },
+    // Like for like, as minimize's goal: the same eight fields written by a change node.
+    { variant: "anonymize: 8 field rules on a 20-field record", against: "change (8 rules on the record)", maxRatio: 3, note: "field rules vs a change node writing the same 8 fields" },
     { variant: "anonymize: 1 rule (mask) on a 20-field record", maxRatio: 3, note: "one field rule against one change rule" },
-    { variant: "anonymize: 8 field rules on a 20-field record", against: "change (8 rules on the record)", note: "same number of fields touched by change" },
+    { variant: "anonymize: 8 field rules on a 20-field record", note: "eight rules (two keyed pseudonyms) against one change rule" },
     { variant: "anonymize: 8 field rules, pseudonymized ids never seen before", against: "change (8 rules on the record)", note: "no memo hits: two HMACs per record" },
   ],
 };
