@@ -1,10 +1,13 @@
 /**
  * privacy-keyring (config node): named 256-bit keys from credentials, an env var or a
  * passphrase (scrypt, salt in the config). Nodes call `getKeyring()`; it throws a clear
- * reason (never a key) when the keys are missing or invalid.
+ * reason (never a key) when the keys are missing or invalid. GCM use counts per key are
+ * kept in .privacy-keyring-uses.json in the user directory (see lib/gcm-use-file.ts).
  */
+import * as path from "node:path";
 import type { RedAPI, RedNode, NodeDef } from "./lib/red-types";
-import { buildKeyring, GCM_WARN_AT, type KeySource, type Keyring } from "./lib/keyring";
+import { attachGcmUseStore, buildKeyring, GCM_WARN_AT, saveExactGcmUses, type KeySource, type Keyring } from "./lib/keyring";
+import { gcmUseFile } from "./lib/gcm-use-file";
 import type { KeyringConfigNode } from "./lib/keyring-ref";
 import { Joi, validateConfig } from "./lib/validation";
 import { errorText } from "./lib/status";
@@ -25,14 +28,6 @@ const schema = Joi.object<KeyringConfig>({
   salt: Joi.string().trim().allow("").default(""),
 });
 
-/** Node context, used to keep GCM use counts across restarts when a persistent store is set. */
-interface ContextStore {
-  get(key: string): unknown;
-  set(key: string, value: unknown): void;
-}
-interface KeyringNodeInstance extends KeyringConfigNode {
-  context(): ContextStore;
-}
 
 interface AdminRequest {
   params: { id?: string };
@@ -42,19 +37,34 @@ interface AdminResponse {
   status(code: number): AdminResponse;
 }
 
-const USES_KEY = "gcmUses";
+/** In the Node-RED user directory: key fingerprints and counts, never a key. */
+const USES_FILE = ".privacy-keyring-uses.json";
 
 export = function (RED: RedAPI) {
+  // GCM use counts outlive restarts in one file per Node-RED. A file that cannot be read
+  // makes every keyring unavailable: encrypting on with counts back at zero could pass
+  // the 2^32 limit unseen.
+  let usesProblem = "";
+  if (RED.settings.userDir) {
+    try {
+      attachGcmUseStore(gcmUseFile(path.join(RED.settings.userDir, USES_FILE)));
+    } catch (e) {
+      usesProblem = errorText(e);
+    }
+  }
+
   function PrivacyKeyringNode(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
-    // Node-RED's node object gets our getKeyring(); context() is part of every node.
-    const node = this as unknown as KeyringNodeInstance;
+    // Node-RED's node object gets our getKeyring().
+    const node = this as unknown as KeyringConfigNode;
     const creds = node.credentials ?? {};
     let keyring: Keyring | undefined;
     let failure = "";
     const checked = validateConfig(schema, def);
     if (!checked.ok) {
       failure = checked.error;
+    } else if (usesProblem) {
+      failure = usesProblem;
     } else {
       const c = checked.value;
       try {
@@ -74,9 +84,16 @@ export = function (RED: RedAPI) {
     const label = def.name ? `keyring "${String(def.name)}"` : "keyring";
     if (keyring === undefined) node.error(`${label} unavailable: ${failure}`);
 
-    if (keyring !== undefined) restoreUses(node, keyring);
+    if (keyring !== undefined) {
+      const active = keyring.gcmUseCount(keyring.activeKid);
+      if (active >= GCM_WARN_AT) node.warn(`key "${keyring.activeKid}" has encrypted ${active} messages: add a new key and make it active (rotate)`);
+    }
     node.on("close", (_removed, done) => {
-      if (keyring !== undefined) saveUses(node, keyring);
+      try {
+        saveExactGcmUses();
+      } catch (e) {
+        node.warn(errorText(e)); // the counts saved ahead of use stay, and are higher
+      }
       done();
     });
 
@@ -84,28 +101,6 @@ export = function (RED: RedAPI) {
       if (keyring === undefined) throw new Error(`${label} unavailable: ${failure}`);
       return keyring;
     };
-  }
-
-  function restoreUses(node: KeyringNodeInstance, keyring: Keyring): void {
-    try {
-      const saved = node.context().get(USES_KEY);
-      if (typeof saved !== "object" || saved === null) return;
-      for (const [kid, n] of Object.entries(saved as Record<string, unknown>)) {
-        if (keyring.hasKid(kid) && typeof n === "number" && Number.isSafeInteger(n) && n > 0) keyring.seedGcmUse(kid, n);
-      }
-      const active = keyring.gcmUseCount(keyring.activeKid);
-      if (active >= GCM_WARN_AT) node.warn(`key "${keyring.activeKid}" has encrypted ${active} messages: add a new key and make it active (rotate)`);
-    } catch {
-      // An async-only context store cannot answer synchronously: counts start at zero.
-    }
-  }
-
-  function saveUses(node: KeyringNodeInstance, keyring: Keyring): void {
-    try {
-      node.context().set(USES_KEY, keyring.gcmUseCounts());
-    } catch {
-      // see restoreUses
-    }
   }
 
   RED.nodes.registerType("privacy-keyring", PrivacyKeyringNode, {

@@ -98,6 +98,52 @@ export function keyFromPassphrase(passphrase: unknown, salt: unknown, params: Sc
  */
 const processGcmUses = new Map<string, number>();
 
+/** Where the counts outlive the process (the keyring config node gives a file in the user dir). */
+export interface GcmUseStore {
+  load(): Record<string, number>;
+  save(uses: Record<string, number>): void;
+}
+
+/**
+ * Counts are saved ahead of use: the store holds a count at least this far above the
+ * real one, and is written again only when the real count reaches it. A crash then
+ * loses nothing (a key may come back up to this many uses high, never low), and a busy
+ * node writes the file once per 65,536 encryptions. A clean stop saves exact counts.
+ */
+export const GCM_SAVE_AHEAD = 2 ** 16;
+let useStore: GcmUseStore | undefined;
+/** What the store holds, per fingerprint. */
+const storedUses = new Map<string, number>();
+
+/** Keeps counts in `store` from now on, and raises this process's counts to what it holds. */
+export function attachGcmUseStore(store: GcmUseStore): void {
+  const saved = store.load();
+  useStore = store;
+  for (const [fp, n] of Object.entries(saved)) {
+    storedUses.set(fp, n);
+    if (n > (processGcmUses.get(fp) ?? 0)) processGcmUses.set(fp, n);
+  }
+}
+
+/** Stops saving counts (the process's counts stay); for tests and embedders. */
+export function detachGcmUseStore(): void {
+  useStore = undefined;
+  storedUses.clear();
+}
+
+/** Writes the exact counts (on a clean stop), so a restart does not start with the reserve. */
+export function saveExactGcmUses(): void {
+  if (useStore === undefined) return;
+  for (const [fp, n] of processGcmUses) storedUses.set(fp, n);
+  useStore.save(Object.fromEntries(storedUses));
+}
+
+function saveAhead(fp: string, total: number): void {
+  if (useStore === undefined || total <= (storedUses.get(fp) ?? 0)) return;
+  storedUses.set(fp, total + GCM_SAVE_AHEAD);
+  useStore.save(Object.fromEntries(storedUses));
+}
+
 function fingerprint(key: Buffer): string {
   return createHash("sha256").update("privacy-keyring gcm use count\u0000").update(key).digest("base64url");
 }
@@ -160,20 +206,15 @@ export class Keyring {
   /**
    * Counts GCM encryptions under a kid's key and returns the new total. Callers warn from
    * GCM_WARN_AT on. Counts are kept per key for the life of the process (they survive a
-   * redeploy) and seeded by the config node from its context after a restart, so they
-   * are a lower bound when Node-RED has no persistent context store.
+   * redeploy) and, once a store is attached, across restarts and crashes. Throws when
+   * the store cannot be written: the caller then fails rather than count in memory only.
    */
   recordGcmUse(kid: string, count = 1): number {
     const fp = this.fingerprintOf(kid);
     const total = (processGcmUses.get(fp) ?? 0) + count;
     processGcmUses.set(fp, total);
+    saveAhead(fp, total);
     return total;
-  }
-
-  /** Raises a kid's count to at least `count` (a count saved before a restart). */
-  seedGcmUse(kid: string, count: number): void {
-    const fp = this.fingerprintOf(kid);
-    if (count > (processGcmUses.get(fp) ?? 0)) processGcmUses.set(fp, count);
   }
 
   gcmUseCount(kid: string): number {

@@ -86,7 +86,7 @@ describe("lib/keyring", () => {
     assert.deepStrictEqual(kr.gcmUseCounts(), { a: 10 });
   });
 
-  it("GCM use counts are per key: shared by keyrings holding the same key (a redeploy), seeded to the max", () => {
+  it("GCM use counts are per key: shared by keyrings holding the same key (a redeploy)", () => {
     const key = crypto.randomBytes(32);
     const first = new Keyring({ x: key, y: crypto.randomBytes(32) }, "x");
     first.recordGcmUse("x", 5);
@@ -95,11 +95,54 @@ describe("lib/keyring", () => {
     assert.strictEqual(second.recordGcmUse("renamed"), 6);
     assert.strictEqual(first.gcmUseCount("x"), 6);
     assert.deepStrictEqual(first.gcmUseCounts(), { x: 6 });
-    second.seedGcmUse("renamed", 3);
-    assert.strictEqual(first.gcmUseCount("x"), 6);
-    second.seedGcmUse("renamed", 100);
-    assert.strictEqual(first.gcmUseCount("x"), 100);
     assert.throws(() => first.recordGcmUse("nope"), /unknown kid/);
+  });
+
+  describe("GCM use counts in a store", () => {
+    const { attachGcmUseStore, detachGcmUseStore, saveExactGcmUses, GCM_SAVE_AHEAD } = require("../../nodes/lib/keyring.js");
+    const memoryStore = (initial = {}) => {
+      const saves = [];
+      return { saves, load: () => ({ ...initial }), save: (uses) => saves.push({ ...uses }) };
+    };
+    afterEach(() => detachGcmUseStore());
+
+    it("saves ahead of use: once per GCM_SAVE_AHEAD encryptions, exact on a clean stop", () => {
+      const store = memoryStore();
+      attachGcmUseStore(store);
+      const kr = new Keyring({ a: crypto.randomBytes(32) }, "a");
+      kr.recordGcmUse("a");
+      assert.strictEqual(store.saves.length, 1, "saved before the count could be lost");
+      const [fp] = Object.keys(store.saves[0]);
+      assert.match(fp, /^[A-Za-z0-9_-]{43}$/);
+      assert.strictEqual(store.saves[0][fp], 1 + GCM_SAVE_AHEAD);
+      kr.recordGcmUse("a", GCM_SAVE_AHEAD); // reaches what was saved: not past it yet
+      assert.strictEqual(store.saves.length, 1);
+      kr.recordGcmUse("a");
+      assert.strictEqual(store.saves.length, 2);
+      assert.strictEqual(store.saves[1][fp], GCM_SAVE_AHEAD + 2 + GCM_SAVE_AHEAD);
+      saveExactGcmUses();
+      assert.strictEqual(store.saves[2][fp], GCM_SAVE_AHEAD + 2);
+    });
+
+    it("a store raises the counts of the keys it knows (a restart), never lowers them", () => {
+      const key = crypto.randomBytes(32);
+      const probe = memoryStore();
+      attachGcmUseStore(probe);
+      const kr = new Keyring({ a: key }, "a");
+      kr.recordGcmUse("a", 7);
+      const fp = Object.keys(probe.saves[0])[0];
+      detachGcmUseStore();
+      attachGcmUseStore(memoryStore({ [fp]: 5000 }));
+      assert.strictEqual(new Keyring({ renamed: key }, "renamed").gcmUseCount("renamed"), 5000);
+      attachGcmUseStore(memoryStore({ [fp]: 3 }));
+      assert.strictEqual(kr.gcmUseCount("a"), 5000);
+    });
+
+    it("a store that cannot be written fails the encryption's count, with its reason", () => {
+      attachGcmUseStore({ load: () => ({}), save: () => { throw new Error("disk full"); } });
+      const kr = new Keyring({ a: crypto.randomBytes(32) }, "a");
+      assert.throws(() => kr.recordGcmUse("a"), /disk full/);
+    });
   });
 
   it("hostile keys JSON never crashes with anything but a KeyringError", () => {

@@ -62,5 +62,43 @@ describe("encryption secrets in a real runtime", function () {
     // The credentials file exists and is encrypted (no key in clear text either).
     const credFile = fs.readFileSync(path.join(rt.userDir, "flows_cred.json"), "utf8");
     for (const secret of [key, oldKey, legacy]) assert.ok(!credFile.includes(secret));
+    const usesFile = fs.readFileSync(path.join(rt.userDir, ".privacy-keyring-uses.json"), "utf8");
+    for (const secret of [key, oldKey]) assert.ok(!usesFile.includes(secret), "the use count file holds no key");
+  });
+
+  it("GCM use counts survive a restart exactly, and a crash at most GCM_SAVE_AHEAD high, never low", async () => {
+    const { GCM_SAVE_AHEAD } = require("../../nodes/lib/keyring.js");
+    const dir = tempDir();
+    const userDir = path.join(dir, "user");
+    const key = crypto.randomBytes(32).toString("base64url");
+    const flows = [
+      { id: "t1", type: "tab", label: "t" },
+      { id: "kr", type: "privacy-keyring", activeKid: "k", credentials: { keys: JSON.stringify({ k: key }) } },
+      { id: "in", type: "inject", z: "t1", props: [{ p: "payload" }], payload: "reading", payloadType: "str", wires: [["enc"]] },
+      { id: "enc", type: "privacy-encrypt", z: "t1", keyring: "kr", property: "payload", fields: [], wires: [[]] },
+    ];
+    if (rt) await rt.stop();
+    const uses = async (want) => {
+      const r = await waitFor(async () => {
+        const k = await api(rt, "GET", "/privacy-keyring/kr/kids").catch(() => null);
+        return k && k.deployed !== false && (k.uses.k ?? 0) >= want && k;
+      }, { what: `${want} uses of key k` });
+      return r.uses.k;
+    };
+    rt = await startRuntime({ userDir, env: ENV });
+    await deploy(rt, flows);
+    await inject(rt, "in");
+    await inject(rt, "in");
+    assert.equal(await uses(2), 2);
+    await rt.stop(); // clean: exact counts saved
+    rt = await startRuntime({ userDir, env: ENV });
+    assert.equal(await uses(2), 2);
+    await inject(rt, "in");
+    assert.equal(await uses(3), 3);
+    await rt.kill(); // crash: only what was saved ahead of use is on disk
+    rt = await startRuntime({ userDir, env: ENV });
+    assert.equal(await uses(3), 3 + GCM_SAVE_AHEAD);
+    await rt.stop();
+    rt = undefined;
   });
 });
