@@ -4,7 +4,7 @@
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "./lib/red-types";
 import { Joi, pathString, compilePath, MessageError } from "./lib/validation";
-import { configure, failClosed, onClose, onInput, type Output } from "./lib/node-adapter";
+import { configure, failClosed, onInput, type Output } from "./lib/node-adapter";
 import type { Key } from "./lib/paths";
 import { appendTrail, privacyOf } from "./lib/trail";
 import type { BlockReason } from "./lib/consent";
@@ -82,16 +82,6 @@ export = function (RED: RedAPI) {
     });
     if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else status.showNow(okStatus());
-    // The gate sits in busy flows: counting costs nothing per message, the status text is
-    // built at most four times a second, and only when the counts changed.
-    let dirty = false;
-    const statusTimer = setInterval(() => {
-      if (!dirty) return;
-      dirty = false;
-      status.show(okStatus);
-    }, 250);
-    statusTimer.unref();
-    onClose(node, () => clearInterval(statusTimer));
     const readSubject = subjectReader(subjectPath.segments as readonly Key[]);
     const toOutput = config.onBlocked === "output";
 
@@ -116,16 +106,16 @@ export = function (RED: RedAPI) {
         if (typeof result !== "string") {
           appendTrail(msg, { type: "privacy-consent-gate", id: node.id, purpose, allowed: true });
           passed++;
-          dirty = true;
           return msg;
         }
         const privacy = privacyOf(msg);
         privacy.blocked = { reason: result, subject: subject === "" ? null : subject, purpose };
         privacy.trail.push({ type: "privacy-consent-gate", id: node.id, purpose, allowed: false, reason: result });
         blocked++;
-        dirty = true;
         return toOutput ? [null, msg] : null;
       },
+      // the reporter builds the text at most four times a second, not per message
+      { okStatus },
     );
   }
   RED.nodes.registerType("privacy-consent-gate", PrivacyConsentGate);

@@ -203,25 +203,16 @@ export = function (RED: RedAPI) {
       if (msgs.length > 0) node.send([msgs]);
     });
     const aggregating = engine.aggregator !== null;
-    // Translated once (okStatus runs a few times a second); English where the message
-    // catalogue is not loaded (the test helper). "\u0001" and "\u0002" mark where the numbers go.
-    const template = (key: string, subs: Record<string, string>, english: string): string => {
+    // okStatus runs at most a few times a second (the status reporter coalesces), so it
+    // translates each time; English where the message catalogue is not loaded (the test helper).
+    const statusText = (key: string, subs: Record<string, number>, english: string): string => {
       const text = RED._(`${TYPE}.status.${key}`, subs);
       return text === `${TYPE}.status.${key}` ? english : text;
     };
-    /** Splits a template once into text and markers, so filling it in is a few concatenations. */
-    const compileTemplate = (tpl: string): ((values: number[]) => string) => {
-      const parts = tpl.split(/([\u0001\u0002])/);
-      return (values) => {
-        let out = "";
-        for (const p of parts) out += p === "\u0001" ? values[0] : p === "\u0002" ? values[1] : p;
-        return out;
-      };
-    };
-    const minimizedText = compileTemplate(template("minimized", { count: "\u0001" }, "\u0001 minimized"));
-    const windowsText = compileTemplate(template("windows", { in: "\u0001", windows: "\u0002" }, "\u0001 in, \u0002 windows"));
     const okStatus = () => {
-      const text = aggregating ? windowsText([metrics.get("in"), metrics.get("windows")]) : minimizedText([metrics.get("in")]);
+      const n = metrics.get("in");
+      const w = metrics.get("windows");
+      const text = aggregating ? statusText("windows", { in: n, windows: w }, `${n} in, ${w} windows`) : statusText("minimized", { count: n }, `${n} minimized`);
       return { fill: "green" as const, shape: "dot" as const, text };
     };
     onInput(
