@@ -163,6 +163,15 @@ export interface DecryptResult {
   format: "jwe" | "cryptojs";
 }
 
+/**
+ * The ciphertext is decoded into one reused buffer: the decipher reads it at once and
+ * writes the plaintext elsewhere, and a fresh 64 KiB buffer per message is work for the
+ * garbage collector that the rest of the flow pays for. It grows to the largest
+ * ciphertext seen, up to 1 MiB; only the decoded part of it is ever read.
+ */
+const SCRATCH_MAX = 1 << 20;
+let scratch = Buffer.alloc(0);
+
 const B64URL_VALUE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
@@ -171,16 +180,16 @@ const B64URL_VALUE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
  * the same bytes. We refuse '+', '/', '=', any skipped character (the decoded length
  * would fall short) and unused low bits in the last character (non-canonical text).
  */
-function strictB64url(text: string, what: string, scratch?: (size: number) => Buffer): Buffer {
+function strictB64url(text: string, what: string, intoScratch = false): Buffer {
   const n = text.length;
   if (n % 4 === 1) throw new JweError(`${what} is not base64url`);
   if (text.indexOf("+") !== -1 || text.indexOf("/") !== -1 || text.indexOf("=") !== -1) throw new JweError(`${what} is not base64url`);
   const expected = Math.floor((n * 3) / 4);
   let bytes: Buffer;
-  if (scratch === undefined || expected > SCRATCH_MAX) bytes = Buffer.from(text, "base64url");
+  if (!intoScratch || expected > SCRATCH_MAX) bytes = Buffer.from(text, "base64url");
   else {
-    const into = scratch(expected);
-    bytes = into.subarray(0, into.write(text, 0, "base64url"));
+    if (scratch.length < expected) scratch = Buffer.allocUnsafeSlow(Math.max(expected, 4096));
+    bytes = scratch.subarray(0, scratch.write(text, 0, "base64url"));
   }
   if (bytes.length !== expected) throw new JweError(`${what} is not base64url`);
   if (n % 4 !== 0) {
@@ -189,19 +198,6 @@ function strictB64url(text: string, what: string, scratch?: (size: number) => Bu
     if (v < 0 || (v & unused) !== 0) throw new JweError(`${what} is not canonical base64url`);
   }
   return bytes;
-}
-
-/**
- * The ciphertext is decoded into one reused buffer: the decipher reads it at once and
- * writes the plaintext elsewhere, and a fresh 64 KiB buffer per message is work for the
- * garbage collector that the rest of the flow pays for.
- */
-const SCRATCH_MAX = 1 << 20;
-let ctScratch = Buffer.alloc(0);
-function scratchForCt(size: number): Buffer {
-  // grows to the largest ciphertext seen (at most 1 MiB); only the decoded part is read
-  if (ctScratch.length < size) ctScratch = Buffer.allocUnsafeSlow(Math.max(size, 4096));
-  return ctScratch;
 }
 
 const MAX_HEADER = 4096;
@@ -279,7 +275,7 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   if (iv.length !== IV_BYTES) throw new JweError(`JWE iv must be ${IV_BYTES} bytes`);
   const tag = strictB64url(tagText, "JWE tag");
   if (tag.length !== TAG_BYTES) throw new JweError(`JWE tag must be ${TAG_BYTES} bytes`);
-  const ct = strictB64url(ctText, "JWE ciphertext", scratchForCt);
+  const ct = strictB64url(ctText, "JWE ciphertext", true);
   const decipher = createDecipheriv("aes-256-gcm", keys.key(kid), iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
