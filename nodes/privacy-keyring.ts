@@ -28,7 +28,6 @@ const schema = Joi.object<KeyringConfig>({
   salt: Joi.string().trim().allow("").default(""),
 });
 
-
 interface AdminRequest {
   params: { id?: string };
 }
