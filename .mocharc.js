@@ -1,7 +1,7 @@
 "use strict";
 // Unit tests of engines first, then nodes through the test helper, then real runtimes
-// and the browser (slowest last). NR_TEST_SUITES narrows it, e.g. "lib,nodes".
-const suites = (process.env.NR_TEST_SUITES || "lib,nodes,runtime,e2e").split(",");
+// and the browser (slowest last). NR_TEST_SUITES narrows it, e.g. "unit,nodes".
+const suites = (process.env.NR_TEST_SUITES || "unit,nodes,runtime,e2e").split(",");
 module.exports = {
   spec: suites.map((s) => `test/${s}/**/*.test.js`),
   timeout: 20000,

@@ -48,7 +48,7 @@ function main() {
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], { cwd: DIR, stdio: "inherit" });
   const nrVersion = JSON.parse(fs.readFileSync(path.join(DIR, "node_modules", "node-red", "package.json"), "utf8")).version;
   console.log(`[matrix] running the test suite on Node-RED ${nrVersion} / Node ${version}`);
-  const env = { ...process.env, NR_TEST_SUITES: process.env.MATRIX_SUITES || process.env.NR_TEST_SUITES || "lib,nodes,runtime,e2e", NR_MATRIX: "nr5" };
+  const env = { ...process.env, NR_TEST_SUITES: process.env.MATRIX_SUITES || process.env.NR_TEST_SUITES || "unit,nodes,runtime,e2e", NR_MATRIX: "nr5" };
   const run = spawnSync(bin, [path.join(DIR, "node_modules", "mocha", "bin", "mocha.js")], { cwd: DIR, env, stdio: "inherit" });
   process.exit(run.status === null ? 1 : run.status);
 }

@@ -42,7 +42,7 @@ const anonymize = (property) => ({ type: "privacy-anonymize", property, rules: [
 let scanEngine;
 function engine() {
   if (!scanEngine) {
-    const { Anonymizer } = require(path.join(__dirname, "..", "..", "nodes", "lib", "anonymize.js"));
+    const { Anonymizer } = require(path.join(__dirname, "..", "..", "dist", "anonymize", "anonymize.js"));
     scanEngine = new Anonymizer({ rules: [{ path: "", op: "scan", entities: ["url", "email", "iban", "card", "mac", "ipv6", "ipv4", "coordinates", "phone"], action: { op: "replace" }, actions: {} }], onError: "error" });
   }
   return scanEngine;
@@ -69,7 +69,7 @@ module.exports = {
   ],
   /** Entity density of the texts and the engine's best-of-5 MB/s, printed under the table. */
   extra: async (log) => {
-    const { scanText } = require(path.join(__dirname, "..", "..", "nodes", "lib", "pii-scan.js"));
+    const { scanText } = require(path.join(__dirname, "..", "..", "dist", "anonymize", "pii-scan.js"));
     const out = {};
     for (const [label, text] of [["1 KiB", SMALL], ["64 KiB", LARGE]]) {
       const n = label === "1 KiB" ? 2000 : 30;

@@ -44,7 +44,7 @@ function writeJournal(file, lines, lineAt) {
 }
 
 const LOADER = `
-const { ConsentStore } = require(${JSON.stringify(path.join(__dirname, "..", "..", "nodes", "lib", "consent-store.js"))});
+const { ConsentStore } = require(${JSON.stringify(path.join(__dirname, "..", "..", "dist", "consent", "consent-store.js"))});
 const file = process.argv[1];
 const purposes = JSON.parse(process.argv[2]);
 const t0 = process.hrtime.bigint();

@@ -30,7 +30,7 @@ const CryptoJS = (() => {
     return require("crypto-js");
   }
 })();
-const { encryptValue } = require("../../nodes/lib/jwe");
+const { encryptValue } = require("../../dist/encryption/jwe");
 
 const KID = "bench";
 const KEY = crypto.randomBytes(32);

@@ -30,8 +30,8 @@ const minimizeNode = (mode, rules) => ({
 const changeDeletes = (fields) => ({ type: "change", rules: fields.map((f) => ({ t: "delete", p: `payload.${f}`, pt: "msg" })) });
 
 function engine(mode, rules) {
-  const M = require("../../nodes/lib/minimize");
-  const { validateConfig } = require("../../nodes/lib/validation");
+  const M = require("../../dist/minimize/minimize");
+  const { validateConfig } = require("../../dist/core/validation");
   const v = validateConfig(M.minimizeSchema, { mode, rules });
   if (!v.ok) throw new Error(v.error);
   const plan = M.compile(v.value);

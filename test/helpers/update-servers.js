@@ -13,7 +13,7 @@
 const http = require("node:http");
 const crypto = require("node:crypto");
 const semver = require("semver");
-const { generateKeyPair, signManifest, parsePrivateKey } = require("../../nodes/lib/firmware-manifest.js");
+const { generateKeyPair, signManifest, parsePrivateKey } = require("../../dist/update-check/firmware-manifest.js");
 
 function misbehave(mode, req, res, state) {
   if (mode === "ok" || mode === undefined) return false;

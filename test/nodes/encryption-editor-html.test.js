@@ -6,7 +6,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
 
-const NODES = path.join(__dirname, "..", "..", "nodes");
+const NODES = path.join(__dirname, "..", "..", "src", "nodes");
 
 describe("encryption editor HTML", () => {
   for (const type of ["privacy-keyring", "privacy-encrypt", "privacy-decrypt"]) {

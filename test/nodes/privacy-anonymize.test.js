@@ -3,8 +3,8 @@ const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const helper = require("node-red-node-test-helper");
 const fc = require("fast-check");
-const anonymizeNode = require("../../nodes/privacy-anonymize.js");
-const keyringNode = require("../../nodes/privacy-keyring.js");
+const anonymizeNode = require("../../dist/nodes/privacy-anonymize.js");
+const keyringNode = require("../../dist/nodes/privacy-keyring.js");
 
 
 helper.init(require.resolve("node-red"));

@@ -4,9 +4,9 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const helper = require("node-red-node-test-helper");
-const storeNode = require("../../nodes/privacy-consent-store.js");
-const managerNode = require("../../nodes/privacy-consent.js");
-const gateNode = require("../../nodes/privacy-consent-gate.js");
+const storeNode = require("../../dist/nodes/privacy-consent-store.js");
+const managerNode = require("../../dist/nodes/privacy-consent.js");
+const gateNode = require("../../dist/nodes/privacy-consent-gate.js");
 
 helper.init(require.resolve("node-red"));
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");

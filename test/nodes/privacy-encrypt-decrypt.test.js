@@ -4,9 +4,9 @@ const crypto = require("node:crypto");
 const helper = require("node-red-node-test-helper");
 const fc = require("fast-check");
 const CryptoJS = require("crypto-js");
-const keyringNode = require("../../nodes/privacy-keyring.js");
-const encryptNode = require("../../nodes/privacy-encrypt.js");
-const decryptNode = require("../../nodes/privacy-decrypt.js");
+const keyringNode = require("../../dist/nodes/privacy-keyring.js");
+const encryptNode = require("../../dist/nodes/privacy-encrypt.js");
+const decryptNode = require("../../dist/nodes/privacy-decrypt.js");
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
 
 helper.init(require.resolve("node-red"));

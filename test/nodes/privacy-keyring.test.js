@@ -2,7 +2,7 @@
 const assert = require("node:assert");
 const crypto = require("node:crypto");
 const helper = require("node-red-node-test-helper");
-const keyringNode = require("../../nodes/privacy-keyring.js");
+const keyringNode = require("../../dist/nodes/privacy-keyring.js");
 
 helper.init(require.resolve("node-red"));
 

@@ -2,7 +2,7 @@
 const assert = require("node:assert/strict");
 const helper = require("node-red-node-test-helper");
 const catchNode = require("@node-red/nodes/core/common/25-catch.js");
-const minimizeNode = [require("../../nodes/privacy-minimize.js"), catchNode];
+const minimizeNode = [require("../../dist/nodes/privacy-minimize.js"), catchNode];
 
 helper.init(require.resolve("node-red"));
 

@@ -5,10 +5,10 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
 const vm = require("node:vm");
-const { generateKeyPair } = require("../../nodes/lib/firmware-manifest.js");
+const { generateKeyPair } = require("../../dist/update-check/firmware-manifest.js");
 
 function loadEditor() {
-  const html = fs.readFileSync(path.join(__dirname, "..", "..", "nodes", "privacy-update-check.html"), "utf8");
+  const html = fs.readFileSync(path.join(__dirname, "..", "..", "src", "nodes", "privacy-update-check.html"), "utf8");
   const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
   assert.equal(scripts.length, 1, "one editor script");
   const registered = {};
@@ -25,8 +25,8 @@ describe("privacy-update-check editor", () => {
     assert.equal(def.category, "privacy");
     assert.equal(def.color, "#C7E9C0");
     assert.equal(def.icon, "privacy-update-check.svg");
-    assert.ok(fs.existsSync(path.join(__dirname, "..", "..", "nodes", "icons", def.icon)));
-    const labels = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "nodes", "locales", "en-US", "privacy-update-check.json"), "utf8"))["privacy-update-check"];
+    assert.ok(fs.existsSync(path.join(__dirname, "..", "..", "src", "nodes", "icons", def.icon)));
+    const labels = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "src", "nodes", "locales", "en-US", "privacy-update-check.json"), "utf8"))["privacy-update-check"];
     assert.equal(def.paletteLabel.call({ _: (k) => k.split(".").reduce((o, p) => (o ? o[p] : undefined), { "privacy-update-check": labels }) }), "update check");
     assert.equal(def.label.call({ name: "mine", _: (k) => k }), "mine");
   });

@@ -4,7 +4,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const helper = require("node-red-node-test-helper");
-const updateNode = require("../../nodes/privacy-update-check.js");
+const updateNode = require("../../dist/nodes/privacy-update-check.js");
 const { startRegistry, startManifestServer, makeSigner } = require("../helpers/update-servers");
 
 helper.init(require.resolve("node-red"));

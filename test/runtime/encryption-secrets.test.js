@@ -67,7 +67,7 @@ describe("encryption secrets in a real runtime", function () {
   });
 
   it("GCM use counts survive a restart exactly, and a crash at most GCM_SAVE_AHEAD high, never low", async () => {
-    const { GCM_SAVE_AHEAD } = require("../../nodes/lib/keyring.js");
+    const { GCM_SAVE_AHEAD } = require("../../dist/encryption/keyring.js");
     const dir = tempDir();
     const userDir = path.join(dir, "user");
     const key = crypto.randomBytes(32).toString("base64url");

@@ -4,7 +4,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { startRuntime, deploy, inject, waitFor, readJsonLines, swapDebug, tempDir } = require("../helpers/runtime");
 const { startRegistry } = require("../helpers/update-servers");
-const { run } = require("../../nodes/lib/manifest-cli.js");
+const { run } = require("../../dist/cli/manifest.js");
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const load = (name) => JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), "utf8"));

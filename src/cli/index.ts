@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * `npx @privacy-toolkit/node-red-privacy <group> ...`: the package's command. Each group
+ * lives in its own file of this folder; this one only dispatches.
+ */
+import { consoleIO, run as runManifest } from "./manifest";
+
+const USAGE = `usage: node-red-privacy <command> ...
+
+  manifest keygen|template|sign|verify   make and check signed firmware manifests
+
+Run a command with --help for its options.`;
+
+function main(argv: string[]): number {
+  const [group] = argv;
+  switch (group) {
+    case "manifest":
+      return runManifest(argv, consoleIO);
+    default:
+      if (group === undefined || group === "help" || group === "--help") {
+        consoleIO.out(USAGE);
+        return group === undefined ? 2 : 0;
+      }
+      consoleIO.err(`unknown command ${group}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

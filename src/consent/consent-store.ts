@@ -1,0 +1,240 @@
+/**
+ * A consent store: the in-memory index (consent.ts) kept in step with a backend that
+ * makes each change durable first. `file`: the journal (consent-journal.ts); `memory`:
+ * nothing survives a restart (tests, demos). The manager and the gate use only the
+ * methods of this class, reached through the store config node.
+ */
+import {
+  ConsentIndex,
+  parseCommand,
+  type BlockReason,
+  type ConsentEntry,
+  type ConsentReceipt,
+  type JournalRecord,
+  type PurposeDef,
+  type PurposeState,
+} from "./consent";
+import { Journal, type LoadReport } from "./consent-journal";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { RedNode } from "../core/red-types";
+
+/** What the manager and gate see of a privacy-consent-store config node. */
+export interface ConsentStoreNode extends RedNode {
+  /** The store, or undefined when the config is invalid. */
+  consentStore?: ConsentStore;
+  /** Why the store cannot be used (invalid config, journal locked or unreadable). */
+  consentStoreError?: string;
+}
+
+/** Where the journal goes: an absolute path as given, a relative one under the user directory. */
+export function journalPath(userDir: string | undefined, file: string, nodeId: string): string {
+  const base = userDir || path.join(os.homedir(), ".node-red");
+  const name = file !== "" ? file : path.join("privacy-consent", `${nodeId.replace(/[^\w.-]/g, "_")}.jsonl`);
+  return path.isAbsolute(name) ? name : path.join(base, name);
+}
+
+export type Backend = "file" | "memory";
+
+export interface ConsentStoreOptions {
+  backend: Backend;
+  purposes: readonly PurposeDef[];
+  /** Journal path (file backend). */
+  file?: string;
+  /** Store node id or name (lock file, errors). */
+  owner: string;
+  /** Days an ended consent (withdrawn or expired) is kept before compaction drops it; 0 = forever. */
+  retainDays?: number;
+  now?: () => number;
+  newId?: () => string;
+  warn?: (text: string) => void;
+}
+
+/** Appends between checks for compaction. */
+const COMPACT_CHECK_EVERY = 10000;
+const DAY_MS = 86400000;
+
+export class ConsentStore {
+  readonly index: ConsentIndex;
+  readonly backend: Backend;
+  private journal: Journal | undefined;
+  private readonly history = new Map<string, ConsentReceipt[]>();
+  private failure: string | undefined;
+  private appendsSinceCheck = 0;
+  private readonly retainDays: number;
+  loadReport: LoadReport | undefined;
+
+  /** Opens (and for `file`, loads) the store. Never throws: a failure makes it unavailable. */
+  constructor(options: ConsentStoreOptions) {
+    this.backend = options.backend;
+    this.retainDays = options.retainDays ?? 0;
+    this.index = new ConsentIndex({ purposes: options.purposes, now: options.now, newId: options.newId });
+    if (options.backend === "file") {
+      try {
+        if (!options.file) throw new Error("no journal file configured");
+        this.journal = new Journal(options.file, {
+          owner: options.owner,
+          warn: options.warn,
+          onDurable: (record, offset) => this.applyRecord(record, offset),
+        });
+        try {
+          this.loadReport = this.journal.load();
+        } catch (e) {
+          this.journal.release();
+          this.journal = undefined;
+          throw e;
+        }
+        if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
+      } catch (e) {
+        this.failure = e instanceof Error ? e.message : String(e);
+      }
+    }
+  }
+
+  /** Why the store cannot be used, or undefined when it can. */
+  get unavailable(): string | undefined {
+    if (this.failure) return this.failure;
+    const journalError = this.journal?.error;
+    return journalError ? `journal write failed: ${journalError.message}` : undefined;
+  }
+
+  /** Replaces the clock (tests of expiry). */
+  setClock(now: () => number): void {
+    this.index.now = now;
+  }
+
+  /** The gate's question, from memory. */
+  check(subject: string, purpose: string): ConsentEntry | BlockReason {
+    if (this.failure !== undefined || (this.journal !== undefined && this.journal.error !== undefined)) return "store-unavailable";
+    return this.index.check(subject, purpose);
+  }
+
+  private applyRecord(record: JournalRecord, offset: number | undefined): void {
+    for (const r of record.receipts) {
+      this.index.apply(r, offset ?? r);
+      if (this.backend === "memory") {
+        let list = this.history.get(r.subject);
+        if (!list) {
+          list = [];
+          this.history.set(r.subject, list);
+        }
+        list.push(r);
+      }
+    }
+  }
+
+  /**
+   * Runs a manager command (raw msg.consent). A grant or withdraw resolves with its
+   * receipt(s) only after they are durable; a bad command rejects and changes nothing.
+   */
+  async execute(raw: unknown, defaultMethod: string): Promise<unknown> {
+    const reason = this.unavailable;
+    if (reason) throw new Error(`consent store unavailable: ${reason}`);
+    const cmd = parseCommand(raw);
+    switch (cmd.action) {
+      case "grant":
+      case "withdraw": {
+        const plan = this.index.plan(cmd, defaultMethod);
+        if (plan.receipts.length > 0) await this.append({ receipts: plan.receipts });
+        // Copies: what flows downstream may be changed there, the store's record may not.
+        const out = plan.receipts.map((r) => ({ ...r }));
+        return plan.single ? out[0] : out;
+      }
+      case "query": {
+        const subject = String(cmd.subject);
+        const states = this.states(subject, this.index.queryPurposes(subject, cmd.purpose));
+        if (typeof cmd.purpose === "string") return { subject, ...states[cmd.purpose] };
+        return { subject, purposes: states };
+      }
+      case "list":
+        return this.index.list();
+      case "export": {
+        const subject = String(cmd.subject);
+        const receipts = await this.receiptsOf(subject);
+        const purposes = this.states(subject, this.index.queryPurposes(subject, undefined));
+        return { subject, exportedAt: new Date(this.index.now()).toISOString(), purposes, receipts };
+      }
+    }
+  }
+
+  private async append(record: JournalRecord): Promise<void> {
+    if (this.journal) {
+      await this.journal.append(record);
+      if (++this.appendsSinceCheck >= COMPACT_CHECK_EVERY) {
+        this.appendsSinceCheck = 0;
+        if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
+      }
+    } else {
+      this.applyRecord(record, undefined);
+    }
+  }
+
+  /** The current receipt behind an entry: from memory, or read back from its journal line. */
+  private receiptFor(subject: string, purpose: string): ConsentReceipt | undefined {
+    const entry = this.index.entry(subject, purpose);
+    if (entry === undefined) return undefined;
+    if (typeof entry.ref !== "number") return entry.ref;
+    if (!this.journal) return undefined;
+    return this.journal.readAt(entry.ref).find((r) => r.subject === subject && r.purpose === purpose);
+  }
+
+  private states(subject: string, purposes: string[]): Record<string, PurposeState> {
+    const out: Record<string, PurposeState> = {};
+    for (const p of purposes) {
+      Object.defineProperty(out, p, { value: this.index.state(subject, p, this.receiptFor(subject, p)), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+
+  /** Every receipt of a subject, oldest first. */
+  receiptsOf(subject: string): Promise<ConsentReceipt[]> {
+    if (this.journal) return this.journal.readSubject(subject);
+    return Promise.resolve((this.history.get(subject) ?? []).map((r) => ({ ...r })));
+  }
+
+  /** Subject/purpose pairs whose consent ended more than retainDays ago (none when kept forever). */
+  private droppable(): Set<string> {
+    const out = new Set<string>();
+    if (this.retainDays <= 0) return out;
+    const cutoff = this.index.now() - this.retainDays * DAY_MS;
+    for (const [subject, perSubject] of this.index.entries()) {
+      for (const e of perSubject) {
+        const endedAt = !e.granted || e.at !== 0 ? e.at : Infinity;
+        if (endedAt < cutoff) out.add(`${subject}\u0000${e.purpose}`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Rewrites the journal. Every receipt of a consent that is live, or that ended less
+   * than retainDays ago, is kept; with retainDays 0 (the default) every receipt is kept
+   * and only invalid lines go.
+   */
+  compact(): Promise<{ before: number; after: number }> {
+    if (!this.journal) return Promise.resolve({ before: 0, after: 0 });
+    return this.journal.compact(() => {
+      const drop = this.droppable();
+      for (const key of drop) {
+        const [subject, purpose] = key.split("\u0000");
+        this.index.forget(subject, purpose);
+      }
+      return {
+        keep: (r: ConsentReceipt) => !drop.has(`${r.subject}\u0000${r.purpose}`),
+        moved: (offsets: Map<number, number>) => this.index.relocate(offsets),
+      };
+    });
+  }
+
+  /** Lines in the journal (file backend). */
+  get journalLines(): number {
+    return this.journal?.lines ?? 0;
+  }
+
+  async close(): Promise<void> {
+    const j = this.journal;
+    this.journal = undefined;
+    this.failure = "store closed";
+    if (j) await j.close();
+  }
+}

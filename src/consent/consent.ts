@@ -1,0 +1,439 @@
+/**
+ * Consent: who agreed to what, for which purpose, under which policy version, until
+ * when. This engine holds the in-memory index a gate looks up per message, turns a
+ * manager command into receipts, and answers queries. It does no I/O: a backend
+ * (consent-journal.ts, or memory) makes receipts durable before they are applied here.
+ */
+import { randomUUID } from "node:crypto";
+import { Joi, MessageError, validateMessage } from "../core/validation";
+
+export interface PurposeDef {
+  id: string;
+  description: string;
+  policyVersion: string;
+}
+
+export type ConsentStatus = "granted" | "withdrawn";
+
+/**
+ * One decision by one person about one purpose. It is what the manager sends back, and
+ * what the journal keeps: receipts are never changed after they are written.
+ * Field names follow the spirit of the Kantara consent receipt (receipt id, subject,
+ * purpose, policy version, consent timestamp, collection method).
+ */
+export interface ConsentReceipt {
+  receiptId: string;
+  subject: string;
+  purpose: string;
+  status: ConsentStatus;
+  /** ISO 8601, when the decision was recorded. */
+  timestamp: string;
+  /** ISO 8601 or null (no expiry). Always null for a withdrawal. */
+  expiresAt: string | null;
+  policyVersion: string;
+  method: string;
+  note?: string;
+}
+
+export type BlockReason = "no-consent" | "withdrawn" | "expired" | "policy-outdated" | "no-subject" | "store-unavailable";
+
+/**
+ * The latest decision for one subject and purpose: only what the gate needs, kept
+ * small because a store may hold millions. The full receipt stays in the journal
+ * (`ref` is the byte offset of its line) or, for the memory backend, in `ref` itself.
+ */
+export class ConsentEntry {
+  constructor(
+    readonly purpose: string,
+    public granted: boolean,
+    /** granted: expiry in ms since epoch (0 = none); withdrawn: when it was withdrawn. */
+    public at: number,
+    public policyVersion: string,
+    public ref: number | ConsentReceipt,
+  ) {}
+}
+
+export type ConsentState = "granted" | BlockReason;
+
+export interface PurposeState {
+  purpose: string;
+  state: ConsentState;
+  allowed: boolean;
+  receiptId: string | null;
+  timestamp: string | null;
+  expiresAt: string | null;
+  policyVersion: string | null;
+  currentPolicyVersion: string | null;
+}
+
+export type Action = "grant" | "withdraw" | "query" | "list" | "export";
+
+export interface ConsentCommand {
+  action: Action;
+  subject?: string;
+  purpose?: string | string[];
+  expiresAt?: number | string | Date;
+  ttl?: number | string;
+  policyVersion?: string;
+  method?: string;
+  note?: string;
+}
+
+const ID = Joi.alternatives().try(Joi.string().trim().min(1).max(512), Joi.number().custom((v: number) => String(v)));
+const PURPOSE = Joi.string().trim().min(1).max(200).invalid("__proto__", "constructor", "prototype");
+const PURPOSES = Joi.alternatives().try(PURPOSE, Joi.array().items(PURPOSE).min(1).max(100).unique());
+const TTL = Joi.alternatives().try(Joi.number().positive().max(100 * 365 * 86400), Joi.string().trim().pattern(/^\d+(\.\d+)?\s*[smhdw]$/i, "ttl"));
+
+const COMMAND = Joi.object({
+  action: Joi.string().valid("grant", "withdraw", "query", "list", "export").required(),
+  subject: Joi.when("action", { is: "list", then: Joi.forbidden(), otherwise: ID.required() }),
+  purpose: Joi.when("action", {
+    switch: [
+      { is: "grant", then: PURPOSES.required() },
+      { is: Joi.valid("withdraw", "query"), then: PURPOSES },
+    ],
+    otherwise: Joi.forbidden(),
+  }),
+  expiresAt: Joi.when("action", { is: "grant", then: Joi.date(), otherwise: Joi.forbidden() }),
+  ttl: Joi.when("action", { is: "grant", then: TTL, otherwise: Joi.forbidden() }),
+  policyVersion: Joi.when("action", {
+    is: Joi.valid("grant", "withdraw"),
+    then: Joi.alternatives().try(Joi.string().trim().min(1).max(100), Joi.number().custom((v: number) => String(v))),
+    otherwise: Joi.forbidden(),
+  }),
+  method: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().trim().min(1).max(100), otherwise: Joi.forbidden() }),
+  note: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().max(1000), otherwise: Joi.forbidden() }),
+})
+  .oxor("expiresAt", "ttl")
+  .messages({ "object.oxor": "{{#label}} must give expiresAt or ttl, not both" })
+  .required();
+
+const TTL_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
+
+/** ttl in seconds: a number of seconds, or a string "90s", "30m", "12h", "30d", "2w". */
+export function ttlSeconds(ttl: number | string): number {
+  if (typeof ttl === "number") return ttl;
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(ttl.trim());
+  if (!m) throw new MessageError(`msg.consent.ttl "${ttl}" is not a duration such as 3600, "30m", "12h" or "90d"`);
+  return Number(m[1]) * TTL_UNITS[m[2].toLowerCase()];
+}
+
+/** Validates msg.consent; throws MessageError naming the problem. */
+export function parseCommand(raw: unknown): ConsentCommand {
+  return validateMessage<ConsentCommand>(COMMAND as unknown as Joi.Schema<ConsentCommand>, raw, "msg.consent");
+}
+
+export interface StoreOptions {
+  purposes: readonly PurposeDef[];
+  now?: () => number;
+  newId?: () => string;
+}
+
+/** A planned change: receipts to make durable, then apply. */
+export interface Plan {
+  receipts: ConsentReceipt[];
+  /** true when the command named one purpose (the answer is one receipt, not a list). */
+  single: boolean;
+}
+
+export class ConsentIndex {
+  private readonly subjects = new Map<string, ConsentEntry[]>();
+  private purposes = new Map<string, PurposeDef>();
+  /** Purpose ids and policy versions repeat millions of times in a journal: one copy each. */
+  private readonly interned = new Map<string, string>();
+  private applied = 0;
+  now: () => number;
+  private readonly newId: () => string;
+
+  constructor(options: StoreOptions) {
+    this.setPurposes(options.purposes);
+    this.now = options.now ?? Date.now;
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  setPurposes(purposes: readonly PurposeDef[]): void {
+    this.purposes = new Map(purposes.map((p) => [p.id, p]));
+  }
+
+  purposeList(): PurposeDef[] {
+    return [...this.purposes.values()];
+  }
+
+  get subjectCount(): number {
+    return this.subjects.size;
+  }
+
+  /** How many receipts were applied (journal lines may hold several). */
+  get receiptCount(): number {
+    return this.applied;
+  }
+
+  private intern(text: string): string {
+    const known = this.interned.get(text);
+    if (known !== undefined) return known;
+    if (this.interned.size < 10000) this.interned.set(text, text);
+    return text;
+  }
+
+  /** The latest entry for a subject and purpose, if any. */
+  entry(subject: string, purpose: string): ConsentEntry | undefined {
+    const list = this.subjects.get(subject);
+    if (list === undefined) return undefined;
+    for (let i = 0; i < list.length; i++) if (list[i].purpose === purpose) return list[i];
+    return undefined;
+  }
+
+  /**
+   * The gate's question, answered from memory: the entry that allows it, or why not.
+   * Allocation-free.
+   */
+  check(subject: string, purpose: string): ConsentEntry | BlockReason {
+    const def = this.purposes.get(purpose);
+    if (def === undefined) return "no-consent";
+    const entry = this.entry(subject, purpose);
+    if (entry === undefined) return "no-consent";
+    if (!entry.granted) return "withdrawn";
+    if (entry.at !== 0 && entry.at <= this.now()) return "expired";
+    if (entry.policyVersion !== def.policyVersion) return "policy-outdated";
+    return entry;
+  }
+
+  /** Applies a receipt that is already durable (or replayed from the journal); `ref` finds it again. */
+  apply(r: ConsentReceipt, ref: number | ConsentReceipt): void {
+    const granted = r.status === "granted";
+    const at = granted ? (r.expiresAt === null ? 0 : parseTime(r.expiresAt)) : parseTime(r.timestamp);
+    const purpose = this.intern(r.purpose);
+    const policyVersion = this.intern(r.policyVersion);
+    this.applied++;
+    const list = this.subjects.get(r.subject);
+    if (list === undefined) {
+      // A string read from a journal line may be a slice that keeps the whole line
+      // alive; the key lives as long as the store, so it gets a copy of its own.
+      this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [new ConsentEntry(purpose, granted, at, policyVersion, ref)]);
+      return;
+    }
+    let i = 0;
+    while (i < list.length && list[i].purpose !== purpose) i++;
+    if (i < list.length) {
+      // Updated in place: replaying a large journal then allocates only for new pairs.
+      const e = list[i];
+      e.granted = granted;
+      e.at = at;
+      e.policyVersion = policyVersion;
+      e.ref = ref;
+      return;
+    }
+    // A new array of exactly the right length: push would reserve spare slots.
+    const next = new Array<ConsentEntry>(list.length + 1);
+    for (let j = 0; j < list.length; j++) next[j] = list[j];
+    next[list.length] = new ConsentEntry(purpose, granted, at, policyVersion, ref);
+    this.subjects.set(r.subject, next);
+  }
+
+  /** Points an entry at the new place of its receipt (after compaction). */
+  relocate(moved: Map<number, number>): void {
+    for (const list of this.subjects.values()) {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i];
+        if (typeof e.ref !== "number") continue;
+        const to = moved.get(e.ref);
+        if (to !== undefined) e.ref = to;
+      }
+    }
+  }
+
+  /** Forgets a subject and purpose (compaction past the retention period). */
+  forget(subject: string, purpose: string): void {
+    const list = this.subjects.get(subject);
+    if (!list) return;
+    const rest = list.filter((e) => e.purpose !== purpose);
+    if (rest.length === 0) this.subjects.delete(subject);
+    else this.subjects.set(subject, rest);
+  }
+
+  entries(): IterableIterator<[string, ConsentEntry[]]> {
+    return this.subjects.entries();
+  }
+
+  /** Purposes a subject has a record for. */
+  heldPurposes(subject: string): string[] {
+    return (this.subjects.get(subject) ?? []).map((e) => e.purpose);
+  }
+
+  /** Turns a validated grant or withdraw into receipts; throws MessageError, changes nothing. */
+  plan(cmd: ConsentCommand, defaultMethod: string): Plan {
+    const subject = String(cmd.subject);
+    const now = this.now();
+    const timestamp = new Date(now).toISOString();
+    const method = cmd.method ?? defaultMethod;
+    let purposes: string[];
+    if (cmd.purpose === undefined) {
+      // Withdraw without a purpose: every declared purpose, and any the subject still
+      // holds a record for (a purpose removed from the store is withdrawn too).
+      const held = this.heldPurposes(subject);
+      purposes = [...new Set([...this.purposes.keys(), ...held])];
+    } else {
+      purposes = Array.isArray(cmd.purpose) ? cmd.purpose : [cmd.purpose];
+    }
+    const single = typeof cmd.purpose === "string";
+    if (cmd.action === "grant") {
+      const unknown = purposes.filter((p) => !this.purposes.has(p));
+      if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
+      let expiresAt: string | null = null;
+      if (cmd.expiresAt !== undefined) {
+        const t = new Date(cmd.expiresAt).getTime();
+        if (!(t > now)) throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is not in the future`);
+        expiresAt = new Date(t).toISOString();
+      } else if (cmd.ttl !== undefined) {
+        const seconds = ttlSeconds(cmd.ttl);
+        if (!(seconds > 0)) throw new MessageError("msg.consent.ttl must be positive");
+        expiresAt = new Date(now + seconds * 1000).toISOString();
+      }
+      if (cmd.policyVersion !== undefined) {
+        for (const p of purposes) {
+          const current = this.purposes.get(p)!.policyVersion;
+          if (cmd.policyVersion !== current) {
+            throw new MessageError(`msg.consent.policyVersion "${cmd.policyVersion}" is not the current version "${current}" of purpose "${p}"`);
+          }
+        }
+      }
+      return {
+        single,
+        receipts: purposes.map((p) => this.receipt(subject, p, "granted", timestamp, expiresAt, this.purposes.get(p)!.policyVersion, method, cmd.note)),
+      };
+    }
+    // withdraw: a purpose the store does not declare may still be held from before.
+    const unknown = purposes.filter((p) => !this.purposes.has(p) && this.entry(subject, p) === undefined);
+    if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
+    return {
+      single,
+      receipts: purposes.map((p) => {
+        const version = cmd.policyVersion ?? this.purposes.get(p)?.policyVersion ?? this.entry(subject, p)?.policyVersion ?? "";
+        return this.receipt(subject, p, "withdrawn", timestamp, null, version, method, cmd.note);
+      }),
+    };
+  }
+
+  private receipt(subject: string, purpose: string, status: ConsentStatus, timestamp: string, expiresAt: string | null, policyVersion: string, method: string, note: string | undefined): ConsentReceipt {
+    const r: ConsentReceipt = { receiptId: this.newId(), subject, purpose, status, timestamp, expiresAt, policyVersion, method };
+    if (note !== undefined) r.note = note;
+    return r;
+  }
+
+  /** The current state of one subject and purpose, in words; `receipt` is the entry's receipt. */
+  state(subject: string, purpose: string, receipt: ConsentReceipt | undefined): PurposeState {
+    const def = this.purposes.get(purpose);
+    const result = this.check(subject, purpose);
+    return {
+      purpose,
+      state: typeof result === "string" ? result : "granted",
+      allowed: typeof result !== "string",
+      receiptId: receipt?.receiptId ?? null,
+      timestamp: receipt?.timestamp ?? null,
+      expiresAt: receipt?.expiresAt ?? null,
+      policyVersion: receipt?.policyVersion ?? null,
+      currentPolicyVersion: def?.policyVersion ?? null,
+    };
+  }
+
+  /** The purposes a query is about: those named, or every declared and held one. */
+  queryPurposes(subject: string, purpose: string | string[] | undefined): string[] {
+    if (typeof purpose === "string") return [purpose];
+    return purpose ?? [...new Set([...this.purposes.keys(), ...this.heldPurposes(subject)])];
+  }
+
+  /** list: every subject with the state of each purpose it has a record for, and the purposes. */
+  list(): { purposes: PurposeDef[]; subjects: Array<{ subject: string; purposes: Record<string, ConsentState> }> } {
+    const subjects: Array<{ subject: string; purposes: Record<string, ConsentState> }> = [];
+    for (const [subject, list] of this.subjects) {
+      const purposes: Record<string, ConsentState> = {};
+      for (const e of list) {
+        const r = this.check(subject, e.purpose);
+        purposes[e.purpose] = typeof r === "string" ? r : "granted";
+      }
+      subjects.push({ subject, purposes });
+    }
+    return { purposes: this.purposeList(), subjects };
+  }
+}
+
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
+
+/** ms since epoch of an ISO time as toISOString writes it (fast path), else Date.parse. */
+export function parseTime(text: string): number {
+  const m = ISO_UTC.exec(text);
+  if (m === null) return Date.parse(text);
+  const year = +m[1];
+  const month = +m[2];
+  const day = +m[3];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  // Out-of-range fields: let Date.parse decide (it answers NaN), never roll over silently.
+  // Years 0-99 too: Date.UTC reads them as 1900-1999.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > days || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return Date.parse(text);
+  return Date.UTC(year, month - 1, day, +m[4], +m[5], +m[6], +m[7]);
+}
+
+/** A journal line: the receipts of one command, written and fsynced together. */
+export interface JournalRecord {
+  receipts: ConsentReceipt[];
+}
+
+const STATUS = new Set(["granted", "withdrawn"]);
+
+/** Checks a parsed journal line; returns its receipts or undefined when it is not one. */
+export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const receipts = (value as { receipts?: unknown }).receipts;
+  if (!Array.isArray(receipts)) return undefined;
+  for (const r of receipts) {
+    if (typeof r !== "object" || r === null) return undefined;
+    const c = r as Record<string, unknown>;
+    if (typeof c.receiptId !== "string" || typeof c.subject !== "string" || typeof c.purpose !== "string") return undefined;
+    if (typeof c.status !== "string" || !STATUS.has(c.status) || typeof c.timestamp !== "string") return undefined;
+    if (c.expiresAt !== null && typeof c.expiresAt !== "string") return undefined;
+    if (typeof c.policyVersion !== "string" || typeof c.method !== "string") return undefined;
+  }
+  return receipts as ConsentReceipt[];
+}
+
+// The journal writes each line with JSON.stringify in this exact key order. Reading a
+// million lines, a whole-line pattern is about 3x faster than JSON.parse; any line that
+// does not match it exactly (older format, several receipts, hand edits) takes JSON.parse.
+const STR = '"((?:[^"\\\\\\u0000-\\u001f]|\\\\.)*)"';
+const PLAIN = '"([^"\\\\\\u0000-\\u001f]*)"';
+const FAST_LINE = new RegExp(
+  `^\\{"receipts":\\[\\{"receiptId":${PLAIN},"subject":${STR},"purpose":${STR},"status":"(granted|withdrawn)","timestamp":${PLAIN},"expiresAt":(?:null|${PLAIN}),"policyVersion":${STR},"method":${STR}(?:,"note":${STR})?\\}\\]\\}$`,
+);
+
+function unescape(s: string): string {
+  return s.includes("\\") ? (JSON.parse(`"${s}"`) as string) : s;
+}
+
+/** Parses one journal line; undefined when it is not a valid record. */
+export function parseJournalLine(text: string): ConsentReceipt[] | undefined {
+  const m = FAST_LINE.exec(text);
+  if (m !== null) {
+    try {
+      const r: ConsentReceipt = {
+        receiptId: m[1],
+        subject: unescape(m[2]),
+        purpose: unescape(m[3]),
+        status: m[4] as ConsentStatus,
+        timestamp: m[5],
+        expiresAt: m[6] === undefined ? null : m[6],
+        policyVersion: unescape(m[7]),
+        method: unescape(m[8]),
+      };
+      if (m[9] !== undefined) r.note = unescape(m[9]);
+      return [r];
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    return receiptsOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * privacy-consent-gate: lets a message through only when its subject has a live
+ * consent for the purpose. Default deny. The check is a lookup in the store's memory.
+ */
+import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
+import { Joi, pathString, compilePath, MessageError } from "../core/validation";
+import { configure, failClosed, onInput, type Output } from "../core/node-adapter";
+import type { Key } from "../core/paths";
+import { appendTrail, privacyOf } from "../core/trail";
+import type { BlockReason } from "../consent/consent";
+import type { ConsentStoreNode } from "../consent/consent-store";
+
+interface GateConfig {
+  store: string;
+  purpose: string;
+  purposeFrom: "config" | "msg";
+  subjectProperty: string;
+  onBlocked: "output" | "drop";
+}
+
+const SCHEMA = Joi.object<GateConfig>({
+  store: Joi.string().trim().min(1).required(),
+  purposeFrom: Joi.string().valid("config", "msg").default("config"),
+  purpose: Joi.when("purposeFrom", {
+    is: "config",
+    then: Joi.string().trim().min(1).max(200).required(),
+    otherwise: Joi.string().allow("").optional(),
+  }),
+  subjectProperty: pathString().default("topic"),
+  onBlocked: Joi.string().valid("output", "drop").default("output"),
+});
+
+/**
+ * Reads the subject along a parsed path (no wildcards; forbidden keys were refused when
+ * it was parsed). Own properties only, nothing allocated: it runs for every message.
+ */
+function subjectReader(segments: readonly Key[]): (msg: NodeMessage) => unknown {
+  const has = Object.prototype.hasOwnProperty;
+  return (msg) => {
+    let value: unknown = msg;
+    for (let i = 0; i < segments.length; i++) {
+      if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return undefined;
+      const key = segments[i];
+      if (Array.isArray(value)) {
+        if (typeof key !== "number" || key >= value.length) return undefined;
+        value = value[key];
+      } else {
+        if (!has.call(value, key)) return undefined;
+        value = (value as Record<string, unknown>)[key as string];
+      }
+    }
+    return value;
+  };
+}
+
+export = function (RED: RedAPI) {
+  function PrivacyConsentGate(this: RedNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const rt = configure(node, SCHEMA, def);
+    if (!rt) return;
+    const { config, status } = rt;
+    const subjectPath = compilePath(config.subjectProperty);
+    if (subjectPath.hasWildcard) {
+      failClosed(node, status, 'invalid config: "subjectProperty" must name one property (no "*")');
+      return;
+    }
+    const storeNode = RED.nodes.getNode(config.store) as ConsentStoreNode | null;
+    if (!storeNode) {
+      failClosed(node, status, 'invalid config: "store" is not a deployed privacy-consent-store');
+      return;
+    }
+    // A store whose config is bad or whose journal is locked still leaves the gate
+    // working: it blocks every message with reason store-unavailable.
+    const store = storeNode.consentStore;
+    let passed = 0;
+    let blocked = 0;
+    const okStatus = () => ({
+      fill: blocked > 0 && passed === 0 ? ("yellow" as const) : ("green" as const),
+      shape: "dot" as const,
+      text: `${passed} passed, ${blocked} blocked`,
+    });
+    if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
+    else status.showNow(okStatus());
+    const readSubject = subjectReader(subjectPath.segments as readonly Key[]);
+    const toOutput = config.onBlocked === "output";
+
+    onInput(
+      node,
+      status,
+      (msg: NodeMessage): Output => {
+        let purpose: string;
+        if (config.purposeFrom === "msg") {
+          const p = msg.purpose;
+          if (typeof p !== "string" || p.trim() === "") throw new MessageError("msg.purpose must be a non-empty string (the gate takes its purpose from the message)");
+          purpose = p;
+        } else {
+          purpose = config.purpose;
+        }
+        const raw = readSubject(msg);
+        const subject = typeof raw === "string" ? raw : typeof raw === "number" && Number.isFinite(raw) ? String(raw) : "";
+        let result: ReturnType<NonNullable<typeof store>["check"]> | BlockReason;
+        if (subject === "") result = "no-subject";
+        else if (!store) result = "store-unavailable";
+        else result = store.check(subject, purpose);
+        if (typeof result !== "string") {
+          appendTrail(msg, { type: "privacy-consent-gate", id: node.id, purpose, allowed: true });
+          passed++;
+          return msg;
+        }
+        const privacy = privacyOf(msg);
+        privacy.blocked = { reason: result, subject: subject === "" ? null : subject, purpose };
+        privacy.trail.push({ type: "privacy-consent-gate", id: node.id, purpose, allowed: false, reason: result });
+        blocked++;
+        return toOutput ? [null, msg] : null;
+      },
+      // the reporter builds the text at most four times a second, not per message
+      { okStatus },
+    );
+  }
+  RED.nodes.registerType("privacy-consent-gate", PrivacyConsentGate);
+};

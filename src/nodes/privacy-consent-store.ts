@@ -1,0 +1,66 @@
+/**
+ * privacy-consent-store (config node): declares the purposes and owns the consent
+ * store. The manager and the gate reach it through `consentStore` (typed below).
+ */
+import type { RedAPI, NodeDef } from "../core/red-types";
+import { Joi, validateConfig } from "../core/validation";
+import { ConsentStore, journalPath, type Backend, type ConsentStoreNode } from "../consent/consent-store";
+import type { PurposeDef } from "../consent/consent";
+import { onClose } from "../core/node-adapter";
+
+interface StoreConfig {
+  backend: Backend;
+  file: string;
+  purposes: PurposeDef[];
+  retainDays: number;
+}
+
+const SCHEMA = Joi.object<StoreConfig>({
+  backend: Joi.string().valid("file", "memory").default("file"),
+  file: Joi.string().trim().allow("").max(1000).default(""),
+  purposes: Joi.array()
+    .items(
+      Joi.object({
+        id: Joi.string().trim().min(1).max(200).pattern(/^[^\s]+$/, "no spaces").invalid("__proto__", "constructor", "prototype").required(),
+        description: Joi.string().allow("").max(2000).default(""),
+        policyVersion: Joi.alternatives()
+          .try(Joi.string().trim().min(1).max(100), Joi.number().custom((v: number) => String(v)))
+          .required(),
+      }),
+    )
+    .unique("id")
+    .default([]),
+  retainDays: Joi.number().integer().min(0).max(36500).empty("").default(0),
+});
+
+export = function (RED: RedAPI) {
+  function PrivacyConsentStore(this: ConsentStoreNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const checked = validateConfig(SCHEMA, def);
+    if (!checked.ok) {
+      node.consentStoreError = checked.error;
+      node.error(checked.error);
+      return;
+    }
+    const config = checked.value;
+    const store = new ConsentStore({
+      backend: config.backend,
+      purposes: config.purposes,
+      file: config.backend === "file" ? journalPath(RED.settings.userDir, config.file, node.id) : undefined,
+      owner: node.name ? `${node.name} (${node.id})` : node.id,
+      retainDays: config.retainDays,
+      warn: (text) => node.warn(text),
+    });
+    node.consentStore = store;
+    const reason = store.unavailable;
+    if (reason) {
+      node.consentStoreError = reason;
+      node.error(`consent store unavailable: ${reason}`);
+    } else if (store.loadReport) {
+      node.log(`loaded ${store.loadReport.receipts} receipts (${store.index.subjectCount} subjects) from ${journalPath(RED.settings.userDir, config.file, node.id)}`);
+    }
+    onClose(node, () => store.close());
+  }
+  RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore);
+};

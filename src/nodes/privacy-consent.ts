@@ -1,0 +1,59 @@
+/**
+ * privacy-consent (manager): grant, withdraw, query, list and export consent through
+ * msg.consent. A grant or withdraw is answered only once its receipt is durable.
+ */
+import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
+import { Joi } from "../core/validation";
+import { configure, failClosed, onInput } from "../core/node-adapter";
+import { Metrics } from "../core/status";
+import { appendTrail, privacyOf } from "../core/trail";
+import type { ConsentStoreNode } from "../consent/consent-store";
+
+interface ManagerConfig {
+  store: string;
+  method: string;
+}
+
+const SCHEMA = Joi.object<ManagerConfig>({
+  store: Joi.string().trim().min(1).required(),
+  method: Joi.string().trim().min(1).max(100).empty("").default("node-red"),
+});
+
+export = function (RED: RedAPI) {
+  function PrivacyConsent(this: RedNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const rt = configure(node, SCHEMA, def);
+    if (!rt) return;
+    const storeNode = RED.nodes.getNode(rt.config.store) as ConsentStoreNode | null;
+    const store = storeNode?.consentStore;
+    if (!storeNode || !store) {
+      failClosed(node, rt.status, storeNode?.consentStoreError ? `consent store unavailable: ${storeNode.consentStoreError}` : "invalid config: \"store\" is not a deployed privacy-consent-store");
+      return;
+    }
+    const metrics = new Metrics();
+    const okStatus = () => ({ fill: "green" as const, shape: "dot" as const, text: metrics.summary(["granted", "withdrawn"]) });
+    if (store.unavailable) rt.status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
+    else rt.status.showNow(okStatus());
+    onInput(
+      node,
+      rt.status,
+      async (msg: NodeMessage) => {
+        const action = typeof msg.consent === "object" && msg.consent !== null ? (msg.consent as { action?: unknown }).action : undefined;
+        const out = RED.util.cloneMessage(msg);
+        // A malformed msg.privacy must fail before the change is made, not after.
+        privacyOf(out);
+        const payload = await store.execute(msg.consent, rt.config.method);
+        // Nothing can fail from here on: the change is durable, the message is changed whole.
+        const receipts = Array.isArray(payload) ? payload.length : action === "grant" || action === "withdraw" ? 1 : 0;
+        if (action === "grant") metrics.add("granted", receipts);
+        if (action === "withdraw") metrics.add("withdrawn", receipts);
+        out.payload = payload;
+        appendTrail(out, { type: "privacy-consent", id: node.id, action: String(action), receipts });
+        return out;
+      },
+      { okStatus },
+    );
+  }
+  RED.nodes.registerType("privacy-consent", PrivacyConsent);
+};

@@ -1,0 +1,48 @@
+/**
+ * privacy-decrypt: opens JWE compact strings (dir + A256GCM, any producer) with the
+ * keyring, and CryptoJS passphrase ciphertexts with the node's legacy passphrase.
+ */
+import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
+import { configure, onInput } from "../core/node-adapter";
+import { cryptoNodeSchema, normalizeRaw, targetsOf } from "../encryption/crypto-node-config";
+import { keyringOrFailClosed } from "../encryption/keyring-ref";
+import { decryptValue } from "../encryption/jwe";
+import { planTransform } from "../encryption/message-crypto";
+import { appendTrail } from "../core/trail";
+
+export = function (RED: RedAPI) {
+  function PrivacyDecryptNode(this: RedNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
+    if (!rt) return;
+    const { config, status } = rt;
+    const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
+    if (!keyring) return;
+    const legacy = node.credentials?.legacyPassphrase || undefined;
+    const targets = targetsOf(config);
+    let decrypted = 0;
+
+    onInput(
+      node,
+      status,
+      (msg: NodeMessage) => {
+        const kids = new Set<string>();
+        let legacyCount = 0;
+        const plan = planTransform(msg, targets, (value) => {
+          const r = decryptValue(value, keyring, legacy);
+          if (r.format === "cryptojs") legacyCount++;
+          else kids.add(r.kid);
+          return r.value;
+        });
+        appendTrail(msg, { type: "privacy-decrypt", id: node.id, decrypted: plan.count, kids: [...kids], legacy: legacyCount });
+        plan.apply();
+        decrypted += plan.count;
+        return msg;
+      },
+      { okStatus: () => ({ fill: "green", shape: "dot", text: `${decrypted} decrypted` }) },
+    );
+  }
+
+  RED.nodes.registerType("privacy-decrypt", PrivacyDecryptNode, { credentials: { legacyPassphrase: { type: "password" } } });
+};

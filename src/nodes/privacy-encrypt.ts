@@ -1,0 +1,58 @@
+/**
+ * privacy-encrypt: replaces msg.<property>, or each listed field, by a JWE compact
+ * string (dir + A256GCM) under the keyring's active kid.
+ */
+import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
+import { configure, onInput } from "../core/node-adapter";
+import { cryptoNodeSchema, normalizeRaw, targetsOf } from "../encryption/crypto-node-config";
+import { keyringOrFailClosed } from "../encryption/keyring-ref";
+import { GCM_LIMIT, GCM_WARN_AT } from "../encryption/keyring";
+import { encryptValue } from "../encryption/jwe";
+import { planTransform } from "../encryption/message-crypto";
+import { appendTrail } from "../core/trail";
+
+export = function (RED: RedAPI) {
+  function PrivacyEncryptNode(this: RedNode, def: NodeDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
+    if (!rt) return;
+    const { config, status } = rt;
+    const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
+    if (!keyring) return;
+    const targets = targetsOf(config);
+    let encrypted = 0;
+    let warnedKid = "";
+
+    onInput(
+      node,
+      status,
+      (msg: NodeMessage) => {
+        const { kid, key } = keyring.activeKey();
+        let uses = keyring.gcmUseCount(kid);
+        const plan = planTransform(msg, targets, (value) => {
+          if (uses >= GCM_LIMIT) throw new Error(`key "${kid}" has encrypted 2^32 values: add a new key and make it active`);
+          const out = encryptValue(value, kid, key).jwe;
+          uses = keyring.recordGcmUse(kid);
+          return out;
+        });
+        appendTrail(msg, { type: "privacy-encrypt", id: node.id, kid, encrypted: plan.count });
+        plan.apply();
+        encrypted += plan.count;
+        if (uses >= GCM_WARN_AT && warnedKid !== kid) {
+          warnedKid = kid;
+          node.warn(`key "${kid}" has encrypted ${uses} values (limit 2^32): add a new key to the keyring and make it active`);
+        }
+        return msg;
+      },
+      {
+        okStatus: () =>
+          warnedKid === keyring.activeKid
+            ? { fill: "yellow", shape: "dot", text: `rotate key ${keyring.activeKid}` }
+            : { fill: "green", shape: "dot", text: `${encrypted} encrypted (${keyring.activeKid})` },
+      },
+    );
+  }
+
+  RED.nodes.registerType("privacy-encrypt", PrivacyEncryptNode);
+};

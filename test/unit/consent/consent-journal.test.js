@@ -1,0 +1,198 @@
+"use strict";
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { spawnSync, spawn } = require("node:child_process");
+const { Journal, JournalLockError } = require("../../../dist/consent/consent-journal");
+const { ConsentStore } = require("../../../dist/consent/consent-store");
+
+const PURPOSES = [{ id: "p", description: "", policyVersion: "1" }, { id: "q", description: "", policyVersion: "1" }];
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "consent-journal-"));
+const open = (file, extra = {}) => new ConsentStore({ backend: "file", file, purposes: PURPOSES, owner: extra.owner || "test", warn: extra.warn, now: extra.now, retainDays: extra.retainDays });
+
+describe("lib/consent-journal", () => {
+  it("keeps every acknowledged change across a reopen, one fsynced line per command", async () => {
+    const file = path.join(tmp(), "sub", "j.jsonl");
+    const s = open(file);
+    await s.execute({ action: "grant", subject: "a", purpose: ["p", "q"] }, "m");
+    await s.execute({ action: "withdraw", subject: "a", purpose: "q" }, "m");
+    await s.close();
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    assert.equal(lines.length, 3);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, "only the owner may read the journal");
+    assert.equal(lines[2], "");
+    assert.equal(JSON.parse(lines[0]).receipts.length, 2);
+    const again = open(file);
+    assert.equal(typeof again.check("a", "p"), "object");
+    assert.equal(again.check("a", "q"), "withdrawn");
+    const q = await again.execute({ action: "query", subject: "a" }, "m");
+    assert.equal(q.purposes.q.receiptId, JSON.parse(lines[1]).receipts[0].receiptId);
+    assert.equal(q.purposes.p.receiptId, JSON.parse(lines[0]).receipts[0].receiptId);
+    assert.equal(again.loadReport.receipts, 3);
+    await again.close();
+  });
+
+  it("skips a torn last line with a warning, cuts it away, and keeps working", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const s = open(file);
+    await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+    await s.close();
+    const whole = fs.readFileSync(file, "utf8");
+    fs.appendFileSync(file, '{"receipts":[{"receiptId":"x","subject":"b","purp');
+    const warnings = [];
+    const again = open(file, { warn: (w) => warnings.push(w) });
+    assert.equal(again.unavailable, undefined);
+    assert.equal(again.loadReport.tornBytes > 0, true);
+    assert.ok(warnings.some((w) => /torn/.test(w)), warnings.join("\n"));
+    assert.equal(fs.readFileSync(file, "utf8"), whole, "the torn tail is cut away");
+    assert.equal(again.check("b", "p"), "no-consent");
+    await again.execute({ action: "grant", subject: "c", purpose: "p" }, "m");
+    await again.close();
+    const third = open(file);
+    assert.equal(typeof third.check("a", "p"), "object");
+    assert.equal(typeof third.check("c", "p"), "object");
+    assert.equal(third.loadReport.skipped, 0);
+    await third.close();
+  });
+
+  it("skips an invalid line in the middle and compaction drops it, keeping every receipt", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const s = open(file);
+    await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+    await s.close();
+    fs.appendFileSync(file, "not json\n");
+    const s2 = open(file);
+    await s2.execute({ action: "grant", subject: "b", purpose: "p" }, "m");
+    await s2.compact();
+    await s2.close();
+    const text = fs.readFileSync(file, "utf8");
+    assert.ok(!text.includes("not json"));
+    assert.equal(text.trim().split("\n").length, 2);
+    const s3 = open(file);
+    assert.equal(s3.loadReport.skipped, 0);
+    assert.equal(typeof s3.check("a", "p"), "object");
+    assert.equal(typeof s3.check("b", "p"), "object");
+    await s3.close();
+  });
+
+  it("compaction keeps every receipt of live consents and of consents ended within retainDays", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const clock = { t: Date.parse("2026-01-01T00:00:00Z") };
+    const s = open(file, { now: () => clock.t, retainDays: 30 });
+    await s.execute({ action: "grant", subject: "old", purpose: "p" }, "m");
+    await s.execute({ action: "withdraw", subject: "old", purpose: "p" }, "m");
+    await s.execute({ action: "grant", subject: "live", purpose: ["p", "q"] }, "m");
+    const lastLive = await s.execute({ action: "grant", subject: "live", purpose: "p" }, "m");
+    await s.execute({ action: "grant", subject: "short", purpose: "q", ttl: "1d" }, "m");
+    clock.t += 20 * 86400e3;
+    await s.execute({ action: "withdraw", subject: "recent", purpose: "p" }, "m");
+    clock.t += 15 * 86400e3;
+    const { before, after } = await s.compact();
+    assert.equal(before, 6);
+    assert.equal(after, 3, "old (withdrawn 35 days ago) and short (expired 34 days ago) are dropped");
+    assert.equal(s.check("old", "p"), "no-consent");
+    assert.equal(s.check("recent", "p"), "withdrawn");
+    const live = await s.receiptsOf("live");
+    assert.equal(live.length, 3);
+    // The index points into the rewritten file: a query reads the right receipt back.
+    const q = await s.execute({ action: "query", subject: "live", purpose: "p" }, "m");
+    assert.equal(q.receiptId, lastLive.receiptId);
+    assert.equal(q.state, "granted");
+    await s.close();
+    const again = open(file, { now: () => clock.t, retainDays: 30 });
+    assert.equal((await again.receiptsOf("live")).length, 3);
+    assert.equal((await again.receiptsOf("old")).length, 0);
+    assert.equal(again.check("recent", "p"), "withdrawn");
+    await again.close();
+  });
+
+  it("writes concurrent appends together and acknowledges each after its fsync", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const s = open(file);
+    const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => s.execute({ action: "grant", subject: `s${i}`, purpose: "p" }, "m")));
+    assert.equal(new Set(acks.map((r) => r.receiptId)).size, 300);
+    assert.equal(fs.readFileSync(file, "utf8").trim().split("\n").length, 300);
+    await s.close();
+  });
+
+  it("lets one store per file write: in-process registry and a lock file with the pid", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const a = open(file, { owner: "A" });
+    const b = open(file, { owner: "B" });
+    assert.match(b.unavailable, /already open by consent store A/);
+    assert.equal(b.check("x", "p"), "store-unavailable");
+    await assert.rejects(b.execute({ action: "grant", subject: "x", purpose: "p" }, "m"), /unavailable/);
+    const lock = JSON.parse(fs.readFileSync(`${file}.lock`, "utf8"));
+    assert.equal(lock.pid, process.pid);
+    await a.close();
+    assert.equal(fs.existsSync(`${file}.lock`), false, "close releases the lock");
+    const c = open(file, { owner: "C" });
+    assert.equal(c.unavailable, undefined);
+    await c.close();
+  });
+
+  it("sees through a symlinked directory: the same file is the same lock", async () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, "real"));
+    fs.symlinkSync(path.join(dir, "real"), path.join(dir, "link"), "dir");
+    const a = open(path.join(dir, "real", "j.jsonl"), { owner: "A" });
+    const b = open(path.join(dir, "link", "j.jsonl"), { owner: "B" });
+    assert.equal(a.unavailable, undefined);
+    assert.match(b.unavailable, /already open by consent store A/);
+    await a.close();
+  });
+
+  it("refuses a file locked by another live process, and takes over a lock whose process is gone", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: sleeper.pid, owner: "other", since: "x" }));
+      const s = open(file);
+      assert.match(s.unavailable, new RegExp(`locked by process ${sleeper.pid}`));
+      await s.close();
+      assert.equal(JSON.parse(fs.readFileSync(`${file}.lock`, "utf8")).pid, sleeper.pid, "another process's lock is left alone");
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: Number(dead), owner: "crashed", since: "x" }));
+    const warnings = [];
+    const s = open(file, { warn: (w) => warnings.push(w) });
+    assert.equal(s.unavailable, undefined);
+    assert.ok(warnings.some((w) => /stale lock/.test(w)));
+    await s.close();
+  });
+
+  it("fails closed after a write error instead of writing after a possibly torn line", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const s = open(file);
+    await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+    // Simulate the disk going away under the store: its file descriptor is closed.
+    const journal = s.journal;
+    fs.closeSync(journal.fd);
+    await assert.rejects(s.execute({ action: "grant", subject: "b", purpose: "p" }, "m"));
+    assert.equal(s.check("a", "p"), "store-unavailable");
+    assert.match(s.unavailable, /journal write failed/);
+    journal.fd = undefined;
+    await s.close();
+  });
+
+  it("exports exactly one subject's receipts, even when subjects share a prefix", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const s = open(file);
+    await s.execute({ action: "grant", subject: "ab", purpose: "p" }, "m");
+    await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+    await s.execute({ action: "grant", subject: 'a"b', purpose: ["p", "q"] }, "m");
+    await s.execute({ action: "withdraw", subject: "a" }, "m");
+    const out = await s.execute({ action: "export", subject: "a" }, "m");
+    assert.deepEqual(out.receipts.map((r) => `${r.purpose}:${r.status}`), ["p:granted", "p:withdrawn", "q:withdrawn"]);
+    assert.equal((await s.receiptsOf('a"b')).length, 2);
+    await s.close();
+  });
+
+  it("is a class a store can use alone (Journal)", () => {
+    assert.equal(typeof Journal, "function");
+    assert.ok(new JournalLockError("x") instanceof Error);
+  });
+});

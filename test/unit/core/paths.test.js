@@ -1,0 +1,87 @@
+"use strict";
+const assert = require("node:assert/strict");
+const fc = require("fast-check");
+const P = require("../../../dist/core/paths");
+
+describe("lib/paths", () => {
+  it("parses Node-RED property syntax with wildcards", () => {
+    const p = P.parsePath('payload.items[0]["mac addr"].x[*].*');
+    assert.deepEqual(p.segments, ["payload", "items", 0, "mac addr", "x", P.WILDCARD, P.WILDCARD]);
+    assert.equal(p.hasWildcard, true);
+    assert.equal(P.parsePath("payload").hasWildcard, false);
+  });
+
+  for (const bad of ["", ".a", "a.", "a..b", "a[", "a[x]", "a[-1]", 'a["x]', "a b", "a.#"]) {
+    it(`rejects malformed path ${JSON.stringify(bad)}`, () => {
+      assert.throws(() => P.parsePath(bad), P.PathError);
+    });
+  }
+
+  for (const bad of ["__proto__", "a.__proto__.x", 'a["__proto__"]', "a.constructor.prototype", "prototype"]) {
+    it(`refuses prototype path ${bad}`, () => {
+      assert.throws(() => P.parsePath(bad), /not allowed/);
+    });
+  }
+
+  it("finds matches through wildcards over arrays and objects", () => {
+    const msg = { payload: { readings: [{ owner: "a", v: 1 }, { v: 2 }, { owner: "c" }], x: { p: { mac: 1 }, q: { mac: 2 } } } };
+    const owners = P.findMatches(msg, P.parsePath("payload.readings[*].owner"));
+    assert.deepEqual(owners.map((m) => m.value), ["a", "c"]);
+    assert.deepEqual(owners.map((m) => P.formatKeys(m.keys)), ["payload.readings[0].owner", "payload.readings[2].owner"]);
+    assert.deepEqual(P.findMatches(msg, P.parsePath("payload.x.*.mac")).map((m) => m.value), [1, 2]);
+    assert.deepEqual(P.findMatches(msg, P.parsePath("payload.nope.x")), []);
+  });
+
+  it("never walks into inherited properties", () => {
+    const o = Object.create({ inherited: { secret: 1 } });
+    assert.deepEqual(P.findMatches({ o }, P.parsePath("o.inherited.secret")), []);
+    assert.equal(P.getValue({ o }, P.parsePath("o.inherited")), undefined);
+    assert.equal(P.getValue({ a: "str" }, P.parsePath("a.length")), undefined);
+  });
+
+  it("sets values creating containers, and refuses to write through scalars", () => {
+    const root = {};
+    P.setValue(root, P.parsePath("a.b[1].c"), 5);
+    assert.deepEqual(root.a.b[1], { c: 5 });
+    assert.equal(root.a.b.length, 2);
+    assert.throws(() => P.setValue({ a: 1 }, P.parsePath("a.b"), 2), /not an object/);
+    assert.throws(() => P.setValue({}, P.parsePath("a[*]"), 2), /wildcard/);
+  });
+
+  it("deletes every match, splicing arrays from the end", () => {
+    const root = { list: [{ k: 1 }, { k: 2 }, { k: 3 }], o: { a: 1, b: 2 } };
+    assert.equal(P.deleteMatches(root, P.parsePath("list[*]")), 3);
+    assert.deepEqual(root.list, []);
+    assert.equal(P.deleteMatches(root, P.parsePath("o.*")), 2);
+    assert.deepEqual(root.o, {});
+  });
+
+  it("property: no path and no JSON input pollutes Object.prototype", () => {
+    const segment = fc.oneof(fc.constantFrom("__proto__", "constructor", "prototype", "*", "a", "0"), fc.string({ maxLength: 4 }));
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.json(), (segs, json) => {
+        const text = segs.join(".");
+        let path;
+        try {
+          path = P.parsePath(text);
+        } catch (e) {
+          assert.ok(e instanceof P.PathError);
+          return;
+        }
+        const root = JSON.parse(`{"__proto__":{"polluted":1},"a":${json}}`);
+        P.findMatches(root, path).forEach((m) => P.replaceMatch(m, { polluted: 2 }));
+        if (!path.hasWildcard) {
+          try {
+            P.setValue(root, path, { polluted: 3 });
+          } catch (e) {
+            assert.ok(e instanceof P.PathError, String(e)); // e.g. a key on an array
+          }
+        }
+        P.deleteMatches(root, path);
+        assert.equal({}.polluted, undefined);
+        assert.equal(Object.prototype.polluted, undefined);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
