@@ -14,6 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fsyncDir, replaceFileSync } from "../core/atomic-file";
 import { parseJournalLine, type ConsentReceipt, type JournalRecord } from "./consent";
 
 export class JournalLockError extends Error {
@@ -67,18 +68,6 @@ function readLock(lockFile: string): LockFile | undefined {
     return typeof parsed.pid === "number" ? (parsed as LockFile) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -384,41 +373,39 @@ export class Journal {
       const { keep, moved } = plan();
       const offsets = new Map<number, number>();
       let written = 0;
-      const tmp = `${this.file}.compact-${process.pid}.tmp`;
-      const out = fs.openSync(tmp, "w", FILE_MODE);
-      try {
-        let pending: string[] = [];
-        let pendingBytes = 0;
-        const flush = (): void => {
-          if (pending.length === 0) return;
-          fs.writeSync(out, pending.join(""));
-          pending = [];
-          pendingBytes = 0;
-        };
-        forEachLine(this.file, (text, offset) => {
-          result.before++;
-          const receipts = parseJournalLine(text);
-          if (!receipts) return;
-          const kept = receipts.filter(keep);
-          if (kept.length === 0) return;
-          const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
-          pending.push(line);
-          offsets.set(offset, written);
-          const bytes = Buffer.byteLength(line);
-          written += bytes;
-          pendingBytes += bytes;
-          result.after++;
-          if (pendingBytes > CHUNK) flush();
-        });
-        flush();
-        fs.fsyncSync(out);
-      } finally {
-        fs.closeSync(out);
-      }
+      replaceFileSync(
+        this.file,
+        (out) => {
+          let pending: string[] = [];
+          let pendingBytes = 0;
+          const flush = (): void => {
+            if (pending.length === 0) return;
+            fs.writeSync(out, pending.join(""));
+            pending = [];
+            pendingBytes = 0;
+          };
+          forEachLine(this.file, (text, offset) => {
+            result.before++;
+            const receipts = parseJournalLine(text);
+            if (!receipts) return;
+            const kept = receipts.filter(keep);
+            if (kept.length === 0) return;
+            const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
+            pending.push(line);
+            offsets.set(offset, written);
+            const bytes = Buffer.byteLength(line);
+            written += bytes;
+            pendingBytes += bytes;
+            result.after++;
+            if (pendingBytes > CHUNK) flush();
+          });
+          flush();
+        },
+        { mode: FILE_MODE },
+      );
+      // The old descriptor points at the replaced inode: append to the new file from here.
       if (this.fd !== undefined) fs.closeSync(this.fd);
       this.fd = undefined;
-      fs.renameSync(tmp, this.file);
-      fsyncDir(path.dirname(this.file));
       this.fd = fs.openSync(this.file, "a", FILE_MODE);
       this.size = written;
       moved(offsets);

@@ -1,10 +1,10 @@
 /**
  * The file that keeps GCM use counts across restarts: `{"version":1,"uses":{fp: n}}`,
- * one count per key fingerprint (a SHA-256 of the key, never the key). Written whole to
- * a temporary file, synced, then renamed over the old one, so a crash leaves either the
- * old file or the new one, never half of one.
+ * one count per key fingerprint (a SHA-256 of the key, never the key). Replaced whole
+ * by the shared atomic writer, so a crash leaves the old file or the new one.
  */
 import * as fs from "node:fs";
+import { writeFileAtomicSync } from "../core/atomic-file";
 import type { GcmUseStore } from "./keyring";
 
 export class GcmUseFileError extends Error {
@@ -52,16 +52,8 @@ function readUses(file: string): Record<string, number> {
 }
 
 function writeUses(file: string, uses: Record<string, number>): void {
-  const tmp = `${file}.tmp`;
   try {
-    const fd = fs.openSync(tmp, "w", 0o600);
-    try {
-      fs.writeFileSync(fd, `${JSON.stringify({ version: 1, uses })}\n`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    writeFileAtomicSync(file, `${JSON.stringify({ version: 1, uses })}\n`);
   } catch (e) {
     throw new GcmUseFileError(`cannot save the key use counts to ${file}: ${(e as Error).message}`);
   }

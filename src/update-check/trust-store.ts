@@ -1,12 +1,12 @@
 /**
  * The rollback counter: the highest manifest version a node accepted, kept in a small
  * JSON file in the user directory so a restart does not forget it (otherwise an attacker
- * could replay an old, validly signed manifest after every reboot). Written to a
- * temporary file, fsynced, renamed over the old one and the directory fsynced, so a
- * crash leaves either the old or the new counter, never a torn one.
+ * could replay an old, validly signed manifest after every reboot). Replaced by the
+ * shared atomic writer, so a crash leaves the old or the new counter, never a torn one.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomicSync } from "../core/atomic-file";
 
 export interface StoredTrust {
   version: number;
@@ -33,26 +33,8 @@ export function readTrust(file: string): StoredTrust | null {
 }
 
 export function writeTrust(file: string, state: StoredTrust): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, "w", 0o600);
-  try {
-    fs.writeSync(fd, `${JSON.stringify(state, null, 2)}\n`);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  let dfd: number | undefined;
-  try {
-    dfd = fs.openSync(dir, "r");
-    fs.fsyncSync(dfd);
-  } catch {
-    // Some filesystems cannot fsync a directory; the file itself is already durable.
-  } finally {
-    if (dfd !== undefined) fs.closeSync(dfd);
-  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomicSync(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** The state file for one node: `<userDir>/privacy-update-check/<node id>.json`. */
