@@ -7,6 +7,7 @@
  * caller decides what to do with it (the node removes it: see privacy-anonymize.ts).
  */
 import { Joi, pathString } from "../core/validation";
+import { isPlainObject } from "../core/objects";
 import { findMatches, formatKeys, getValue, parsePath, isForbiddenKey, type Key, type Match, type PropertyPath } from "../core/paths";
 import {
   OperatorTypeError,
@@ -617,8 +618,5 @@ function assignKey(container: Container, key: Key, value: unknown): void {
 
 /** Plain objects (any or no prototype from JSON) and arrays: what scan walks into. */
 function isPlainContainer(v: unknown): v is Container {
-  if (Array.isArray(v)) return true;
-  if (typeof v !== "object" || v === null) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
+  return Array.isArray(v) || isPlainObject(v);
 }

@@ -3,6 +3,7 @@
  * show (and a gate can require) what was done to it. Entries hold names and counts,
  * never the values that were protected.
  */
+import { isPlainObject } from "./objects";
 
 export interface TrailEntry {
   /** Node type, e.g. "privacy-minimize". */
@@ -22,12 +23,6 @@ export class TrailError extends Error {
     super(message);
     this.name = "TrailError";
   }
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 /**

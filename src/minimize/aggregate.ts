@@ -7,7 +7,7 @@
  */
 import { getValue, parsePath, setValue, type PropertyPath } from "../core/paths";
 import type { TrailEntry } from "../core/trail";
-import { MinimizeError } from "./minimize";
+import { MinimizeError } from "./schema";
 
 export interface Clock {
   now(): number;

@@ -17,6 +17,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
 import semver from "semver";
+import { isPlainObject } from "../core/objects";
 
 export class ManifestFormatError extends Error {
   constructor(message: string) {
@@ -38,8 +39,7 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(",")}]`;
   if (typeof value === "object") {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) throw new ManifestFormatError("only plain objects can be signed");
+    if (!isPlainObject(value)) throw new ManifestFormatError("only plain objects can be signed");
     const obj = value as Record<string, unknown>;
     // Default sort compares UTF-16 code units, which is what RFC 8785 asks for.
     const keys = Object.keys(obj).sort();
@@ -138,12 +138,6 @@ export interface Signature {
 export interface Envelope {
   signed: SignedManifest;
   signatures: Signature[];
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
 }
 
 /** A version as semver, tolerating firmware habits ("v2.4", "2.4.1-rc1"); null when none. */
