@@ -233,4 +233,69 @@ describe("bounded fetch", () => {
       return e.kind === "network";
     });
   });
+
+  describe("redirects", () => {
+    let a;
+    let b;
+    const seen = { a: [], b: [] };
+    const listen = (name, handler) =>
+      new Promise((resolve) => {
+        const server = http.createServer((req, res) => {
+          let body = "";
+          req.on("data", (d) => (body += d));
+          req.on("end", () => {
+            seen[name].push({ method: req.method, url: req.url, body });
+            handler(req, res);
+          });
+        });
+        server.listen(0, "127.0.0.1", () => resolve(server));
+      });
+    const url = (server, p) => `http://127.0.0.1:${server.address().port}${p}`;
+    before(async () => {
+      b = await listen("b", (req, res) => res.end('{"from":"b"}'));
+      a = await listen("a", (req, res) => {
+        if (req.url === "/same") return res.writeHead(302, { Location: "/target" }).end();
+        if (req.url === "/post") return res.writeHead(307, { Location: "/target" }).end();
+        if (req.url === "/loop") return res.writeHead(301, { Location: "/loop" }).end();
+        if (req.url === "/away") return res.writeHead(307, { Location: url(b, "/steal") }).end();
+        if (req.url === "/target") return res.end('{"from":"a"}');
+        res.writeHead(404).end();
+      });
+    });
+    beforeEach(() => {
+      seen.a.length = 0;
+      seen.b.length = 0;
+    });
+    after(async () => {
+      for (const s of [a, b]) {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+      }
+    });
+
+    it("follows a redirect within the same origin", async () => {
+      assert.deepEqual(await fetchJson(url(a, "/same"), { timeoutMs: 2000, maxBytes: 1000 }), { from: "a" });
+    });
+
+    it("refuses a redirect to another origin, which never hears of the request or its body", async () => {
+      await assert.rejects(
+        fetchJson(url(a, "/away"), { method: "POST", body: '{"installed":["x"]}', timeoutMs: 2000, maxBytes: 1000 }),
+        (e) => e instanceof FetchFailure && e.kind === "redirect" && /another origin/.test(e.message),
+      );
+      await assert.rejects(fetchJson(url(a, "/away"), { timeoutMs: 2000, maxBytes: 1000 }), (e) => e.kind === "redirect");
+      assert.deepEqual(seen.b, []);
+    });
+
+    it("never sends a POST body twice, even within the same origin", async () => {
+      await assert.rejects(
+        fetchJson(url(a, "/post"), { method: "POST", body: '{"installed":["x"]}', timeoutMs: 2000, maxBytes: 1000 }),
+        (e) => e.kind === "redirect" && /POST/.test(e.message),
+      );
+      assert.deepEqual(seen.a.map((r) => r.url), ["/post"]);
+    });
+
+    it("stops after a bounded number of redirects", async () => {
+      await assert.rejects(fetchJson(url(a, "/loop"), { timeoutMs: 2000, maxBytes: 1000 }), (e) => e.kind === "redirect" && /more than/.test(e.message));
+    });
+  });
 });
