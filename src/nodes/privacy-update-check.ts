@@ -1,8 +1,8 @@
 /**
  * privacy-update-check: tells the user when this Node-RED, its node modules or their
  * devices' firmware are outdated, vulnerable or out of support. Thin adapter: the
- * checks live in lib/npm-check.ts and lib/firmware-manifest.ts; this file schedules
- * them, keeps the last good result and the rollback counter, and reports.
+ * checks live in src/update-check/ (npm-check, firmware-manifest, report, scheduler);
+ * this file wires them to the node, keeps the rollback counter, and reports.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -19,12 +19,12 @@ import {
   parsePublicKey,
   validateInventory,
   verifyManifest,
-  type DeviceReport,
-  type DeviceSummary,
   type InventoryItem,
   type PublicKeyInfo,
 } from "../update-check/firmware-manifest";
 import { readTrust, trustFile, writeTrust, type StoredTrust } from "../update-check/trust-store";
+import { BAD_ANSWERS, deviceStatus, nodeRedStatus, ReportBook, shortReason, type Report } from "../update-check/report";
+import { CheckScheduler } from "../update-check/scheduler";
 
 const TYPE = "privacy-update-check";
 
@@ -88,40 +88,6 @@ function parseKeys(text: string): PublicKeyInfo[] {
   return all.map((l) => parsePublicKey(l));
 }
 
-type Result = Record<string, unknown>;
-
-interface Report {
-  kind: Config["check"];
-  checkedAt: string;
-  /** Every part of this check answered correctly. */
-  ok: boolean;
-  /** The result fields below come from the last good check, not this one. */
-  stale: boolean;
-  lastOkAt: string | null;
-  failures: Failure[];
-  [field: string]: unknown;
-}
-
-// Answers that arrived but cannot be a manifest: rejected, not "offline".
-const BAD_ANSWERS = new Set(["too-large", "bad-json"]);
-
-function ago(ms: number): string {
-  const m = Math.floor(ms / 60000);
-  if (m < 1) return "just now";
-  if (m < 60) return `${m}m ago`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ago`;
-  return `${Math.floor(h / 24)}d ago`;
-}
-
-function shortReason(reason: string): string {
-  if (reason === "timeout" || reason === "network" || reason === "aborted") return "offline";
-  if (reason.startsWith("http-")) return `HTTP ${reason.slice(5)}`;
-  if (reason === "bad-json") return "bad answer";
-  if (reason === "too-large") return "answer too large";
-  return reason;
-}
-
 type RedWithVersion = RedAPI & { version?: () => string };
 
 /** The running Node-RED's version: from the runtime API, else from its package (null: unknown). */
@@ -151,32 +117,11 @@ export = function (RED: RedAPI) {
     const nodeRedVersion = () => runningVersion(RED);
 
     let closed = false;
-    let timer: NodeJS.Timeout | undefined;
-    let busy = false;
-    let queue: Promise<unknown> = Promise.resolve();
-    let lastGood: { at: number; fields: Result } | undefined;
+    const book = new ReportBook(config.check);
+    const report = book.report.bind(book);
+    const sinceLastOk = book.sinceLastOk.bind(book);
     let inventory: InventoryItem[] = [];
     let trust: StoredTrust | null | undefined;
-
-    /**
-     * Builds a report. `good`: this check produced real results, which become the last
-     * good ones. Otherwise the last good results (if any) are shown, marked stale, and
-     * `fresh` (e.g. "unknown" statuses) only when there are none.
-     */
-    function report(fresh: Result | null, failures: Failure[], good: boolean, now: number): Report {
-      const base = { kind: config.check, checkedAt: new Date(now).toISOString(), ok: failures.length === 0 };
-      if (fresh && good) {
-        lastGood = { at: now, fields: fresh };
-        return { ...base, stale: false, lastOkAt: base.checkedAt, failures, ...fresh };
-      }
-      const lastOkAt = lastGood ? new Date(lastGood.at).toISOString() : null;
-      if (lastGood) return { ...base, stale: true, lastOkAt, failures, ...lastGood.fields };
-      return { ...base, stale: false, lastOkAt, failures, ...(fresh ?? {}) };
-    }
-
-    function sinceLastOk(now: number): string {
-      return lastGood ? `last ok ${ago(now - lastGood.at)}` : "never ok";
-    }
 
     // ------------------------------------------------------------ (a) this Node-RED
     async function runNodeRed(now: number): Promise<{ report: Report; status: NodeStatus }> {
@@ -207,16 +152,7 @@ export = function (RED: RedAPI) {
       let st: NodeStatus;
       if (notConfigured) st = { fill: "yellow", shape: "ring", text: "registry not configured" };
       else if (offline) st = { fill: "yellow", shape: "ring", text: `${shortReason(failures[0]?.reason ?? "network")}, ${sinceLastOk(now)}` };
-      else {
-        const s = result.summary;
-        const parts: string[] = [];
-        if (s.vulnerable) parts.push(`${s.vulnerable} vulnerable`);
-        if (s.updatesAvailable) parts.push(`${s.updatesAvailable} update${s.updatesAvailable > 1 ? "s" : ""}`);
-        if (s.advisories === "unavailable") parts.push("advisories unavailable");
-        else if (failures.length > 0) parts.push(`${failures.length} failed`);
-        const fill = s.vulnerable ? "red" : s.advisories === "unavailable" || failures.length > 0 ? "yellow" : s.updatesAvailable ? "blue" : "green";
-        st = { fill, shape: fill === "yellow" ? "ring" : "dot", text: parts.length ? parts.join(", ") : `up to date (${s.checked})` };
-      }
+      else st = nodeRedStatus(result.summary, failures);
       return { report: rep, status: st };
     }
 
@@ -280,32 +216,20 @@ export = function (RED: RedAPI) {
       return { report: report(fields, [], true, now), status: deviceStatus(devices, summary) };
     }
 
-    function deviceStatus(devices: DeviceReport[], s: DeviceSummary): NodeStatus {
-      const parts: string[] = [];
-      if (s["security-update-required"]) parts.push(`${s["security-update-required"]} insecure`);
-      if (s["end-of-support"]) parts.push(`${s["end-of-support"]} end of support`);
-      if (s["update-available"]) parts.push(`${s["update-available"]} update${s["update-available"] > 1 ? "s" : ""}`);
-      if (s["unknown-model"]) parts.push(`${s["unknown-model"]} unknown`);
-      const fill = s["security-update-required"] ? "red" : s["end-of-support"] || s["unknown-model"] ? "yellow" : s["update-available"] ? "blue" : "green";
-      return { fill, shape: "dot", text: parts.length ? parts.join(", ") : `${devices.length} up to date` };
-    }
-
     // ------------------------------------------------------------ running
-    function run(items?: InventoryItem[]): Promise<Report> {
-      const next = queue.then(async () => {
-        busy = true;
-        try {
-          const now = Date.now();
-          const out = config.check === "node-red" ? await runNodeRed(now) : await runDevices(now, items ?? inventory);
-          if (!closed) status.showNow(out.status);
-          return out.report;
-        } finally {
-          busy = false;
-        }
-      });
-      queue = next.catch(() => undefined);
-      return next;
-    }
+    const scheduler = new CheckScheduler<Report, InventoryItem[]>({
+      intervalMs: config.interval * 3600 * 1000,
+      task: async (items) => {
+        const now = Date.now();
+        const out = config.check === "node-red" ? await runNodeRed(now) : await runDevices(now, items ?? inventory);
+        if (!closed) status.showNow(out.status);
+        return out.report;
+      },
+      onResult: (rep) => {
+        if (!closed) node.send(trailed({ topic: TYPE }, rep));
+      },
+      onError: (err) => node.error(`update check failed: ${errorText(err)}`),
+    });
 
     function trailed(msg: NodeMessage, rep: Report): NodeMessage {
       const out = RED.util.cloneMessage(msg);
@@ -329,33 +253,16 @@ export = function (RED: RedAPI) {
         items = validateInventory(msg.payload);
         inventory = items;
       }
-      const rep = await run(items);
+      const rep = await scheduler.run(items);
       return closed ? null : trailed(msg, rep);
     });
 
-    function schedule(delay: number): void {
-      if (closed || config.interval <= 0) return;
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (!busy) {
-          run()
-            .then((rep) => {
-              if (!closed) node.send(trailed({ topic: TYPE }, rep));
-            })
-            .catch((err: unknown) => node.error(`update check failed: ${errorText(err)}`));
-        }
-        schedule(intervalMs * (0.9 + Math.random() * 0.2));
-      }, delay);
-    }
-    const intervalMs = config.interval * 3600 * 1000;
-    // Jitter so that many installations restarted together do not ask at the same second.
-    schedule(Math.random() * Math.min(60000, intervalMs * 0.1));
+    scheduler.start();
 
     onClose(node, async () => {
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
       abort.abort();
-      await queue;
+      await scheduler.close();
     });
   }
 
