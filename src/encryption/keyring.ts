@@ -112,22 +112,58 @@ export interface GcmUseStore {
  */
 export const GCM_SAVE_AHEAD = 2 ** 16;
 let useStore: GcmUseStore | undefined;
+/** The store last attached, kept when it could not be read so a redeploy can try again. */
+let lastStore: GcmUseStore | undefined;
+/** Why the store cannot be read: encryption waits until it can (decryption never needs it). */
+let useStoreProblem: string | undefined;
 /** What the store holds, per fingerprint. */
 const storedUses = new Map<string, number>();
 
-/** Keeps counts in `store` from now on, and raises this process's counts to what it holds. */
+/**
+ * Keeps counts in `store` from now on, and raises this process's counts to what it
+ * holds. A store that cannot be read blocks encryption (counts back at zero could pass
+ * 2^32 unseen) but never decryption; attaching again once it is fixed lifts the block.
+ * Throws the reason when it cannot be read.
+ */
 export function attachGcmUseStore(store: GcmUseStore): void {
-  const saved = store.load();
+  lastStore = store;
+  let saved: Record<string, number>;
+  try {
+    saved = store.load();
+  } catch (e) {
+    useStore = undefined;
+    useStoreProblem = e instanceof Error ? e.message : String(e);
+    throw e;
+  }
   useStore = store;
+  useStoreProblem = undefined;
+  storedUses.clear();
   for (const [fp, n] of Object.entries(saved)) {
     storedUses.set(fp, n);
     if (n > (processGcmUses.get(fp) ?? 0)) processGcmUses.set(fp, n);
   }
 }
 
+/** Reads the last attached store again when it could not be read (a redeploy after the file was fixed). */
+export function retryGcmUseStore(): void {
+  if (useStoreProblem === undefined || lastStore === undefined) return;
+  try {
+    attachGcmUseStore(lastStore);
+  } catch {
+    // Still unreadable: encryption stays blocked with the reason.
+  }
+}
+
+/** Why encryption is blocked, or undefined when it is not. */
+export function gcmUseStoreProblem(): string | undefined {
+  return useStoreProblem;
+}
+
 /** Stops saving counts (the process's counts stay); for tests and embedders. */
 export function detachGcmUseStore(): void {
   useStore = undefined;
+  lastStore = undefined;
+  useStoreProblem = undefined;
   storedUses.clear();
 }
 
@@ -211,6 +247,9 @@ export class Keyring {
    */
   recordGcmUse(kid: string, count = 1): number {
     const fp = this.fingerprintOf(kid);
+    if (useStoreProblem !== undefined) {
+      throw new KeyringError(`encryption blocked: the key use counts cannot be read (${useStoreProblem}); fix or remove the file, then deploy again`);
+    }
     const total = (processGcmUses.get(fp) ?? 0) + count;
     processGcmUses.set(fp, total);
     saveAhead(fp, total);

@@ -6,7 +6,7 @@ import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
 import { configure, onInput } from "../core/node-adapter";
 import { cryptoNodeSchema, normalizeRaw, targetsOf } from "../encryption/crypto-node-config";
 import { keyringOrFailClosed } from "../encryption/keyring-ref";
-import { GCM_LIMIT, GCM_WARN_AT } from "../encryption/keyring";
+import { GCM_LIMIT, GCM_WARN_AT, retryGcmUseStore } from "../encryption/keyring";
 import { encryptValue } from "../encryption/jwe";
 import { planTransform } from "../encryption/message-crypto";
 import { appendTrail } from "../core/trail";
@@ -20,6 +20,8 @@ export = function (RED: RedAPI) {
     const { config, status } = rt;
     const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
     if (!keyring) return;
+    // A deploy of this node alone also reads a fixed use count file again.
+    retryGcmUseStore();
     const targets = targetsOf(config);
     let encrypted = 0;
     let warnedKid = "";

@@ -40,15 +40,17 @@ interface AdminResponse {
 const USES_FILE = ".privacy-keyring-uses.json";
 
 export = function (RED: RedAPI) {
-  // GCM use counts outlive restarts in one file per Node-RED. A file that cannot be read
-  // makes every keyring unavailable: encrypting on with counts back at zero could pass
-  // the 2^32 limit unseen.
-  let usesProblem = "";
-  if (RED.settings.userDir) {
+  // GCM use counts outlive restarts in one file per Node-RED, read again at every
+  // deploy of a keyring so a fixed file needs no restart. A file that cannot be read
+  // blocks encryption (counts back at zero could pass the 2^32 limit unseen), never
+  // decryption: data already encrypted must stay readable.
+  const usesFile = RED.settings.userDir ? path.join(RED.settings.userDir, USES_FILE) : undefined;
+  function readUses(node: RedNode, label: string): void {
+    if (usesFile === undefined) return;
     try {
-      attachGcmUseStore(gcmUseFile(path.join(RED.settings.userDir, USES_FILE)));
+      attachGcmUseStore(gcmUseFile(usesFile));
     } catch (e) {
-      usesProblem = errorText(e);
+      node.error(`${label}: encryption blocked until the key use counts can be read (decryption works): ${errorText(e)}`);
     }
   }
 
@@ -60,10 +62,10 @@ export = function (RED: RedAPI) {
     let keyring: Keyring | undefined;
     let failure = "";
     const checked = validateConfig(schema, def);
+    const label = def.name ? `keyring "${String(def.name)}"` : "keyring";
+    readUses(node as unknown as RedNode, label);
     if (!checked.ok) {
       failure = checked.error;
-    } else if (usesProblem) {
-      failure = usesProblem;
     } else {
       const c = checked.value;
       try {
@@ -80,7 +82,6 @@ export = function (RED: RedAPI) {
         failure = errorText(e);
       }
     }
-    const label = def.name ? `keyring "${String(def.name)}"` : "keyring";
     if (keyring === undefined) node.error(`${label} unavailable: ${failure}`);
 
     if (keyring !== undefined) {

@@ -181,6 +181,41 @@ describe("privacy-encrypt / privacy-decrypt nodes", function () {
     assert.strictEqual(r.msg.payload, "x");
   });
 
+  it("a corrupt use count file blocks encryption only: decryption works, and a fixed file is read again on the next deploy", async function () {
+    const fs = require("node:fs");
+    const os = require("node:os");
+    const path = require("node:path");
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "gcm-corrupt-"));
+    const usesFile = path.join(userDir, ".privacy-keyring-uses.json");
+    fs.writeFileSync(usesFile, "{ torn");
+    helper.settings({ userDir });
+    try {
+      const key = crypto.randomBytes(32);
+      const { encryptValue } = require("../../dist/encryption/jwe.js");
+      const jwe = encryptValue("still readable", "A", key).jwe;
+      await load(flow(), creds({ A: b64(key) }));
+      const blocked = await run("enc", { payload: "x" });
+      assert.strictEqual(blocked.at, "caught");
+      assert.match(blocked.msg.error.message, /encryption blocked: the key use counts cannot be read/);
+      assert.strictEqual(blocked.msg.payload, "x", "nothing half done");
+      const opened = await run("dec", { payload: jwe });
+      assert.strictEqual(opened.at, "out2");
+      assert.strictEqual(opened.msg.payload, "still readable");
+      assert.strictEqual(fs.readFileSync(usesFile, "utf8"), "{ torn", "a file we cannot read is left as it is");
+      // The user removes the broken file and deploys again: no restart needed.
+      fs.rmSync(usesFile);
+      await helper.unload();
+      await load(flow(), creds({ A: b64(key) }));
+      const again = await run("enc", { payload: "x" });
+      assert.strictEqual(again.at, "out1");
+      assert.ok(fs.existsSync(usesFile), "counts saved again");
+    } finally {
+      helper.settings({});
+      require("../../dist/encryption/keyring.js").detachGcmUseStore();
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+
   it("warns (log and yellow status) when a key nears the GCM limit, and refuses at the limit", async function () {
     // A key of its own: use counts are per key for the whole process.
     await load(flow(), creds({ A: b64(crypto.randomBytes(32)) }));
