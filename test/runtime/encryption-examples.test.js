@@ -96,6 +96,8 @@ describe("encryption examples in a real runtime", function () {
       assert.deepEqual(m.payload, { sensor: "living-room", t: 21.5, h: 40, owner: "alice", location: { lat: 48.8566, lon: 2.3522 } });
       assert.deepEqual(trailTypes(m), ["privacy-decrypt"]);
     }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.doesNotMatch(rt.output(), /\[json[^\]]*\]|Unexpected end of JSON input/, "the read-back logs no JSON error");
   });
 
   it("migrate-cryptojs-ciphertexts: the CryptoJS samples come out as JWE and decrypt to the original texts", async () => {
