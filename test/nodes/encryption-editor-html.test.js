@@ -4,20 +4,16 @@
 const assert = require("node:assert");
 const fs = require("node:fs");
 const path = require("node:path");
-const vm = require("node:vm");
-
-const NODES = path.join(__dirname, "..", "..", "src", "nodes");
+const { loadEditor, NODES } = require("../helpers/editor-html");
 
 describe("encryption editor HTML", () => {
   for (const type of ["privacy-keyring", "privacy-encrypt", "privacy-decrypt"]) {
     it(`${type}.html compiles, registers ${type} and its i18n keys exist`, () => {
-      const html = fs.readFileSync(path.join(NODES, `${type}.html`), "utf8");
-      const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
-      assert.strictEqual(scripts.length, 1);
-      let registered;
-      const RED = { nodes: { registerType: (t, def) => (registered = { t, def }) } };
-      vm.runInNewContext(scripts[0], { RED, $: () => ({}), window: {}, btoa: (s) => Buffer.from(s, "latin1").toString("base64") });
-      assert.strictEqual(registered.t, type);
+      const loaded = loadEditor(type);
+      const html = loaded.html;
+      assert.strictEqual(loaded.inline.length, 1);
+      assert.deepStrictEqual(Object.keys(loaded.registered), [type]);
+      const registered = { t: type, def: loaded.registered[type] };
       const labels = JSON.parse(fs.readFileSync(path.join(NODES, "locales", "en-US", `${type}.json`), "utf8"));
       const keys = [...html.matchAll(/(?:data-i18n="|_\(")([\w-]+\.[\w.]+)"/g)].map((m) => m[1]);
       assert.ok(keys.length > 3);

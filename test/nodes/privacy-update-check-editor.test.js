@@ -4,21 +4,17 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const vm = require("node:vm");
+const { loadEditor } = require("../helpers/editor-html");
 const { generateKeyPair } = require("../../dist/update-check/firmware-manifest.js");
 
-function loadEditor() {
-  const html = fs.readFileSync(path.join(__dirname, "..", "..", "src", "nodes", "privacy-update-check.html"), "utf8");
-  const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
-  assert.equal(scripts.length, 1, "one editor script");
-  const registered = {};
-  const $ = () => ({ length: 0, val: () => undefined, on: () => undefined, toggle: () => undefined });
-  vm.runInNewContext(scripts[0], { RED: { nodes: { registerType: (type, def) => (registered[type] = def) } }, $ });
+function loadUpdateCheckEditor() {
+  const { registered, inline } = loadEditor("privacy-update-check");
+  assert.equal(inline.length, 1, "one editor script");
   return registered["privacy-update-check"];
 }
 
 describe("privacy-update-check editor", () => {
-  const def = loadEditor();
+  const def = loadUpdateCheckEditor();
   const v = (field, value, node = {}) => def.defaults[field].validate.call(node, value);
 
   it("registers in the privacy category with the conventions' look", () => {
