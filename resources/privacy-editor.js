@@ -151,4 +151,4 @@
     pathListValidator: pathListValidator,
     resizeList: resizeList
   };
-})(typeof window !== "undefined" ? window : globalThis);
+})(window);
