@@ -35,7 +35,7 @@ export default tseslint.config(
     languageOptions: { ecmaVersion: 2018, sourceType: "script", globals: browserEditor },
     rules: {
       "max-len": ["error", { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreRegExpLiterals: true }],
-      "no-unused-vars": ["error", { args: "none" }],
+      "no-unused-vars": ["error", { args: "none", caughtErrors: "none" }],
     },
   },
   {
