@@ -44,6 +44,20 @@ describe("the packed package", function () {
     assert.ok(files.has("LICENSE") && files.has("README.md") && files.has("package.json"));
   });
 
+  it("claims only Node-RED versions this suite runs on (4.1 here, 5 in the matrix)", () => {
+    const semver = require("semver");
+    const claim = pkg["node-red"].version;
+    const running = require("node-red/package.json").version;
+    assert.ok(semver.satisfies(running, claim), `Node-RED ${running} is within the claim ${claim}`);
+    // The lowest version claimed is the lowest the matrix runs (Node-RED 4.1 on Node 20).
+    assert.equal(semver.minVersion(claim).version, "4.1.0");
+    const lock = path.join(ROOT, "package-lock.json"); // the matrix copy has none
+    if (fs.existsSync(lock)) {
+      const base = JSON.parse(fs.readFileSync(lock, "utf8")).packages["node_modules/node-red"].version;
+      assert.ok(semver.satisfies(base, "~4.1.0"), `the base run is Node-RED 4.1 (${base})`);
+    }
+  });
+
   it("passes the flow library scorecard (node-red-dev validate) with every check true", () => {
     const out = path.join(tempDir("nr-privacy-scorecard-"), "scorecard.json");
     const bin = require.resolve("node-red-dev/bin/run");
