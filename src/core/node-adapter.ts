@@ -61,9 +61,16 @@ export function onInput(
   options: InputOptions = {},
 ): void {
   const succeed = (out: Output, send: SendFunction, done: DoneFunction): void => {
-    if (out !== null) send(out);
-    if (options.okStatus) status.show(options.okStatus);
+    try {
+      if (out !== null) send(out);
+    } catch (err) {
+      // Runs inside a promise callback too: a throw here must end in done(err), never
+      // in an unhandled rejection.
+      fail(err, done);
+      return;
+    }
     done();
+    if (options.okStatus) status.show(options.okStatus);
   };
   const fail = (err: unknown, done: DoneFunction): void => {
     const error = err instanceof Error ? err : new Error(errorText(err));

@@ -78,7 +78,19 @@ export class StatusReporter {
 
   private emit(status: StatusSource): void {
     this.lastShown = this.now();
-    this.sink(typeof status === "function" ? status() : status);
+    // Runs from a timer: a status builder or a closed node's status() that throws must
+    // not become an uncaught exception that stops Node-RED.
+    let shown: NodeStatus;
+    try {
+      shown = typeof status === "function" ? status() : status;
+    } catch (e) {
+      shown = { fill: "red", shape: "ring", text: shortText(`status: ${errorText(e)}`) };
+    }
+    try {
+      this.sink(shown);
+    } catch {
+      // The node is gone; nothing left to show.
+    }
   }
 }
 

@@ -50,6 +50,25 @@ describe("lib/status", () => {
     assert.equal(built, 2, "the pending status is built once, when the interval ends");
     r.close();
   });
+  it("a status builder that throws in the timer shows the error instead of escaping (no uncaught exception)", async () => {
+    const seen = [];
+    const r = new StatusReporter((s) => seen.push(s), 10);
+    r.show({ text: "first" });
+    r.show(() => {
+      throw new Error("builder broke");
+    });
+    await new Promise((res) => setTimeout(res, 40));
+    assert.equal(seen.length, 2);
+    assert.equal(seen[1].fill, "red");
+    assert.match(seen[1].text, /builder broke/);
+    const dead = new StatusReporter(() => {
+      throw new Error("node gone");
+    }, 10);
+    dead.show({ text: "a" });
+    dead.show({ text: "b" });
+    await new Promise((res) => setTimeout(res, 40));
+    r.close();
+  });
   it("counts and summarises", () => {
     const m = new Metrics();
     m.add("passed");
