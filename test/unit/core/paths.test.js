@@ -32,6 +32,36 @@ describe("lib/paths", () => {
     assert.deepEqual(P.findMatches(msg, P.parsePath("payload.nope.x")), []);
   });
 
+  it("`*` visits own __proto__, constructor and prototype keys as data; writes and removes stay own", () => {
+    const text = '{"p":{"dev":{"s":1},"__proto__":{"s":2},"constructor":{"s":3},"prototype":{"s":4}}}';
+    const root = JSON.parse(text);
+    const path = P.parsePath("p.*.s");
+    const matches = P.findMatches(root, path);
+    assert.deepEqual(matches.map((m) => m.value), [1, 2, 3, 4]);
+    assert.deepEqual(matches.map((m) => m.keys[1]), ["dev", "__proto__", "constructor", "prototype"]);
+    matches.forEach((m) => P.replaceMatch(m, { polluted: m.value }));
+    assert.equal(JSON.stringify(root), '{"p":{"dev":{"s":{"polluted":1}},"__proto__":{"s":{"polluted":2}},"constructor":{"s":{"polluted":3}},"prototype":{"s":{"polluted":4}}}}');
+    // the values themselves, under `*`, replaced: still own data, no prototype set
+    P.findMatches(root, P.parsePath("p.*")).forEach((m) => P.replaceMatch(m, { polluted: 5 }));
+    assert.deepEqual(Object.keys(root.p), ["dev", "__proto__", "constructor", "prototype"]);
+    assert.equal(Object.getPrototypeOf(root.p), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(root.p, "__proto__").value.polluted, 5);
+    assert.equal(P.deleteMatches(root, P.parsePath("p.*")), 4);
+    assert.deepEqual(Object.getOwnPropertyNames(root.p), []);
+    assert.equal(Object.getPrototypeOf(root.p), Object.prototype);
+    assert.equal({}.polluted, undefined);
+    assert.equal(Object.prototype.polluted, undefined);
+  });
+
+  it("refuses to step into a Map or a Set (their entries are not properties) rather than skip them", () => {
+    const root = { m: new Map([["a", { s: 1 }]]), s: new Set([1]), d: new Date(0) };
+    assert.throws(() => P.findMatches(root, P.parsePath("m.*.s")), (e) => e instanceof P.PathError && /meets a Map/.test(e.message));
+    assert.throws(() => P.findMatches(root, P.parsePath("s.a")), /meets a Set/);
+    assert.throws(() => P.setValue(root, P.parsePath("m.a"), 1), P.PathError);
+    assert.deepEqual(P.findMatches(root, P.parsePath("*")).map((m) => m.key), ["m", "s", "d"], "a Map as a value is fine");
+    assert.deepEqual(P.findMatches(root, P.parsePath("d.*")), [], "a Date is a value, not a container");
+  });
+
   it("never walks into inherited properties", () => {
     const o = Object.create({ inherited: { secret: 1 } });
     assert.deepEqual(P.findMatches({ o }, P.parsePath("o.inherited.secret")), []);
