@@ -189,7 +189,12 @@ export function childKeys(container: Container): Key[] {
     for (let i = 0; i < container.length; i++) out[i] = i;
     return out;
   }
-  return Object.keys(container);
+  return ownKeys(container);
+}
+
+/** The keys `*` visits in an object: every own enumerable key, as data (see the file comment). */
+export function ownKeys(obj: Record<string, unknown>): string[] {
+  return Object.keys(obj);
 }
 
 /** The own value at a key: an index of an array, an own property of an object. */

@@ -2,8 +2,13 @@
  * Running a plan on a message in one walk over the parts the rules name. The walk never
  * changes the message it is given: it builds the output beside it (sharing the subtrees
  * it keeps whole), so a message that fails is handed to done(err) untouched.
+ *
+ * It steps through the message with the shared walker of core/paths: `*` visits every
+ * own key, `__proto__`, `constructor` and `prototype` included, as data, and the output
+ * gets them as own data properties (addOwn), so nothing can reach a prototype.
  */
-import { isForbiddenKey } from "../core/paths";
+import { addOwn, collectionKind, isContainer, isForbiddenKey, ownKeys } from "../core/paths";
+import { hasOwn } from "../core/objects";
 import { MinimizeError, type Mode } from "./schema";
 import { MISMATCH } from "./transforms";
 import type { Plan, PlanNode } from "./plan";
@@ -46,18 +51,7 @@ interface Walk {
   dropped: string[];
 }
 
-type Container = Record<string, unknown> | unknown[];
-
-function isContainer(v: unknown): v is Container {
-  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v) && !(v instanceof Date);
-}
-
 const IDENT = /^[A-Za-z_$][\w$]*$/;
-
-/** isForbiddenKey with a length test first: it runs for every key of every message. */
-function forbidden(k: string): boolean {
-  return (k.length === 9 || k.length === 11) && isForbiddenKey(k);
-}
 
 function childName(parent: string, key: string): string {
   return IDENT.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
@@ -82,53 +76,6 @@ function noteRemoved(w: Walk, name: string): void {
   if (w.removed.length < MAX_NAMES * 4) w.removed.push(name);
 }
 
-/** Deeper than this is refused: real payloads are not, and a payload that refers to itself never ends. */
-export const MAX_DEPTH = 100;
-
-function tooDeep(name: string): MinimizeError {
-  return new MinimizeError(`msg.${name} is nested more than ${MAX_DEPTH} levels deep (or refers to itself)`);
-}
-
-function hasForbidden(v: unknown, depth: number, name: string): boolean {
-  if (!isContainer(v)) return false;
-  if (depth > MAX_DEPTH) throw tooDeep(name);
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (hasForbidden(v[i], depth + 1, name)) return true;
-    return false;
-  }
-  for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    if (forbidden(k) || hasForbidden(v[k], depth + 1, name)) return true;
-  }
-  return false;
-}
-
-function withoutForbidden(v: unknown, name: string, w: Walk, depth = 0): unknown {
-  if (!isContainer(v)) return v;
-  if (depth > MAX_DEPTH) throw tooDeep(name);
-  if (Array.isArray(v)) return v.map((x) => withoutForbidden(x, `${name}[*]`, w, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) {
-    if (isForbiddenKey(k)) noteRemoved(w, childName(name, k));
-    else out[k] = withoutForbidden(v[k], childName(name, k), w, depth + 1);
-  }
-  return out;
-}
-
-/**
- * A value that leaves whole. Own `__proto__`, `constructor` or `prototype` keys inside
- * it (JSON.parse makes them) are taken out, so no merge downstream can reach a prototype
- * through our output. The check allocates nothing; a copy is made only when needed.
- */
-function safe(v: unknown, name: string, w: Walk): unknown {
-  return isContainer(v) && hasForbidden(v, 0, name) ? withoutForbidden(v, name, w) : v;
-}
-
-/** safe() for a key of an object, naming it only when something must be taken out. */
-function safeChild(v: unknown, node: PlanNode, parent: string, key: string, w: Walk): unknown {
-  return isContainer(v) && hasForbidden(v, 0, parent) ? withoutForbidden(v, nameOf(w, node, parent, key), w) : v;
-}
-
 function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
   for (let i = 0; i < node.rules.length; i++) {
     const r = node.rules[i];
@@ -143,6 +90,9 @@ function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
   }
   let out = value;
   if (node.literals !== null || node.wild !== null) {
+    const kind = collectionKind(value);
+    // rules below this path cannot reach a Map's or a Set's entries: fail rather than let them pass
+    if (kind !== null) throw new MinimizeError(`msg.${name} is ${kind}: the rules below it cannot reach its entries`);
     if (isContainer(value)) {
       out = Array.isArray(value) ? visitArray(value, node, name, w) : visitObject(value, node, name, w);
       // In keep mode, a container only on the way to kept paths goes when nothing in it was kept.
@@ -163,9 +113,9 @@ function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
       return REMOVE;
     }
     w.coarsened.push(name);
-    return safe(next, name, w);
+    return next;
   }
-  return node.literals === null && node.wild === null ? safe(out, name, w) : out;
+  return out;
 }
 
 function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
@@ -179,19 +129,17 @@ function visitArray(arr: readonly unknown[], node: PlanNode, name: string, w: Wa
 /** Keep mode on the way to kept paths: a new object with only what the rules let out. */
 function pruneObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const keys = Object.keys(obj);
+  const keys = ownKeys(obj);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    const bad = forbidden(k);
-    const literal = node.literals !== null && !bad ? node.literals.get(k) : undefined;
-    const child = literal ?? (bad ? null : node.wild);
+    const literal = node.literals !== null ? node.literals.get(k) : undefined;
+    const child = literal ?? node.wild;
     if (child === null) {
-      // An own "__proto__" (JSON.parse makes them) never leaves either.
       noteRemoved(w, nameOf(w, node, name, k));
       continue;
     }
     const r = visit(obj[k], child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
-    if (r !== REMOVE) out[k] = r;
+    if (r !== REMOVE) addOwn(out, k, r);
   }
   return out;
 }
@@ -224,20 +172,15 @@ function pruneArray(arr: readonly unknown[], node: PlanNode, name: string, w: Wa
  * object is copied only when something does change; otherwise it is returned as it is.
  */
 function editObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
-  const keys = Object.keys(obj);
+  const keys = ownKeys(obj);
   let results: unknown[] | null = null;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     const v = obj[k];
-    let r: unknown;
-    if (forbidden(k)) {
-      noteRemoved(w, nameOf(w, node, name, k));
-      r = REMOVE;
-    } else {
-      const literal = node.literals !== null ? node.literals.get(k) : undefined;
-      const child = literal ?? node.wild;
-      r = child === null ? safeChild(v, node, name, k, w) : visit(v, child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
-    }
+    const literal = node.literals !== null ? node.literals.get(k) : undefined;
+    const child = literal ?? node.wild;
+    // a key no rule names stays as it is, with everything in it
+    const r = child === null ? v : visit(v, child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
     if (r !== v && results === null) {
       results = new Array<unknown>(keys.length);
       for (let j = 0; j < i; j++) results[j] = obj[keys[j]];
@@ -246,7 +189,7 @@ function editObject(obj: Record<string, unknown>, node: PlanNode, name: string, 
   }
   if (results === null) return obj;
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < keys.length; i++) if (results[i] !== REMOVE) out[keys[i]] = results[i];
+  for (let i = 0; i < keys.length; i++) if (results[i] !== REMOVE) addOwn(out, keys[i], results[i]);
   return out;
 }
 
@@ -256,7 +199,7 @@ function editArray(arr: readonly unknown[], node: PlanNode, name: string, w: Wal
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
     const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
-    const r = child === null ? safe(v, itemName, w) : visit(v, child, itemName, w);
+    const r = child === null ? v : visit(v, child, itemName, w);
     if (r !== v && results === null) results = arr.slice(0, i);
     if (results !== null && r !== REMOVE) results.push(r);
   }
@@ -284,7 +227,8 @@ function unique(names: string[]): string[] {
 function getProperty(msg: Record<string, unknown>, keys: readonly string[]): { found: boolean; value: unknown } {
   let node: unknown = msg;
   for (const k of keys) {
-    if (!isContainer(node) || !Object.prototype.hasOwnProperty.call(node, k)) return { found: false, value: undefined };
+    // keys are the property's segments as text: "0" reaches an array's index 0 too
+    if (!isContainer(node) || !hasOwn(node, k)) return { found: false, value: undefined };
     node = (node as Record<string, unknown>)[k];
   }
   return { found: true, value: node };
@@ -296,10 +240,10 @@ function setProperty(msg: Record<string, unknown>, keys: readonly string[], valu
   for (let i = 0; i < keys.length - 1; i++) {
     const next = node[keys[i]];
     const copy: Record<string, unknown> = Array.isArray(next) ? (next.slice() as unknown as Record<string, unknown>) : { ...(next as Record<string, unknown>) };
-    node[keys[i]] = copy;
+    addOwn(node, keys[i], copy);
     node = copy;
   }
-  node[keys[keys.length - 1]] = value;
+  addOwn(node, keys[keys.length - 1], value);
 }
 
 /**
@@ -331,8 +275,9 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   const keys = Object.keys(msg);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (forbidden(k) || (config.stripMetadata && !plan.keep.has(k))) stripped.push(k);
-    else out[k] = msg[k];
+    // a message-level __proto__ (or constructor, prototype) is not data of the property: it goes, and is listed
+    if (isForbiddenKey(k) || (config.stripMetadata && !plan.keep.has(k))) stripped.push(k);
+    else addOwn(out, k, msg[k]);
   }
   if (untouched === undefined) setProperty(out, plan.propertyKeys, value);
 
