@@ -12,7 +12,11 @@ export interface PlanNode {
   /** Children by key (array indexes as strings, like object keys). */
   literals: Map<string, PlanNode> | null;
   wild: PlanNode | null;
-  /** Keys no rule names survive (remove mode, or below a kept path in keep mode). */
+  /**
+   * Keys no rule names survive: in remove mode everywhere; in keep mode at a kept path
+   * and everywhere below it (a kept path keeps its whole value; deeper rules refine only
+   * what they name).
+   */
   keepRest: boolean;
   remove: boolean;
   transform: Transform | null;
@@ -58,13 +62,23 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
   return out;
 }
 
-/** Makes every literal child also carry what the `*` sibling asks, so a walk needs one lookup. */
-function finalize(node: PlanNode): void {
-  if (node.wild && node.literals) {
-    for (const [k, child] of node.literals) node.literals.set(k, merge(child, node.wild));
+/**
+ * Returns the tree a walk runs on: every literal child also carries what its `*` sibling
+ * asks (so a walk needs one lookup), and keepRest is handed down from a kept path to
+ * every node below it. Without that, keep `gps` with remove `gps.meta.accuracy` let only
+ * what the deeper rule named of `gps.meta` out, that is nothing. New nodes are made
+ * rather than changed in place: merge shares subtrees between a literal and its `*`
+ * sibling, and keepRest handed to one must not reach the other.
+ */
+function finalize(node: PlanNode, keptAbove: boolean): PlanNode {
+  const keepRest = node.keepRest || keptAbove;
+  const out: PlanNode = { ...node, keepRest, literals: null, wild: null };
+  if (node.literals) {
+    out.literals = new Map();
+    for (const [k, child] of node.literals) out.literals.set(k, finalize(node.wild ? merge(child, node.wild) : child, keepRest));
   }
-  if (node.literals) for (const child of node.literals.values()) finalize(child);
-  if (node.wild) finalize(node.wild);
+  if (node.wild) out.wild = finalize(node.wild, keepRest);
+  return out;
 }
 
 function segmentKey(seg: Segment): string | null {
@@ -132,12 +146,12 @@ export function compile(config: MinimizeConfig): Plan {
       node.transform = makeTransform(rule);
     }
   });
-  finalize(root);
+  const tree = finalize(root, false);
   const property = parsePath(config.property);
   const keep = new Set([...ALWAYS_KEPT, String(property.segments[0]), ...config.keepProperties]);
   return {
     config,
-    root,
+    root: tree,
     ruleCount: config.rules.length,
     property,
     propertyKeys: property.segments.map(String),

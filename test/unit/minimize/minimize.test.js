@@ -53,6 +53,18 @@ describe("lib/minimize", () => {
       assert.deepEqual(msg.payload, { gps: { lat: 52.520008, lon: 13.404954 } });
     });
 
+    it("a kept path keeps its whole value; deeper rules refine only what they name", () => {
+      const gps = { lat: 52.52, lon: 13.4, meta: { accuracy: 4, fix: "3d", sats: [7, 9] } };
+      const a = run(keep([{ path: "gps" }, { path: "gps.meta.accuracy", op: "remove" }]), { payload: { gps, owner: "x" } });
+      assert.deepEqual(a.msg.payload, { gps: { lat: 52.52, lon: 13.4, meta: { fix: "3d", sats: [7, 9] } } });
+      const readings = [{ v: 1.26, at: 1, unit: "W" }, { v: 2.74, at: 2, note: { a: 1 } }, { at: 3 }];
+      const b = run(keep([{ path: "readings" }, { path: "readings[*].v", op: "round" }]), { payload: { readings, owner: "x" } });
+      assert.deepEqual(b.msg.payload, { readings: [{ v: 1, at: 1, unit: "W" }, { v: 3, at: 2, note: { a: 1 } }, { at: 3 }] });
+      // a literal kept beside a `*` rule keeps its whole value; the other keys only what `*` names
+      const c = run(keep([{ path: "dev.a" }, { path: "dev.*.meta.x" }]), { payload: { dev: { a: { meta: { x: 1, y: 2 }, z: 3 }, b: { meta: { x: 4, y: 5 }, z: 6 } } } });
+      assert.deepEqual(c.msg.payload, { dev: { a: { meta: { x: 1, y: 2 }, z: 3 }, b: { meta: { x: 4 } } } });
+    });
+
     it("handles nested arrays with wildcards at several levels", () => {
       const payload = { sites: [{ name: "a", rooms: [{ t: 20, who: "x" }, { t: 21, who: "y" }] }, { name: "b", rooms: [{ who: "z" }] }] };
       const { msg } = run(keep([{ path: "sites[*].rooms[*].t" }]), { payload });
@@ -433,6 +445,52 @@ describe("lib/minimize", () => {
           assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, "a"), false);
         }),
         { numRuns: 400 },
+      );
+    });
+
+    /** A copy of v with every primitive replaced by a distinct number that rounding changes (own keys kept as data). */
+    function numbered(v, counter = { n: 0 }) {
+      if (Array.isArray(v)) return v.map((x) => numbered(x, counter));
+      if (typeof v === "object" && v !== null) {
+        const out = {};
+        for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: numbered(v[k], counter), enumerable: true, writable: true, configurable: true });
+        return out;
+      }
+      return ++counter.n + 0.25;
+    }
+    /** Primitive leaves with their paths (array indexes as numbers). */
+    function primitives(v, prefix, out) {
+      if (typeof v !== "object" || v === null) out.push({ path: prefix, value: v });
+      else for (const k of Object.keys(v)) primitives(Object.getOwnPropertyDescriptor(v, k).value, [...prefix, Array.isArray(v) ? Number(k) : k], out);
+      return out;
+    }
+    const matchesPrefix = (p, leaf) => p.length <= leaf.length && p.every((s, i) => stepMatches(s, leaf[i]));
+    const withoutIndexes = (path) => JSON.stringify(path.map((k) => (typeof k === "number" ? "#" : k)));
+
+    it("keep mode: a value under a kept path that no other rule names leaves unchanged (property)", () => {
+      const rule = fc.record({ pattern, op: fc.constantFrom("keep", "keep", "remove", "round") });
+      fc.assert(
+        fc.property(
+          fc.dictionary(fc.constantFrom(...KEYS), json.value, { maxKeys: 5 }),
+          fc.uniqueArray(rule, { minLength: 1, maxLength: 5, selector: (r) => toText(r.pattern).replace(/\[(\d+)\]/g, '["$1"]') }),
+          (raw, rules) => {
+            const payload = numbered(raw);
+            const config = keep(rules.map((r) => ({ path: toText(r.pattern), op: r.op })), { onTypeMismatch: "drop-field" });
+            const out = primitives(run(config, { payload }).msg.payload, [], []);
+            const where = new Map(out.map((l) => [l.value, l.path]));
+            for (const leaf of primitives(payload, [], [])) {
+              const named = rules.filter((r) => matchesPrefix(r.pattern, leaf.path));
+              // under a kept path, and every rule that reaches it only keeps
+              if (named.length === 0 || named.some((r) => r.op !== "keep")) continue;
+              const at = where.get(leaf.value);
+              assert.ok(at !== undefined, `${JSON.stringify(leaf.path)} (${leaf.value}) is gone; rules ${JSON.stringify(rules)}`);
+              // array elements before it may have gone (nothing kept in them), so only indexes may differ
+              assert.equal(withoutIndexes(at), withoutIndexes(leaf.path), `${JSON.stringify(leaf.path)} moved to ${JSON.stringify(at)}`);
+            }
+            assert.equal({}.polluted, undefined);
+          },
+        ),
+        { numRuns: 500 },
       );
     });
 
