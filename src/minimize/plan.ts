@@ -19,9 +19,15 @@ export interface PlanNode {
    */
   keepRest: boolean;
   remove: boolean;
+  /** The rule that removes here (-1: none), named in the trail. */
+  removeRule: number;
   transform: Transform | null;
+  /** The rule whose transform runs here (-1: none), named in the trail and in errors. */
+  transformRule: number;
   /** Indexes of the rules that end here (for the missing count). */
   rules: number[];
+  /** The first rule whose path passes through here, named when this node cannot be walked. */
+  via: number;
 }
 
 export interface Plan {
@@ -31,14 +37,21 @@ export interface Plan {
   readonly property: PropertyPath;
   readonly propertyKeys: readonly string[];
   readonly keep: ReadonlySet<string>;
-  /** Scratch space of the (synchronous) walk: which rules matched in the current message. */
-  readonly scratch: { stamps: Uint32Array; generation: number };
-  /** Names of top-level keys (`payload.owner`), made once instead of per message. */
-  readonly rootNames: Map<string, string>;
+  /**
+   * Each rule's path as the trail and errors name it: the property, then the rule's path as
+   * configured (`payload.readings[*].v`). The trail names these and counts, never a key
+   * found in the data: a key can be personal data (an email address as a key).
+   */
+  readonly ruleNames: readonly string[];
+  /**
+   * Scratch space of the (synchronous) walk, per rule: the generation of the message in
+   * which it matched, removed, coarsened, dropped (a stamp from an earlier message counts as no).
+   */
+  readonly scratch: { matched: Uint32Array; removed: Uint32Array; coarsened: Uint32Array; dropped: Uint32Array; generation: number };
 }
 
-function newNode(keepRest: boolean): PlanNode {
-  return { literals: null, wild: null, keepRest, remove: false, transform: null, rules: [] };
+function newNode(keepRest: boolean, via: number): PlanNode {
+  return { literals: null, wild: null, keepRest, remove: false, removeRule: -1, transform: null, transformRule: -1, rules: [], via };
 }
 
 /** Folds b into a copy of a; on a conflict `a` (the more specific path) wins, except that remove always wins. */
@@ -48,8 +61,11 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
     wild: a.wild,
     keepRest: a.keepRest || b.keepRest,
     remove: a.remove || b.remove,
+    removeRule: a.remove ? a.removeRule : b.removeRule,
     transform: a.transform ?? b.transform,
+    transformRule: a.transform ? a.transformRule : b.transformRule,
     rules: [...a.rules, ...b.rules.filter((r) => !a.rules.includes(r))],
+    via: Math.min(a.via, b.via),
   };
   if (b.literals) {
     out.literals = out.literals ?? new Map();
@@ -111,8 +127,9 @@ function checkRule(rule: RuleConfig, i: number): void {
 /** Compiles a validated config into a plan; throws ConfigError naming the rule. */
 export function compile(config: MinimizeConfig): Plan {
   const keepMode = config.mode === "keep";
-  const root = newNode(!keepMode);
+  const root = newNode(!keepMode, 0);
   const seen = new Map<string, number>();
+  const ruleNames: string[] = [];
   config.rules.forEach((rule, i) => {
     checkRule(rule, i);
     const path = parsePath(rule.path);
@@ -123,27 +140,30 @@ export function compile(config: MinimizeConfig): Plan {
       throw new ConfigError(`invalid config: ${describeRule(rule, i)}: the same path as "rules[${earlier}]"`);
     }
     seen.set(canonical, i);
+    ruleNames.push(path.text.startsWith("[") ? `${config.property}${path.text}` : `${config.property}.${path.text}`);
     let node = root;
     for (const seg of path.segments) {
       const key = segmentKey(seg);
       let child: PlanNode | undefined;
       if (key === null) {
         child = node.wild ?? undefined;
-        if (!child) node.wild = child = newNode(!keepMode);
+        if (!child) node.wild = child = newNode(!keepMode, i);
       } else {
         node.literals = node.literals ?? new Map();
         child = node.literals.get(key);
-        if (!child) node.literals.set(key, (child = newNode(!keepMode)));
+        if (!child) node.literals.set(key, (child = newNode(!keepMode, i)));
       }
       node = child;
     }
     node.rules.push(i);
     if (rule.op === "remove") {
       node.remove = true;
+      node.removeRule = i;
     } else {
       // keep, or a transform: in keep mode the whole value at this path is allowed.
       if (keepMode) node.keepRest = true;
       node.transform = makeTransform(rule);
+      if (node.transform !== null) node.transformRule = i;
     }
   });
   const tree = finalize(root, false);
@@ -156,8 +176,14 @@ export function compile(config: MinimizeConfig): Plan {
     property,
     propertyKeys: property.segments.map(String),
     keep,
-    scratch: { stamps: new Uint32Array(config.rules.length), generation: 0 },
-    rootNames: new Map(),
+    ruleNames,
+    scratch: {
+      matched: new Uint32Array(config.rules.length),
+      removed: new Uint32Array(config.rules.length),
+      coarsened: new Uint32Array(config.rules.length),
+      dropped: new Uint32Array(config.rules.length),
+      generation: 0,
+    },
   };
 }
 

@@ -43,8 +43,10 @@ describe("lib/minimize", () => {
     it("lets only listed paths out, nested and through array wildcards", () => {
       const { msg, summary } = run(keep([{ path: "power" }, { path: "gps.lat" }, { path: "readings[*].v" }]), reading());
       assert.deepEqual(msg.payload, { power: 1234.5678, gps: { lat: 52.520008 }, readings: [{ v: 1.26 }, { v: 2.74 }] });
-      assert.deepEqual(summary.removed.sort(), ["payload.deviceId", "payload.gps.acc", "payload.gps.lon", "payload.owner", "payload.readings[*].at", "payload.readings[*].raw", "payload.ts"].sort());
-      assert.equal(summary.removedCount, 9, "two readings each lose at and raw");
+      // keys no rule names are counted, not named: they were found in the data
+      assert.deepEqual(summary.removed, []);
+      assert.equal(summary.unlisted, 9, "deviceId, owner, ts, gps.lon, gps.acc, and two readings each lose at and raw");
+      assert.equal(summary.removedCount, 9);
       assert.equal(summary.missing, 0);
     });
 
@@ -76,7 +78,8 @@ describe("lib/minimize", () => {
       const payload = { dev: { a: { rssi: -70, mac: "m1" }, b: { rssi: -40, mac: "m2", fw: "1.2" } } };
       const { msg, summary } = run(keep([{ path: "dev.*.rssi" }, { path: "dev.b.fw" }]), { payload });
       assert.deepEqual(msg.payload, { dev: { a: { rssi: -70 }, b: { rssi: -40, fw: "1.2" } } });
-      assert.deepEqual(summary.removed, ["payload.dev.*.mac", "payload.dev.b.mac"], "keys matched only by * are not named");
+      assert.deepEqual(summary.removed, [], "keys no rule names are counted, not named");
+      assert.equal(summary.unlisted, 2);
     });
 
     it("a literal index keeps that element at its position (null before it), `*` alone closes gaps", () => {
@@ -92,7 +95,8 @@ describe("lib/minimize", () => {
     it("drops a primitive where only paths below it are kept", () => {
       const { msg, summary } = run(keep([{ path: "gps.lat" }]), { payload: { gps: "Berlin" } });
       assert.deepEqual(msg.payload, {});
-      assert.deepEqual(summary.removed, ["payload.gps"]);
+      assert.deepEqual(summary.removed, []);
+      assert.equal(summary.unlisted, 1);
       assert.equal(summary.missing, 1);
     });
 
@@ -128,6 +132,7 @@ describe("lib/minimize", () => {
       assert.deepEqual(msg.payload, expected);
       assert.deepEqual(summary.removed.sort(), ["payload.gps.acc", "payload.owner", "payload.readings[*].raw"]);
       assert.equal(summary.removedCount, 4);
+      assert.equal(summary.unlisted, 0);
     });
 
     it("applies transforms and leaves unlisted fields alone", () => {
@@ -280,12 +285,56 @@ describe("lib/minimize", () => {
     });
   });
 
+  describe("the summary names rule paths and counts, never a key found in the data", () => {
+    const email = "alice@example.com";
+    const uuid = "3f0c8a2e-9b1d-4c6a-8e2f-5d7b1a9c4e60";
+    const input = () =>
+      JSON.parse(
+        JSON.stringify({
+          [uuid]: "x",
+          req: { ip: "10.0.0.2" },
+          payload: { [email]: { v: 1.26, s: "a" }, [uuid]: { v: 2.5 }, meta: { [email]: 1 }, list: [{ [uuid]: 1, v: 3.3 }], gps: { lat: 1, [email]: 2 } },
+        }),
+      );
+    const configs = [
+      keep([{ path: "*.v", op: "round" }, { path: "gps.lat" }]),
+      keep([{ path: "meta" }, { path: "list[*].v", op: "round" }]),
+      keep([{ path: "gps" }, { path: "*.s", op: "remove" }]),
+      remove([{ path: "*.v", op: "round" }, { path: "meta.*", op: "remove" }, { path: "list[*]", op: "remove" }]),
+      remove([{ path: "*", op: "remove" }]),
+      keep([{ path: "*.s", op: "cap", max: 0 }, { path: "*.v", op: "round", step: 0.5 }], { onTypeMismatch: "drop-field" }),
+      keep([{ path: "*.s", op: "round" }], { onTypeMismatch: "drop-field" }),
+    ];
+    for (const config of configs) {
+      it(`${config.mode} ${config.rules.map((r) => `${r.op} ${r.path}`).join(", ")}`, () => {
+        const { msg, summary } = run(config, input());
+        const text = JSON.stringify(summary);
+        for (const k of [email, uuid]) assert.ok(!text.includes(k), text);
+        // what the summary names is a configured rule path or a transport property
+        const rulePaths = config.rules.map((r) => `payload.${r.path}`);
+        for (const name of [...summary.removed, ...summary.coarsened, ...summary.dropped]) assert.ok(rulePaths.includes(name), name);
+        assert.deepEqual(summary.stripped, ["req"]);
+        assert.equal(summary.strippedCount, 2);
+        assert.equal(msg[uuid], undefined);
+      });
+    }
+
+    it("an error under `*` names the rule's path, not the key", () => {
+      assert.throws(
+        () => run(keep([{ path: "*.s", op: "round" }]), { payload: { [email]: { s: "a" } } }),
+        (e) => e instanceof M.MinimizeError && e.message === "msg.payload.*.s: round needs a number, got a string",
+      );
+    });
+  });
+
   describe("transport metadata", () => {
     it("strips req, res, headers, cookies and anything not kept; keeps _msgid, topic, the property and the trail", () => {
       const input = { ...reading(), privacy: { trail: [{ type: "x", id: "1" }] }, secretThing: 1, _linkSource: ["a"] };
       const { msg, summary } = run(keep([{ path: "power" }]), input);
       assert.deepEqual(Object.keys(msg).sort(), ["_linkSource", "_msgid", "payload", "privacy", "topic"]);
-      assert.deepEqual(summary.stripped, ["req", "res", "headers", "cookies", "secretThing"]);
+      // transport names are named; secretThing, a name found in the message, only counted
+      assert.deepEqual(summary.stripped, ["req", "res", "headers", "cookies"]);
+      assert.equal(summary.strippedCount, 5);
       assert.equal(msg.privacy, input.privacy);
     });
 
@@ -385,7 +434,7 @@ describe("lib/minimize", () => {
     it("rules that must step into a Map or a Set fail instead of letting its entries pass", () => {
       const payload = { devs: new Map([["a", { mac: "m" }]]) };
       for (const config of [remove([{ path: "devs.*.mac", op: "remove" }]), keep([{ path: "devs.a" }])]) {
-        assert.throws(() => run(config, { payload }), (e) => e instanceof M.MinimizeError && /msg\.payload\.devs is a Map/.test(e.message));
+        assert.throws(() => run(config, { payload }), (e) => e instanceof M.MinimizeError && /^msg\.payload\.devs\.(\*\.mac|a): a Map is in the way/.test(e.message));
       }
       assert.equal(run(keep([{ path: "devs" }]), { payload }).msg.payload.devs, payload.devs, "kept whole, it is a value");
     });
