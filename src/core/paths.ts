@@ -128,6 +128,26 @@ function readBracket(src: string, open: number): { segment: Segment; end: number
 }
 
 /**
+ * Why values written at both paths (setValue, one after the other) would not both be
+ * there, or null when they can be: the same path (`a.b` twice); one inside the other
+ * (`a`, `a.b`: the later write replaces or writes into the earlier value); or an index on
+ * one and a key on the other under the same parent (`a[0]`, `a.x`: `a` cannot be both an
+ * array and an object). Used to refuse such configs when a node is created.
+ */
+export function pathsConflict(a: PropertyPath, b: PropertyPath): string | null {
+  const n = Math.min(a.segments.length, b.segments.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.segments[i];
+    const y = b.segments[i];
+    if (x === WILDCARD || y === WILDCARD) return null; // not for wildcard paths
+    const parent = i === 0 ? "the top level" : formatKeys(a.segments.slice(0, i) as Key[]);
+    if (typeof x !== typeof y) return `${parent} would be an array for one and an object for the other`;
+    if (x !== y) return null;
+  }
+  return a.segments.length === b.segments.length ? "they are the same path" : "one is inside the other";
+}
+
+/**
  * Formats concrete keys back into Node-RED syntax. Keys found by `*` are data (an email
  * address can be a key): never put the result in a trail, a status or an error message;
  * name the rule's path (`PropertyPath.text`) there instead.

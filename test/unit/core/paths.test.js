@@ -62,6 +62,17 @@ describe("lib/paths", () => {
     assert.deepEqual(P.findMatches(root, P.parsePath("d.*")), [], "a Date is a value, not a container");
   });
 
+  it("pathsConflict: paths whose values cannot all be written into one object", () => {
+    const c = (a, b) => P.pathsConflict(P.parsePath(a), P.parsePath(b));
+    assert.match(c("readings[0]", "readings.x"), /readings would be an array for one and an object for the other/);
+    assert.match(c("readings.x", "readings[0]"), /array for one and an object/);
+    assert.match(c("a[0]", 'a["0"]'), /array for one and an object/);
+    assert.match(c("a", "a.b"), /one is inside the other/);
+    assert.match(c("a.b", "a.b"), /the same path/);
+    assert.match(c("[0]", "a"), /the top level would be/);
+    for (const [a, b] of [["a.b", "a.c"], ["a[0]", "a[1]"], ["a.b.c", "a.x.c"], ["t", "h"]]) assert.equal(c(a, b), null, `${a} ${b}`);
+  });
+
   it("never walks into inherited properties", () => {
     const o = Object.create({ inherited: { secret: 1 } });
     assert.deepEqual(P.findMatches({ o }, P.parsePath("o.inherited.secret")), []);
