@@ -11,7 +11,7 @@
  * never a key found in the data, which can be personal data (`payload["alice@example.com"]`).
  */
 import { addOwn, collectionKind, isContainer, isForbiddenKey, ownKeys } from "../core/paths";
-import { hasOwn } from "../core/objects";
+import { hasOwn, isDate } from "../core/objects";
 import { MinimizeError, TRANSPORT_PROPERTIES, type Mode } from "./schema";
 import { MISMATCH } from "./transforms";
 import type { Plan, PlanNode } from "./plan";
@@ -208,7 +208,7 @@ function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (Buffer.isBuffer(v)) return "a Buffer";
-  if (v instanceof Date) return "a Date";
+  if (isDate(v)) return "a Date";
   if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
