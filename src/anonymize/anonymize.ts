@@ -7,8 +7,9 @@
  * caller decides what to do with it (the node removes it: see privacy-anonymize.ts).
  */
 import { Joi, pathString } from "../core/validation";
-import { isPlainObject } from "../core/objects";
 import {
+  childKeys,
+  collectionKind,
   copyContainer,
   copyWithout,
   findMatches,
@@ -392,17 +393,20 @@ export class Anonymizer {
 
   /**
    * Scan of an object or array: every string inside it, at any depth, is scanned; other
-   * values stay. Containers are copied only where a string changed.
+   * values stay. Containers are copied only where a string changed. It looks inside what
+   * the walker steps into (core/paths isContainer: objects of any realm, class instances,
+   * arrays); a Map or a Set inside is an error, since its strings would pass unscanned.
    */
   private scanDeep(rule: Extract<Rule, { op: "scan" }>, value: unknown, summary: Summary, depth: number): unknown {
     if (typeof value === "string") return this.scan(rule, value, summary);
-    if (depth === 0 && !isPlainContainer(value)) throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
-    if (!isPlainContainer(value)) return value;
+    const kind = collectionKind(value);
+    if (kind !== null) throw new OperatorTypeError(`scan cannot look inside ${kind}`);
+    if (depth === 0 && !isContainer(value)) throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
+    if (!isContainer(value)) return value;
     if (depth >= 64) throw new OperatorTypeError("scan: the value is nested more than 64 levels deep");
     let out: Container | undefined;
-    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
-    for (const k of keys) {
-      const child = Array.isArray(value) ? value[k as number] : (value as Record<string, unknown>)[k];
+    for (const k of childKeys(value)) {
+      const child = ownChild(value, k).value;
       const next = this.scanDeep(rule, child, summary, depth + 1);
       if (next === child) continue;
       if (!out) out = copyContainer(value);
@@ -565,9 +569,4 @@ function writableParent(root: Container, keys: readonly Key[], copied: Set<objec
     node = fresh;
   }
   return node;
-}
-
-/** Plain objects (any or no prototype from JSON) and arrays: what scan walks into. */
-function isPlainContainer(v: unknown): v is Container {
-  return Array.isArray(v) || isPlainObject(v);
 }

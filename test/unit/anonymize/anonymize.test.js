@@ -256,6 +256,22 @@ describe("lib/anonymize engine", () => {
     assert.throws(() => engine({ rules: [{ path: "devs.a", op: "redact" }] }).run({ devs: new Set([1]) }), /meets a Set/);
   });
 
+  it("scan looks inside class instances too, and fails on a Map or a Set rather than pass its strings unscanned", () => {
+    class Note {
+      constructor(text) {
+        this.text = text;
+      }
+    }
+    const { value } = engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: new Note("mail bob@example.org") } });
+    assert.equal(value.n.inner.text, "mail <EMAIL>");
+    assert.ok(value.n.inner instanceof Note, "the copy keeps the class");
+    for (const bad of [new Map([["k", "bob@example.org"]]), new Set(["bob@example.org"])]) {
+      assert.throws(() => engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: bad } }), (e) => e instanceof AnonymizeError && /scan cannot look inside a (Map|Set)/.test(e.message));
+      const redacted = engine({ rules: [{ path: "n", op: "scan" }], onError: "redact" }).run({ n: { inner: bad }, k: 1 });
+      assert.deepEqual(redacted.value, { k: 1 });
+    }
+  });
+
   it("redacting keys copies the record without them, keeping an own __proto__ key as data and a null prototype", () => {
     const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "name": "Alice", "a": "x", "n": {"k": 1, "v": 2, "w": 3}}');
     const { value, summary } = engine({ rules: [{ path: "a", op: "mask" }, { path: "name", op: "redact" }, { path: "n.*", op: "redact" }] }).run(hostile);
