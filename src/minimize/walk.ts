@@ -250,6 +250,9 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   const { config } = plan;
   const propName = config.property;
   const target = getProperty(msg, plan.propertyKeys);
+  const kind = collectionKind(target.value);
+  // passed untouched, a Map's entries would leave whatever the rules say
+  if (kind !== null) throw new MinimizeError(`msg.${propName} is ${kind}: no rule can reach its entries`);
   const scratch = plan.scratch;
   // A new generation instead of fresh arrays: a stamp from an earlier message counts as no.
   scratch.generation = scratch.generation >= 0xfffffffe ? 1 : scratch.generation + 1;

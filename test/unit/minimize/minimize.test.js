@@ -437,6 +437,10 @@ describe("lib/minimize", () => {
         assert.throws(() => run(config, { payload }), (e) => e instanceof M.MinimizeError && /^msg\.payload\.devs\.(\*\.mac|a): a Map is in the way/.test(e.message));
       }
       assert.equal(run(keep([{ path: "devs" }]), { payload }).msg.payload.devs, payload.devs, "kept whole, it is a value");
+      // the property itself: passed untouched, its entries would leave whatever the rules say
+      for (const config of [remove([{ path: "*.mac", op: "remove" }]), keep([{ path: "a" }], { nonObject: "pass" })]) {
+        assert.throws(() => run(config, { payload: new Map([["a", { mac: "m" }]]) }), /^MinimizeError: msg\.payload is a Map: no rule can reach its entries$/);
+      }
     });
 
     it("drops an own __proto__ property on the message itself", () => {
