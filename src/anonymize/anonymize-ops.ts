@@ -13,6 +13,7 @@ import { createHash, createHmac, randomFillSync, type KeyObject, createSecretKey
 type OneShotHash = (algorithm: string, data: string | Buffer, encoding: "hex" | "buffer") => string | Buffer;
 const oneShot: OneShotHash | undefined = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
 import { isIPv4, isIPv6 } from "node:net";
+import { isDate } from "../core/objects";
 
 export class OperatorTypeError extends Error {
   constructor(message: string) {
@@ -26,7 +27,7 @@ export function typeName(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
   if (Buffer.isBuffer(value)) return "Buffer";
-  if (value instanceof Date) return "Date";
+  if (isDate(value)) return "Date";
   return typeof value;
 }
 
@@ -212,7 +213,8 @@ export function generalizeDate(value: unknown, granularity: DateGranularity): st
   // an ISO time in UTC (what most devices send) is cut as text; day 31 of a short month goes the slow way
   if (typeof value === "string" && ISO_UTC.test(value) && Number(value.slice(8, 10)) <= 28) return value.slice(0, cut);
   let d: Date;
-  if (value instanceof Date) d = value;
+  // isDate, not instanceof: a function node's Date comes from another realm
+  if (isDate(value)) d = value;
   else if (typeof value === "number" && Number.isFinite(value)) d = new Date(value);
   else if (typeof value === "string" && value.trim() !== "") d = new Date(value.trim());
   else throw wrongType("generalize (date)", "a date string, an epoch number or a Date", value);

@@ -7,8 +7,21 @@
  * caller decides what to do with it (the node removes it: see privacy-anonymize.ts).
  */
 import { Joi, pathString } from "../core/validation";
-import { isPlainObject } from "../core/objects";
-import { findMatches, formatKeys, getValue, parsePath, isForbiddenKey, type Key, type Match, type PropertyPath } from "../core/paths";
+import {
+  childKeys,
+  collectionKind,
+  copyContainer,
+  copyWithout,
+  findMatches,
+  getValue,
+  isContainer,
+  ownChild,
+  parsePath,
+  setOwn,
+  type Container,
+  type Key,
+  type PropertyPath,
+} from "../core/paths";
 import {
   OperatorTypeError,
   typeName,
@@ -274,43 +287,44 @@ export class Anonymizer {
     let root = record;
     for (const c of this.rules) {
       if (c.path === null) {
-        const out = this.applyOne(c, root, [], summary);
+        const out = this.applyOne(c, root, summary);
         if (out === REMOVED) return REMOVED;
         root = out;
         continue;
       }
       if (c.field !== undefined && isContainer(root) && !Array.isArray(root)) {
         const key = c.field;
-        if (!Object.prototype.hasOwnProperty.call(root, key)) continue;
-        const value = root[key];
-        const out = this.applyOne(c, value, c.path.segments as readonly Key[], summary);
+        const found = ownChild(root, key);
+        if (!found.found) continue;
+        const value = found.value;
+        const out = this.applyOne(c, value, summary);
         if (out === value) continue;
         if (out === REMOVED) {
-          root = withoutKeys(root as Record<string, unknown>, [key]);
+          root = copyWithout(root as Record<string, unknown>, [key]);
           copied.add(root as object);
           continue;
         }
         if (!copied.has(root)) {
-          root = shallowCopy(root);
+          root = copyContainer(root);
           copied.add(root as object);
         }
-        // the copy has the key as an own data property, and parsePath refused prototype keys
-        (root as Record<string, unknown>)[key] = out;
+        setOwn(root as Container, key, out);
         continue;
       }
-      const matches = c.path.hasWildcard ? findMatches(root, c.path) : directMatch(root, c.path);
+      // the shared walker: `*` visits every own key, __proto__, constructor and prototype included
+      const matches = findMatches(root, c.path);
       if (matches.length === 0) continue;
       // per parent (the container holding removed values), with the path to that parent
       let removals: Map<Container, { path: readonly Key[]; keys: Key[] }> | undefined;
       for (const m of matches) {
-        const out = this.applyOne(c, m.value, m.keys, summary);
+        const out = this.applyOne(c, m.value, summary);
         if (out === m.value) continue;
         if (!copied.has(root as object)) {
-          root = shallowCopy(root as Container);
+          root = copyContainer(root as Container);
           copied.add(root as object);
         }
         const parent = writableParent(root as Container, m.keys, copied);
-        if (out !== REMOVED) assignKey(parent, m.key, out);
+        if (out !== REMOVED) setOwn(parent, m.key, out);
         else {
           removals ??= new Map();
           const entry = removals.get(parent);
@@ -325,16 +339,16 @@ export class Anonymizer {
           for (let i = keys.length - 1; i >= 0; i--) parent.splice(keys[i] as number, 1);
           continue;
         }
-        const fresh = withoutKeys(parent, keys);
+        const fresh = copyWithout(parent, keys);
         copied.add(fresh);
         if (path.length === 0) root = fresh;
-        else assignKey(writableParent(root as Container, path, copied), path[path.length - 1], fresh);
+        else setOwn(writableParent(root as Container, path, copied), path[path.length - 1], fresh);
       }
     }
     return root;
   }
 
-  private applyOne(c: CompiledRule, value: unknown, keys: readonly Key[], summary: Summary): unknown {
+  private applyOne(c: CompiledRule, value: unknown, summary: Summary): unknown {
     const rule = c.rule;
     if (rule.op === "redact") {
       this.opCounts[c.opIndex]++;
@@ -351,7 +365,8 @@ export class Anonymizer {
         summary.redactedOnError++;
         return REMOVED;
       }
-      throw new AnonymizeError(`rule ${c.index + 1} (${rule.op} ${keys.length ? formatKeys(keys) : "(value)"}): ${e.message}`);
+      // names the rule's path, not the keys `*` found there: a key can be personal data
+      throw new AnonymizeError(`rule ${c.index + 1} (${rule.op} ${rule.path === "" ? "(value)" : rule.path}): ${e.message}`);
     }
   }
 
@@ -378,21 +393,24 @@ export class Anonymizer {
 
   /**
    * Scan of an object or array: every string inside it, at any depth, is scanned; other
-   * values stay. Containers are copied only where a string changed.
+   * values stay. Containers are copied only where a string changed. It looks inside what
+   * the walker steps into (core/paths isContainer: objects of any realm, class instances,
+   * arrays); a Map or a Set inside is an error, since its strings would pass unscanned.
    */
   private scanDeep(rule: Extract<Rule, { op: "scan" }>, value: unknown, summary: Summary, depth: number): unknown {
     if (typeof value === "string") return this.scan(rule, value, summary);
-    if (depth === 0 && !isPlainContainer(value)) throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
-    if (!isPlainContainer(value)) return value;
+    const kind = collectionKind(value);
+    if (kind !== null) throw new OperatorTypeError(`scan cannot look inside ${kind}`);
+    if (depth === 0 && !isContainer(value)) throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
+    if (!isContainer(value)) return value;
     if (depth >= 64) throw new OperatorTypeError("scan: the value is nested more than 64 levels deep");
     let out: Container | undefined;
-    const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
-    for (const k of keys) {
-      const child = Array.isArray(value) ? value[k as number] : (value as Record<string, unknown>)[k];
+    for (const k of childKeys(value)) {
+      const child = ownChild(value, k).value;
       const next = this.scanDeep(rule, child, summary, depth + 1);
       if (next === child) continue;
-      if (!out) out = shallowCopy(value);
-      assignKey(out, k, next);
+      if (!out) out = copyContainer(value);
+      setOwn(out, k, next);
     }
     return out ?? value;
   }
@@ -454,9 +472,9 @@ export class Anonymizer {
           return; // a value its rule could not generalize was already handled by onError
         }
         // the record may still share containers with the caller's value: copy the path first
-        const root = shallowCopy(r);
+        const root = copyContainer(r);
         const keys = pick.path.segments as readonly Key[];
-        assignKey(writableParent(root, keys, new Set<object>([root])), keys[keys.length - 1], value);
+        setOwn(writableParent(root, keys, new Set<object>([root])), keys[keys.length - 1], value);
         records[i] = root;
       });
     }
@@ -534,89 +552,21 @@ function tagFor(path: string): string {
   return last.replace(/[^A-Za-z0-9]+/g, "_").toUpperCase() || "REDACTED";
 }
 
-type Container = Record<string, unknown> | unknown[];
-
-function isContainer(v: unknown): v is Container {
-  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v);
-}
-
-/** The one value a path without wildcards reaches, as findMatches would report it. */
-function directMatch(root: unknown, path: PropertyPath): Match[] {
-  const segs = path.segments as readonly Key[];
-  let node: unknown = root;
-  for (let i = 0; i < segs.length; i++) {
-    if (!isContainer(node)) return [];
-    const key = segs[i];
-    let child: unknown;
-    if (Array.isArray(node)) {
-      if (typeof key !== "number" || key >= node.length) return [];
-      child = node[key];
-    } else {
-      if (!Object.prototype.hasOwnProperty.call(node, key)) return [];
-      child = node[String(key)];
-    }
-    if (i === segs.length - 1) return [{ parent: node, key, value: child, keys: segs }];
-    node = child;
-  }
-  return [];
-}
-
-/**
- * A one-level copy that keeps the prototype. Spread defines own data properties (it
- * never calls the __proto__ setter), so an own "__proto__" key from JSON.parse stays data.
- */
-function shallowCopy(v: Container): Container {
-  if (Array.isArray(v)) return v.slice();
-  const proto = Object.getPrototypeOf(v);
-  if (proto === Object.prototype) return { ...v };
-  const out: Record<string, unknown> = Object.create(proto);
-  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: v[k], enumerable: true, writable: true, configurable: true });
-  return out;
-}
-
-/**
- * A copy of an object without some keys. `delete` would turn the object into a slow
- * dictionary for every node after this one, so a plain object losing one key is copied
- * without it; other cases (rare) are copied, then lose their keys.
- */
-function withoutKeys(parent: Record<string, unknown>, keys: readonly Key[]): Record<string, unknown> {
-  if (keys.length === 1 && Object.getPrototypeOf(parent) === Object.prototype) {
-    // rest defines own data properties, like spread: an own "__proto__" key stays data
-    const { [keys[0]]: _removed, ...rest } = parent;
-    return rest;
-  }
-  const copy = shallowCopy(parent) as Record<string, unknown>;
-  for (const key of keys) delete copy[String(key)];
-  return copy;
-}
-
 /** The parent of keys[last] inside root, copying every container on the way that is not yet a copy. */
 function writableParent(root: Container, keys: readonly Key[], copied: Set<object>): Container {
   let node = root;
   for (let i = 0; i < keys.length - 1; i++) {
     const key = keys[i];
-    const child: unknown = Array.isArray(node) ? node[key as number] : node[String(key)];
+    const child = ownChild(node, key).value;
     if (!isContainer(child)) throw new Error("path no longer reaches a container");
     if (copied.has(child)) {
       node = child;
       continue;
     }
-    const fresh = shallowCopy(child);
+    const fresh = copyContainer(child);
     copied.add(fresh);
-    assignKey(node, key, fresh);
+    setOwn(node, key, fresh);
     node = fresh;
   }
   return node;
-}
-
-function assignKey(container: Container, key: Key, value: unknown): void {
-  if (Array.isArray(container)) container[key as number] = value;
-  // replacing an own data property with '=' is safe; anything else is defined, never set
-  else if (!isForbiddenKey(key) && Object.prototype.hasOwnProperty.call(container, key)) container[String(key)] = value;
-  else Object.defineProperty(container, String(key), { value, writable: true, enumerable: true, configurable: true });
-}
-
-/** Plain objects (any or no prototype from JSON) and arrays: what scan walks into. */
-function isPlainContainer(v: unknown): v is Container {
-  return Array.isArray(v) || isPlainObject(v);
 }

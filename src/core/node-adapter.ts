@@ -23,7 +23,12 @@ export interface NodeRuntime<C> {
  * field, and answers every message with done(err). Returns the config, or undefined.
  */
 export function configure<C>(node: RedNode, schema: Joi.Schema<C>, raw: unknown): NodeRuntime<C> | undefined {
-  const status = new StatusReporter((s) => node.status(s));
+  const status = new StatusReporter(
+    (s) => node.status(s),
+    250,
+    Date.now,
+    (err) => node.error(`status failed: ${errorText(err)}`),
+  );
   node.on("close", (_removed, done) => {
     status.close();
     done();
@@ -86,10 +91,13 @@ export function onInput(
       return;
     }
     if (out !== null && typeof (out as Promise<Output>).then === "function") {
-      (out as Promise<Output>).then(
-        (value) => succeed(value, send, done),
-        (err: unknown) => fail(err, done),
-      );
+      (out as Promise<Output>)
+        .then(
+          (value) => succeed(value, send, done),
+          (err: unknown) => fail(err, done),
+        )
+        // a throw in send or done would otherwise be an unhandled rejection, which ends the process
+        .catch((err: unknown) => node.error(`input handling failed: ${errorText(err)}`));
     } else {
       succeed(out as Output, send, done);
     }

@@ -19,3 +19,23 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function hasOwn(obj: object, key: PropertyKey): boolean {
   return Object.prototype.hasOwnProperty.call(obj, key);
 }
+
+/**
+ * A Date from any realm: `instanceof Date` is false for a function node's Date. Date's
+ * own getTime checks the internal date slot, so a look-alike with a faked tag fails it.
+ */
+export function isDate(v: unknown): v is Date {
+  if (typeof v !== "object" || v === null) return false;
+  if (v instanceof Date) return true;
+  try {
+    Date.prototype.getTime.call(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A Uint8Array (a Buffer too) from any realm; the typed array tag comes from an internal slot. */
+export function isUint8Array(v: unknown): v is Uint8Array {
+  return ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === "[object Uint8Array]";
+}

@@ -1,11 +1,21 @@
 /**
  * Property paths in Node-RED syntax (`payload.gps.lat`, `payload.items[0].mac`,
  * `payload["a key"]`) plus `*` for any key or index (`payload.readings[*].owner`,
- * `payload.*.mac`).
+ * `payload.*.mac`), and the one walker every node uses to read, write and remove what
+ * they reach (encrypt/decrypt fields, anonymize rules, minimize rules).
  *
- * Keys that reach an object's prototype (`__proto__`, `constructor`, `prototype`)
- * are refused when a path is parsed, and skipped when a wildcard walks an object,
- * so no path can ever read or write Object.prototype.
+ * Keys named `__proto__`, `constructor` or `prototype`:
+ * - as a literal segment in a path (config) they are refused when the path is parsed:
+ *   nobody means them, and `a.__proto__` in other code reaches a prototype;
+ * - in data (JSON.parse makes an own `__proto__` key) they are data like any other key:
+ *   `*` visits them, so `payload.*.secret` reaches `payload.__proto__.secret` too. A
+ *   wildcard that skipped them would let a value a rule names pass untouched, in silence.
+ * That is safe because the walker only ever reads own properties (hasOwn, Object.keys on
+ * the object itself) and only ever writes own data properties (Object.defineProperty, or
+ * `=` on a key the object already owns as data), so no step can reach or set a prototype.
+ *
+ * A step into a Map or a Set throws a PathError: their entries are not properties, so a
+ * path could not reach them, and a value a rule names would pass in silence.
  */
 
 export const WILDCARD: unique symbol = Symbol("wildcard");
@@ -117,7 +127,31 @@ function readBracket(src: string, open: number): { segment: Segment; end: number
   return { segment: Number(inner), end: open + close + 2 };
 }
 
-/** Formats concrete keys back into Node-RED syntax, e.g. for a trail entry. */
+/**
+ * Why values written at both paths (setValue, one after the other) would not both be
+ * there, or null when they can be: the same path (`a.b` twice); one inside the other
+ * (`a`, `a.b`: the later write replaces or writes into the earlier value); or an index on
+ * one and a key on the other under the same parent (`a[0]`, `a.x`: `a` cannot be both an
+ * array and an object). Used to refuse such configs when a node is created.
+ */
+export function pathsConflict(a: PropertyPath, b: PropertyPath): string | null {
+  const n = Math.min(a.segments.length, b.segments.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.segments[i];
+    const y = b.segments[i];
+    if (x === WILDCARD || y === WILDCARD) return null; // not for wildcard paths
+    const parent = i === 0 ? "the top level" : formatKeys(a.segments.slice(0, i) as Key[]);
+    if (typeof x !== typeof y) return `${parent} would be an array for one and an object for the other`;
+    if (x !== y) return null;
+  }
+  return a.segments.length === b.segments.length ? "they are the same path" : "one is inside the other";
+}
+
+/**
+ * Formats concrete keys back into Node-RED syntax. Keys found by `*` are data (an email
+ * address can be a key): never put the result in a trail, a status or an error message;
+ * name the rule's path (`PropertyPath.text`) there instead.
+ */
 export function formatKeys(keys: readonly Key[]): string {
   let out = "";
   for (const k of keys) {
@@ -128,61 +162,184 @@ export function formatKeys(keys: readonly Key[]): string {
   return out;
 }
 
-type Container = Record<string, unknown> | unknown[];
+// The walker: containers, their keys, and own-property reads and writes.
 
-function isContainer(v: unknown): v is Container {
-  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v);
+export type Container = Record<string, unknown> | unknown[];
+
+const OBJECT_TAG = "[object Object]";
+const COLLECTION_TAGS: ReadonlySet<string> = new Set(["[object Map]", "[object Set]", "[object WeakMap]", "[object WeakSet]"]);
+
+/**
+ * What a path can step into: an array, or an object whose own keys are its data (a JSON
+ * object, an object literal from this or another realm, a null-prototype object, a class
+ * instance). Dates, Buffers and typed arrays, boxed primitives, RegExps are values. Shape,
+ * not prototype identity, decides: a function node's objects come from another realm.
+ */
+export function isContainer(v: unknown): v is Container {
+  if (typeof v !== "object" || v === null) return false;
+  if (Array.isArray(v)) return true;
+  const proto: unknown = Object.getPrototypeOf(v);
+  // the common case, answered without the tag lookup below
+  if (proto === Object.prototype || proto === null) return true;
+  return !ArrayBuffer.isView(v) && Object.prototype.toString.call(v) === OBJECT_TAG;
 }
 
-function ownChild(container: Container, key: Key): { found: boolean; value: unknown } {
+/** "a Map" when v is a keyed collection whose entries no path can reach, else null. */
+export function collectionKind(v: unknown): string | null {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) return null;
+  const tag = Object.prototype.toString.call(v);
+  return COLLECTION_TAGS.has(tag) ? `a ${tag.slice(8, -1)}` : null;
+}
+
+/** Throws the PathError for a step of a path into a Map or a Set (see the file comment). */
+function refuseCollection(v: unknown, path: PropertyPath): void {
+  const kind = collectionKind(v);
+  if (kind !== null) throw new PathError(`path "${path.text}" meets ${kind}, whose entries no path can reach`);
+}
+
+/**
+ * Every key `*` visits in a container: each index of an array, each own enumerable key
+ * of an object, `__proto__`, `constructor` and `prototype` included.
+ */
+export function childKeys(container: Container): Key[] {
+  if (Array.isArray(container)) {
+    const out: number[] = new Array<number>(container.length);
+    for (let i = 0; i < container.length; i++) out[i] = i;
+    return out;
+  }
+  return ownKeys(container);
+}
+
+/** The keys `*` visits in an object: every own enumerable key, as data (see the file comment). */
+export function ownKeys(obj: Record<string, unknown>): string[] {
+  return Object.keys(obj);
+}
+
+/** The own value at a key: an index of an array, an own property of an object. */
+export function ownChild(container: Container, key: Key): { found: boolean; value: unknown } {
   if (Array.isArray(container)) {
     if (typeof key !== "number" || key >= container.length) return { found: false, value: undefined };
     return { found: true, value: container[key] };
   }
   const k = String(key);
-  if (isForbiddenKey(k) || !Object.prototype.hasOwnProperty.call(container, k)) {
-    return { found: false, value: undefined };
-  }
+  // hasOwn first: an inherited property is never data of this object
+  if (!Object.prototype.hasOwnProperty.call(container, k)) return { found: false, value: undefined };
+  // reading an own property never runs the __proto__ accessor: the own property shadows it
   return { found: true, value: container[k] };
 }
 
-function childKeys(container: Container): Key[] {
-  if (Array.isArray(container)) return container.map((_, i) => i);
-  return Object.keys(container).filter((k) => !isForbiddenKey(k));
+function defineData(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
-/** Every existing value the path reaches (none when a step is missing). */
+/**
+ * Writes an own value: an array index, or an own data property of an object. `=` only
+ * where the object already owns the key as writable data (that never reaches the
+ * prototype chain, and keeps the object fast); defineProperty otherwise, so neither the
+ * `__proto__` setter nor a setter up the chain runs.
+ */
+export function setOwn(container: Container, key: Key, value: unknown): void {
+  if (Array.isArray(container)) {
+    if (typeof key !== "number") throw new PathError(`cannot use key "${key}" on an array`);
+    container[key] = value;
+    return;
+  }
+  const k = String(key);
+  const d = Object.getOwnPropertyDescriptor(container, k);
+  if (d !== undefined && d.writable === true) container[k] = value;
+  else defineData(container, k, value);
+}
+
+/**
+ * Adds a key to an object this code has just made with `{}`. Our Object.prototype has one
+ * setter, `__proto__`, so only that key needs defineProperty; every other `=` makes an own
+ * data property. Cheaper than setOwn where every key of a copy is written.
+ */
+export function addOwn(fresh: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") defineData(fresh, key, value);
+  else fresh[key] = value;
+}
+
+/**
+ * A one-level copy that keeps the prototype (null, another realm's) and every own key as
+ * data. Spread defines own data properties (it never calls the `__proto__` setter).
+ */
+export function copyContainer<C extends Container>(v: C): C {
+  if (Array.isArray(v)) return v.slice() as C;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto === Object.prototype) return { ...v };
+  const out = Object.create(proto as object | null) as Record<string, unknown>;
+  for (const k of Object.keys(v)) defineData(out, k, v[k]);
+  return out as C;
+}
+
+/**
+ * A copy of an object without some keys. `delete` on the original would turn it into a
+ * slow dictionary for every node after this one, and change the caller's object.
+ */
+export function copyWithout(obj: Record<string, unknown>, keys: readonly Key[]): Record<string, unknown> {
+  if (keys.length === 1 && Object.getPrototypeOf(obj) === Object.prototype) {
+    // rest defines own data properties, like spread: an own "__proto__" key stays data
+    const { [String(keys[0])]: _removed, ...rest } = obj;
+    return rest;
+  }
+  const copy = copyContainer(obj);
+  for (const key of keys) delete copy[String(key)];
+  return copy;
+}
+
+/**
+ * Every existing value the path reaches (none when a step is missing). `*` visits every
+ * own key (see the file comment); a step into a Map or a Set throws a PathError.
+ */
 export function findMatches(root: unknown, path: PropertyPath): Match[] {
   const out: Match[] = [];
-  walk(root, path.segments, 0, [], out);
+  if (!path.hasWildcard) {
+    const m = literalMatch(root, path);
+    if (m !== null) out.push(m);
+    return out;
+  }
+  walk(root, path, 0, [], out);
   return out;
 }
 
-function walk(node: unknown, segs: readonly Segment[], depth: number, keys: Key[], out: Match[]): void {
+function literalMatch(root: unknown, path: PropertyPath): Match | null {
+  const segs = path.segments as readonly Key[];
+  let node: unknown = root;
+  for (let i = 0; i < segs.length; i++) {
+    refuseCollection(node, path);
+    if (!isContainer(node)) return null;
+    const child = ownChild(node, segs[i]);
+    if (!child.found) return null;
+    if (i === segs.length - 1) return { parent: node, key: segs[i], value: child.value, keys: segs };
+    node = child.value;
+  }
+  return null;
+}
+
+function walk(node: unknown, path: PropertyPath, depth: number, keys: Key[], out: Match[]): void {
+  refuseCollection(node, path);
   if (!isContainer(node)) return;
-  const seg = segs[depth];
-  const last = depth === segs.length - 1;
+  const seg = path.segments[depth];
+  const last = depth === path.segments.length - 1;
   const candidates: Key[] = seg === WILDCARD ? childKeys(node) : [seg];
   for (const key of candidates) {
     const child = ownChild(node, key);
     if (!child.found) continue;
-    const nextKeys = [...keys, key];
-    if (last) out.push({ parent: node, key, value: child.value, keys: nextKeys });
-    else walk(child.value, segs, depth + 1, nextKeys, out);
+    keys.push(key);
+    if (last) out.push({ parent: node, key, value: child.value, keys: keys.slice() });
+    else walk(child.value, path, depth + 1, keys, out);
+    keys.pop();
   }
 }
 
 /** The value at a path without wildcards, or undefined when any step is missing. */
 export function getValue(root: unknown, path: PropertyPath): unknown {
   if (path.hasWildcard) throw new PathError(`path "${path.text}": a wildcard cannot be read as one value`);
-  let node: unknown = root;
-  for (const seg of path.segments) {
-    if (!isContainer(node)) return undefined;
-    const child = ownChild(node, seg as Key);
-    if (!child.found) return undefined;
-    node = child.value;
-  }
-  return node;
+  const m = literalMatch(root, path);
+  return m === null ? undefined : m.value;
 }
 
 /**
@@ -191,10 +348,13 @@ export function getValue(root: unknown, path: PropertyPath): unknown {
  */
 export function setValue(root: Container, path: PropertyPath, value: unknown): void {
   if (path.hasWildcard) throw new PathError(`path "${path.text}": cannot set through a wildcard`);
-  let node: Container = root;
   const segs = path.segments as readonly Key[];
+  // parsePath refuses these; a PropertyPath built by hand must not get further
+  for (const s of segs) if (isForbiddenKey(s)) throw new PathError(`key "${String(s)}" is not allowed`);
+  let node: Container = root;
   for (let i = 0; i < segs.length - 1; i++) {
     const key = segs[i];
+    refuseCollection(node, path);
     const child = ownChild(node, key);
     if (child.found && isContainer(child.value)) {
       node = child.value;
@@ -204,29 +364,16 @@ export function setValue(root: Container, path: PropertyPath, value: unknown): v
       throw new PathError(`path "${path.text}": "${formatKeys(segs.slice(0, i + 1))}" is not an object`);
     }
     const created: Container = typeof segs[i + 1] === "number" ? [] : {};
-    assign(node, key, created);
+    setOwn(node, key, created);
     node = created;
   }
-  assign(node, segs[segs.length - 1], value);
+  refuseCollection(node, path);
+  setOwn(node, segs[segs.length - 1], value);
 }
 
-function assign(container: Container, key: Key, value: unknown): void {
-  if (isForbiddenKey(key)) throw new PathError(`key "${String(key)}" is not allowed`);
-  if (Array.isArray(container)) {
-    if (typeof key !== "number") throw new PathError(`cannot use key "${key}" on an array`);
-    container[key] = value;
-  } else if (Object.prototype.hasOwnProperty.call(container, key)) {
-    // replacing an own property never reaches the prototype chain, and '=' keeps the object fast
-    container[String(key)] = value;
-  } else {
-    // defineProperty, not '=': an own data property even if a setter exists up the chain.
-    Object.defineProperty(container, String(key), { value, writable: true, enumerable: true, configurable: true });
-  }
-}
-
-/** Replaces the value of a match in place. */
+/** Replaces the value of a match in place (an own data property, whatever its key). */
 export function replaceMatch(match: Match, value: unknown): void {
-  assign(match.parent, match.key, value);
+  setOwn(match.parent, match.key, value);
 }
 
 /**
@@ -241,5 +388,6 @@ export function deleteMatches(root: unknown, path: PropertyPath): number {
 
 export function removeMatch(match: Match): void {
   if (Array.isArray(match.parent)) match.parent.splice(match.key as number, 1);
+  // delete only ever removes an own property: an own "__proto__" goes, the prototype stays
   else delete match.parent[String(match.key)];
 }

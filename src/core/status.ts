@@ -24,10 +24,12 @@ export class StatusReporter {
   private lastShown = 0;
   private closed = false;
 
+  /** `onError`: told when building or showing a status failed in the timer (nothing may escape a timer). */
   constructor(
     private readonly sink: StatusSink,
     private readonly intervalMs = 250,
     private readonly now: () => number = Date.now,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
   /**
@@ -67,7 +69,11 @@ export class StatusReporter {
     this.timer = undefined;
     const status = this.pending;
     this.pending = undefined;
-    if (status) this.emit(status);
+    try {
+      if (status) this.emit(status);
+    } catch (err) {
+      this.onError(err);
+    }
   }
 
   private cancel(): void {

@@ -17,6 +17,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomFillSync } from "node:crypto";
 import { isAscii, isUtf8 } from "node:buffer";
+import { isUint8Array } from "../core/objects";
 
 export class JweError extends Error {
   constructor(message: string) {
@@ -64,7 +65,8 @@ export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buf
     return { kind: "text", bytes: Buffer.from(value, "utf8") };
   }
   if (Buffer.isBuffer(value)) return { kind: "bytes", bytes: value };
-  if (value instanceof Uint8Array) return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
+  // isUint8Array, not instanceof: a function node's Uint8Array comes from another realm
+  if (isUint8Array(value)) return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   let json: string | undefined;
   try {
     json = JSON.stringify(value);

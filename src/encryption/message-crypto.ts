@@ -1,10 +1,12 @@
 /**
  * Applies a per-value transform (encrypt or decrypt) to a message: the whole property,
- * or every value a list of field paths reaches. All new values are computed first and
- * written only when every one succeeded, so a failing message is left untouched.
+ * or every value a list of field paths reaches (through the shared walker in core/paths,
+ * so `*` reaches keys named `__proto__`, `constructor` or `prototype` too). All new
+ * values are computed first and written only when every one succeeded, so a failing
+ * message is left untouched.
  */
 import type { NodeMessage } from "../core/red-types";
-import { findMatches, formatKeys, getValue, replaceMatch, setValue, type PropertyPath } from "../core/paths";
+import { findMatches, getValue, replaceMatch, setValue, type PropertyPath } from "../core/paths";
 
 export class FieldError extends Error {
   constructor(message: string) {
@@ -51,7 +53,8 @@ export function planTransform(msg: NodeMessage, targets: Targets, fn: (value: un
       const matches = findMatches(msg, path).filter((m) => m.value !== undefined);
       if (matches.length === 0) throw new FieldError(`msg.${path.text} is missing`);
       for (const m of matches) {
-        const out = run(m.value, formatKeys(m.keys));
+        // the error names the configured path, not the keys `*` found: a key can be personal data
+        const out = run(m.value, path.text);
         writes.push(() => replaceMatch(m, out));
       }
     }

@@ -54,6 +54,11 @@ export interface AggregateOptions {
   clock: Clock;
   /** Called with the windows a timer closed. */
   onEmit: (windows: WindowResult[]) => void;
+  /**
+   * Called with what went wrong when a timer closed windows (onEmit threw, say). Nothing
+   * thrown in a timer may escape: Node-RED would exit. The aggregator keeps running.
+   */
+  onError: (err: unknown) => void;
 }
 
 interface Acc {
@@ -178,19 +183,33 @@ export class Aggregator {
     this.timer = undefined;
   }
 
+  /** The timer's callback: everything it does is inside the try, so nothing it throws escapes. */
   private fire(): void {
     this.timer = undefined;
-    const now = this.options.clock.now();
-    const due: WindowResult[] = [];
-    let next = Infinity;
-    for (const [key, w] of this.open) {
-      if (w.end <= now) {
-        due.push(this.result(w));
-        this.open.delete(key);
-      } else if (w.end < next) next = w.end;
+    try {
+      const now = this.options.clock.now();
+      const due: WindowResult[] = [];
+      let next = Infinity;
+      for (const [key, w] of this.open) {
+        if (w.end <= now) {
+          due.push(this.result(w));
+          this.open.delete(key);
+        } else if (w.end < next) next = w.end;
+      }
+      if (next !== Infinity) this.schedule(next);
+      if (due.length > 0) this.options.onEmit(due);
+    } catch (err) {
+      this.report(err);
     }
-    if (next !== Infinity) this.schedule(next);
-    if (due.length > 0) this.options.onEmit(due);
+  }
+
+  private report(err: unknown): void {
+    try {
+      this.options.onError(err);
+    } catch (again) {
+      // the error handler failed too: Node's warning channel still reaches the log
+      process.emitWarning(`privacy-minimize aggregation: ${String(again)} (while reporting ${String(err)})`);
+    }
   }
 }
 
@@ -215,8 +234,9 @@ export function windowMessage(
   const stats: Record<string, unknown> = {};
   for (const [field, s] of w.fields) setValue(stats, parsePath(field), s);
   const msg: Record<string, unknown> = {};
-  if (options.keyPath !== null && w.key !== "") setValue(msg, options.keyPath, w.key);
+  // the stats first: a key inside the property (payload.deviceId) then goes beside them
   setValue(msg, options.property, stats);
+  if (options.keyPath !== null && w.key !== "") setValue(msg, options.keyPath, w.key);
   msg.window = { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), messages: w.messages };
   msg.privacy = { trail: [...w.trail, options.entry] };
   return msg;

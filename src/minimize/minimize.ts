@@ -11,4 +11,4 @@
 export * from "./schema";
 export { geohash, truncateUtcIso } from "./transforms";
 export { compile, allows, type Plan } from "./plan";
-export { minimize, MAX_NAMES, MAX_DEPTH, type MinimizeSummary, type MinimizeResult } from "./walk";
+export { minimize, MAX_NAMES, type MinimizeSummary, type MinimizeResult } from "./walk";

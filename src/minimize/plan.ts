@@ -12,12 +12,22 @@ export interface PlanNode {
   /** Children by key (array indexes as strings, like object keys). */
   literals: Map<string, PlanNode> | null;
   wild: PlanNode | null;
-  /** Keys no rule names survive (remove mode, or below a kept path in keep mode). */
+  /**
+   * Keys no rule names survive: in remove mode everywhere; in keep mode at a kept path
+   * and everywhere below it (a kept path keeps its whole value; deeper rules refine only
+   * what they name).
+   */
   keepRest: boolean;
   remove: boolean;
+  /** The rule that removes here (-1: none), named in the trail. */
+  removeRule: number;
   transform: Transform | null;
+  /** The rule whose transform runs here (-1: none), named in the trail and in errors. */
+  transformRule: number;
   /** Indexes of the rules that end here (for the missing count). */
   rules: number[];
+  /** The first rule whose path passes through here, named when this node cannot be walked. */
+  via: number;
 }
 
 export interface Plan {
@@ -27,14 +37,21 @@ export interface Plan {
   readonly property: PropertyPath;
   readonly propertyKeys: readonly string[];
   readonly keep: ReadonlySet<string>;
-  /** Scratch space of the (synchronous) walk: which rules matched in the current message. */
-  readonly scratch: { stamps: Uint32Array; generation: number };
-  /** Names of top-level keys (`payload.owner`), made once instead of per message. */
-  readonly rootNames: Map<string, string>;
+  /**
+   * Each rule's path as the trail and errors name it: the property, then the rule's path as
+   * configured (`payload.readings[*].v`). The trail names these and counts, never a key
+   * found in the data: a key can be personal data (an email address as a key).
+   */
+  readonly ruleNames: readonly string[];
+  /**
+   * Scratch space of the (synchronous) walk, per rule: the generation of the message in
+   * which it matched, removed, coarsened, dropped (a stamp from an earlier message counts as no).
+   */
+  readonly scratch: { matched: Uint32Array; removed: Uint32Array; coarsened: Uint32Array; dropped: Uint32Array; generation: number };
 }
 
-function newNode(keepRest: boolean): PlanNode {
-  return { literals: null, wild: null, keepRest, remove: false, transform: null, rules: [] };
+function newNode(keepRest: boolean, via: number): PlanNode {
+  return { literals: null, wild: null, keepRest, remove: false, removeRule: -1, transform: null, transformRule: -1, rules: [], via };
 }
 
 /** Folds b into a copy of a; on a conflict `a` (the more specific path) wins, except that remove always wins. */
@@ -44,8 +61,11 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
     wild: a.wild,
     keepRest: a.keepRest || b.keepRest,
     remove: a.remove || b.remove,
+    removeRule: a.remove ? a.removeRule : b.removeRule,
     transform: a.transform ?? b.transform,
+    transformRule: a.transform ? a.transformRule : b.transformRule,
     rules: [...a.rules, ...b.rules.filter((r) => !a.rules.includes(r))],
+    via: Math.min(a.via, b.via),
   };
   if (b.literals) {
     out.literals = out.literals ?? new Map();
@@ -58,13 +78,23 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
   return out;
 }
 
-/** Makes every literal child also carry what the `*` sibling asks, so a walk needs one lookup. */
-function finalize(node: PlanNode): void {
-  if (node.wild && node.literals) {
-    for (const [k, child] of node.literals) node.literals.set(k, merge(child, node.wild));
+/**
+ * Returns the tree a walk runs on: every literal child also carries what its `*` sibling
+ * asks (so a walk needs one lookup), and keepRest is handed down from a kept path to
+ * every node below it. Without that, keep `gps` with remove `gps.meta.accuracy` let only
+ * what the deeper rule named of `gps.meta` out, that is nothing. New nodes are made
+ * rather than changed in place: merge shares subtrees between a literal and its `*`
+ * sibling, and keepRest handed to one must not reach the other.
+ */
+function finalize(node: PlanNode, keptAbove: boolean): PlanNode {
+  const keepRest = node.keepRest || keptAbove;
+  const out: PlanNode = { ...node, keepRest, literals: null, wild: null };
+  if (node.literals) {
+    out.literals = new Map();
+    for (const [k, child] of node.literals) out.literals.set(k, finalize(node.wild ? merge(child, node.wild) : child, keepRest));
   }
-  if (node.literals) for (const child of node.literals.values()) finalize(child);
-  if (node.wild) finalize(node.wild);
+  if (node.wild) out.wild = finalize(node.wild, keepRest);
+  return out;
 }
 
 function segmentKey(seg: Segment): string | null {
@@ -97,8 +127,9 @@ function checkRule(rule: RuleConfig, i: number): void {
 /** Compiles a validated config into a plan; throws ConfigError naming the rule. */
 export function compile(config: MinimizeConfig): Plan {
   const keepMode = config.mode === "keep";
-  const root = newNode(!keepMode);
+  const root = newNode(!keepMode, 0);
   const seen = new Map<string, number>();
+  const ruleNames: string[] = [];
   config.rules.forEach((rule, i) => {
     checkRule(rule, i);
     const path = parsePath(rule.path);
@@ -109,41 +140,50 @@ export function compile(config: MinimizeConfig): Plan {
       throw new ConfigError(`invalid config: ${describeRule(rule, i)}: the same path as "rules[${earlier}]"`);
     }
     seen.set(canonical, i);
+    ruleNames.push(path.text.startsWith("[") ? `${config.property}${path.text}` : `${config.property}.${path.text}`);
     let node = root;
     for (const seg of path.segments) {
       const key = segmentKey(seg);
       let child: PlanNode | undefined;
       if (key === null) {
         child = node.wild ?? undefined;
-        if (!child) node.wild = child = newNode(!keepMode);
+        if (!child) node.wild = child = newNode(!keepMode, i);
       } else {
         node.literals = node.literals ?? new Map();
         child = node.literals.get(key);
-        if (!child) node.literals.set(key, (child = newNode(!keepMode)));
+        if (!child) node.literals.set(key, (child = newNode(!keepMode, i)));
       }
       node = child;
     }
     node.rules.push(i);
     if (rule.op === "remove") {
       node.remove = true;
+      node.removeRule = i;
     } else {
       // keep, or a transform: in keep mode the whole value at this path is allowed.
       if (keepMode) node.keepRest = true;
       node.transform = makeTransform(rule);
+      if (node.transform !== null) node.transformRule = i;
     }
   });
-  finalize(root);
+  const tree = finalize(root, false);
   const property = parsePath(config.property);
   const keep = new Set([...ALWAYS_KEPT, String(property.segments[0]), ...config.keepProperties]);
   return {
     config,
-    root,
+    root: tree,
     ruleCount: config.rules.length,
     property,
     propertyKeys: property.segments.map(String),
     keep,
-    scratch: { stamps: new Uint32Array(config.rules.length), generation: 0 },
-    rootNames: new Map(),
+    ruleNames,
+    scratch: {
+      matched: new Uint32Array(config.rules.length),
+      removed: new Uint32Array(config.rules.length),
+      coarsened: new Uint32Array(config.rules.length),
+      dropped: new Uint32Array(config.rules.length),
+      generation: 0,
+    },
   };
 }
 

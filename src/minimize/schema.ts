@@ -52,6 +52,37 @@ export interface MinimizeConfig {
 /** Message properties that always survive stripping: the id, the topic, the trail. */
 export const ALWAYS_KEPT: readonly string[] = ["_msgid", "topic", "privacy", "_linkSource"];
 
+/**
+ * Top-level properties that Node-RED's own nodes set for transport (http in and request,
+ * tcp, udp, websocket, mqtt, file): the trail names these when it strips them. Any other
+ * stripped property is only counted: its name came from the message, not from a config,
+ * and a name can be personal data.
+ */
+export const TRANSPORT_PROPERTIES: ReadonlySet<string> = new Set([
+  "req",
+  "res",
+  "headers",
+  "cookies",
+  "responseCookies",
+  "responseUrl",
+  "redirectList",
+  "statusCode",
+  "url",
+  "method",
+  "_session",
+  "ip",
+  "port",
+  "fromip",
+  "qos",
+  "retain",
+  "responseTopic",
+  "correlationData",
+  "contentType",
+  "userProperties",
+  "messageExpiryInterval",
+  "filename",
+]);
+
 const OPS: readonly Op[] = ["keep", "remove", "round", "coordinates", "time", "bucket", "cap"];
 
 const ruleSchema = Joi.object({

@@ -1,5 +1,5 @@
 /** What a rule does to one value: round, coarsen coordinates, truncate time, bucket, cap. */
-import { isPlainObject } from "../core/objects";
+import { isDate, isPlainObject } from "../core/objects";
 import type { Op, RuleConfig, TimeUnit } from "./schema";
 
 // Transforms. Each returns the new value, or MISMATCH when the value has the wrong type.
@@ -169,7 +169,8 @@ function timeTransform(rule: RuleConfig): TransformFn {
       const ms = Date.parse(v);
       return Number.isFinite(ms) ? new Date(floorMs(ms)).toISOString() : MISMATCH;
     }
-    if (v instanceof Date) {
+    // isDate, not instanceof: a function node's Date comes from another realm
+    if (isDate(v)) {
       const ms = v.getTime();
       return Number.isFinite(ms) ? new Date(floorMs(ms)) : MISMATCH;
     }

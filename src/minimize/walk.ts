@@ -2,9 +2,17 @@
  * Running a plan on a message in one walk over the parts the rules name. The walk never
  * changes the message it is given: it builds the output beside it (sharing the subtrees
  * it keeps whole), so a message that fails is handed to done(err) untouched.
+ *
+ * It steps through the message with the shared walker of core/paths: `*` visits every
+ * own key, `__proto__`, `constructor` and `prototype` included, as data, and the output
+ * gets them as own data properties (addOwn), so nothing can reach a prototype.
+ *
+ * What it reports (the trail entry) names rules, by their configured paths, and counts:
+ * never a key found in the data, which can be personal data (`payload["alice@example.com"]`).
  */
-import { isForbiddenKey } from "../core/paths";
-import { MinimizeError, type Mode } from "./schema";
+import { addOwn, collectionKind, isContainer, isForbiddenKey, ownKeys } from "../core/paths";
+import { hasOwn, isDate } from "../core/objects";
+import { MinimizeError, TRANSPORT_PROPERTIES, type Mode } from "./schema";
 import { MISMATCH } from "./transforms";
 import type { Plan, PlanNode } from "./plan";
 
@@ -12,17 +20,22 @@ import type { Plan, PlanNode } from "./plan";
 
 export interface MinimizeSummary {
   mode: Mode;
-  /** Paths that were removed (array indexes and `*` matches shown as `[*]` / `*`), at most MAX_NAMES. */
+  /** Remove rules that removed something, by their paths (`payload.readings[*].raw`), at most MAX_NAMES. */
   removed: string[];
+  /** Values removed: by remove rules, and in keep mode because no rule let them out (`unlisted`). */
   removedCount: number;
-  /** Paths whose value was rounded, coarsened, truncated, bucketed or capped. */
+  /** Keep mode: values removed because no rule named them. A count: their keys are data. */
+  unlisted: number;
+  /** Transform rules that changed a value (rounded, coarsened, truncated, bucketed, capped), by their paths. */
   coarsened: string[];
-  /** Paths removed because a transform met the wrong type (onTypeMismatch: drop-field). */
+  /** Transform rules whose values were removed for having the wrong type (onTypeMismatch: drop-field). */
   dropped: string[];
   /** Rules whose path matched nothing in this message. */
   missing: number;
-  /** Top-level message properties stripped as transport metadata. */
+  /** Top-level properties stripped that Node-RED's nodes set for transport (`req`, `headers`...). */
   stripped: string[];
+  /** Every top-level property stripped, those named in `stripped` and any other (counted, not named). */
+  strippedCount: number;
   /** Set when the property was not an object and passed untouched. */
   untouched?: string;
 }
@@ -37,118 +50,56 @@ const REMOVE: unique symbol = Symbol("remove");
 
 interface Walk {
   readonly plan: Plan;
-  readonly stamps: Uint32Array;
   readonly generation: number;
   matched: number;
-  removed: string[];
+  /** Rule indexes, each once, in the order they first acted. */
+  removed: number[];
+  coarsened: number[];
+  dropped: number[];
   removedCount: number;
-  coarsened: string[];
-  dropped: string[];
+  unlisted: number;
 }
 
-type Container = Record<string, unknown> | unknown[];
-
-function isContainer(v: unknown): v is Container {
-  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v) && !(v instanceof Date);
-}
-
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
-/** isForbiddenKey with a length test first: it runs for every key of every message. */
-function forbidden(k: string): boolean {
-  return (k.length === 9 || k.length === 11) && isForbiddenKey(k);
-}
-
-function childName(parent: string, key: string): string {
-  return IDENT.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
-}
-
-const MAX_CACHED_NAMES = 512;
-
-/** childName, cached for the keys right under the property (where most fields are). */
-function nameOf(w: Walk, node: PlanNode, parent: string, key: string): string {
-  if (node !== w.plan.root) return childName(parent, key);
-  const cache = w.plan.rootNames;
-  let name = cache.get(key);
-  if (name === undefined) {
-    name = childName(parent, key);
-    if (cache.size < MAX_CACHED_NAMES) cache.set(key, name);
+/** Adds rule r to a list once per message (stamps: the plan's scratch array for that list). */
+function note(w: Walk, stamps: Uint32Array, list: number[], r: number): void {
+  if (stamps[r] !== w.generation) {
+    stamps[r] = w.generation;
+    list.push(r);
   }
-  return name;
 }
 
-function noteRemoved(w: Walk, name: string): void {
+/** A value no rule lets out (keep mode): counted, never named. */
+function unlisted(w: Walk): void {
+  w.unlisted++;
   w.removedCount++;
-  if (w.removed.length < MAX_NAMES * 4) w.removed.push(name);
 }
 
-/** Deeper than this is refused: real payloads are not, and a payload that refers to itself never ends. */
-export const MAX_DEPTH = 100;
-
-function tooDeep(name: string): MinimizeError {
-  return new MinimizeError(`msg.${name} is nested more than ${MAX_DEPTH} levels deep (or refers to itself)`);
-}
-
-function hasForbidden(v: unknown, depth: number, name: string): boolean {
-  if (!isContainer(v)) return false;
-  if (depth > MAX_DEPTH) throw tooDeep(name);
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (hasForbidden(v[i], depth + 1, name)) return true;
-    return false;
-  }
-  for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    if (forbidden(k) || hasForbidden(v[k], depth + 1, name)) return true;
-  }
-  return false;
-}
-
-function withoutForbidden(v: unknown, name: string, w: Walk, depth = 0): unknown {
-  if (!isContainer(v)) return v;
-  if (depth > MAX_DEPTH) throw tooDeep(name);
-  if (Array.isArray(v)) return v.map((x) => withoutForbidden(x, `${name}[*]`, w, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) {
-    if (isForbiddenKey(k)) noteRemoved(w, childName(name, k));
-    else out[k] = withoutForbidden(v[k], childName(name, k), w, depth + 1);
-  }
-  return out;
-}
-
-/**
- * A value that leaves whole. Own `__proto__`, `constructor` or `prototype` keys inside
- * it (JSON.parse makes them) are taken out, so no merge downstream can reach a prototype
- * through our output. The check allocates nothing; a copy is made only when needed.
- */
-function safe(v: unknown, name: string, w: Walk): unknown {
-  return isContainer(v) && hasForbidden(v, 0, name) ? withoutForbidden(v, name, w) : v;
-}
-
-/** safe() for a key of an object, naming it only when something must be taken out. */
-function safeChild(v: unknown, node: PlanNode, parent: string, key: string, w: Walk): unknown {
-  return isContainer(v) && hasForbidden(v, 0, parent) ? withoutForbidden(v, nameOf(w, node, parent, key), w) : v;
-}
-
-function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
+function visit(value: unknown, node: PlanNode, w: Walk): unknown {
+  const matched = w.plan.scratch.matched;
   for (let i = 0; i < node.rules.length; i++) {
     const r = node.rules[i];
-    if (w.stamps[r] !== w.generation) {
-      w.stamps[r] = w.generation;
+    if (matched[r] !== w.generation) {
+      matched[r] = w.generation;
       w.matched++;
     }
   }
   if (node.remove) {
-    noteRemoved(w, name);
+    w.removedCount++;
+    note(w, w.plan.scratch.removed, w.removed, node.removeRule);
     return REMOVE;
   }
   let out = value;
   if (node.literals !== null || node.wild !== null) {
+    const kind = collectionKind(value);
+    // rules below this path cannot reach a Map's or a Set's entries: fail rather than let them pass
+    if (kind !== null) throw new MinimizeError(`msg.${w.plan.ruleNames[node.via]}: ${kind} is in the way, and no rule can reach its entries`);
     if (isContainer(value)) {
-      out = Array.isArray(value) ? visitArray(value, node, name, w) : visitObject(value, node, name, w);
+      out = Array.isArray(value) ? visitArray(value, node, w) : visitObject(value, node, w);
       // In keep mode, a container only on the way to kept paths goes when nothing in it was kept.
       if (!node.keepRest && (Array.isArray(out) ? out.length === 0 : Object.keys(out as object).length === 0)) return REMOVE;
     } else if (!node.keepRest) {
-      noteRemoved(w, name);
+      // keep mode: a value where only paths below it are kept
+      unlisted(w);
       return REMOVE;
     }
   }
@@ -157,57 +108,54 @@ function visit(value: unknown, node: PlanNode, name: string, w: Walk): unknown {
     const next = t.apply(out);
     if (next === MISMATCH) {
       if (w.plan.config.onTypeMismatch === "error") {
-        throw new MinimizeError(`msg.${name}: ${t.op} needs ${t.needs}, got ${typeName(out)}`);
+        throw new MinimizeError(`msg.${w.plan.ruleNames[node.transformRule]}: ${t.op} needs ${t.needs}, got ${typeName(out)}`);
       }
-      w.dropped.push(name);
+      note(w, w.plan.scratch.dropped, w.dropped, node.transformRule);
       return REMOVE;
     }
-    w.coarsened.push(name);
-    return safe(next, name, w);
-  }
-  return node.literals === null && node.wild === null ? safe(out, name, w) : out;
-}
-
-function visitObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
-  return node.keepRest ? editObject(obj, node, name, w) : pruneObject(obj, node, name, w);
-}
-
-function visitArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
-  return node.keepRest ? editArray(arr, node, name, w) : pruneArray(arr, node, name, w);
-}
-
-/** Keep mode on the way to kept paths: a new object with only what the rules let out. */
-function pruneObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const keys = Object.keys(obj);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    const bad = forbidden(k);
-    const literal = node.literals !== null && !bad ? node.literals.get(k) : undefined;
-    const child = literal ?? (bad ? null : node.wild);
-    if (child === null) {
-      // An own "__proto__" (JSON.parse makes them) never leaves either.
-      noteRemoved(w, nameOf(w, node, name, k));
-      continue;
-    }
-    const r = visit(obj[k], child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
-    if (r !== REMOVE) out[k] = r;
+    note(w, w.plan.scratch.coarsened, w.coarsened, node.transformRule);
+    return next;
   }
   return out;
 }
 
-function pruneArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
+function visitObject(obj: Record<string, unknown>, node: PlanNode, w: Walk): Record<string, unknown> {
+  return node.keepRest ? editObject(obj, node, w) : pruneObject(obj, node, w);
+}
+
+function visitArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[] {
+  return node.keepRest ? editArray(arr, node, w) : pruneArray(arr, node, w);
+}
+
+/** Keep mode on the way to kept paths: a new object with only what the rules let out. */
+function pruneObject(obj: Record<string, unknown>, node: PlanNode, w: Walk): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const keys = ownKeys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const child = (node.literals !== null ? node.literals.get(k) : undefined) ?? node.wild;
+    if (child === null) {
+      unlisted(w);
+      continue;
+    }
+    const r = visit(obj[k], child, w);
+    if (r !== REMOVE) addOwn(out, k, r);
+  }
+  return out;
+}
+
+function pruneArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[] {
   // With a rule for a particular index (`items[2].x`) positions matter: an element with
   // nothing kept becomes null so the kept ones stay at their index. With `*` alone,
   // such elements are left out.
   const positional = node.literals !== null;
   const out: unknown[] = [];
   let used = 0;
-  const itemName = `${name}[*]`;
   for (let i = 0; i < arr.length; i++) {
     const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
-    const r = child === null ? REMOVE : visit(arr[i], child, itemName, w);
-    if (child === null) noteRemoved(w, itemName);
+    let r: unknown = REMOVE;
+    if (child === null) unlisted(w);
+    else r = visit(arr[i], child, w);
     if (r !== REMOVE) {
       out.push(r);
       used = out.length;
@@ -223,21 +171,15 @@ function pruneArray(arr: readonly unknown[], node: PlanNode, name: string, w: Wa
  * Remove mode, or inside a kept path: everything stays unless a rule changes it. The
  * object is copied only when something does change; otherwise it is returned as it is.
  */
-function editObject(obj: Record<string, unknown>, node: PlanNode, name: string, w: Walk): Record<string, unknown> {
-  const keys = Object.keys(obj);
+function editObject(obj: Record<string, unknown>, node: PlanNode, w: Walk): Record<string, unknown> {
+  const keys = ownKeys(obj);
   let results: unknown[] | null = null;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     const v = obj[k];
-    let r: unknown;
-    if (forbidden(k)) {
-      noteRemoved(w, nameOf(w, node, name, k));
-      r = REMOVE;
-    } else {
-      const literal = node.literals !== null ? node.literals.get(k) : undefined;
-      const child = literal ?? node.wild;
-      r = child === null ? safeChild(v, node, name, k, w) : visit(v, child, literal ? nameOf(w, node, name, k) : `${name}.*`, w);
-    }
+    const child = (node.literals !== null ? node.literals.get(k) : undefined) ?? node.wild;
+    // a key no rule names stays as it is, with everything in it
+    const r = child === null ? v : visit(v, child, w);
     if (r !== v && results === null) {
       results = new Array<unknown>(keys.length);
       for (let j = 0; j < i; j++) results[j] = obj[keys[j]];
@@ -246,17 +188,16 @@ function editObject(obj: Record<string, unknown>, node: PlanNode, name: string, 
   }
   if (results === null) return obj;
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < keys.length; i++) if (results[i] !== REMOVE) out[keys[i]] = results[i];
+  for (let i = 0; i < keys.length; i++) if (results[i] !== REMOVE) addOwn(out, keys[i], results[i]);
   return out;
 }
 
-function editArray(arr: readonly unknown[], node: PlanNode, name: string, w: Walk): unknown[] {
-  const itemName = `${name}[*]`;
+function editArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[] {
   let results: unknown[] | null = null;
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
     const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
-    const r = child === null ? safe(v, itemName, w) : visit(v, child, itemName, w);
+    const r = child === null ? v : visit(v, child, w);
     if (r !== v && results === null) results = arr.slice(0, i);
     if (results !== null && r !== REMOVE) results.push(r);
   }
@@ -267,24 +208,23 @@ function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (Buffer.isBuffer(v)) return "a Buffer";
-  if (v instanceof Date) return "a Date";
+  if (isDate(v)) return "a Date";
   if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
-function unique(names: string[]): string[] {
-  // Only names through `*` or `[*]` can repeat: the others are distinct paths.
-  let starred = false;
-  for (let i = 0; i < names.length && !starred; i++) starred = names[i].includes("*");
-  if (!starred) return names.length > MAX_NAMES ? names.slice(0, MAX_NAMES) : names;
-  const out = Array.from(new Set(names));
-  return out.length > MAX_NAMES ? out.slice(0, MAX_NAMES) : out;
+/** The configured paths of the rules in a list, at most MAX_NAMES. */
+function names(plan: Plan, rules: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rules.length && i < MAX_NAMES; i++) out.push(plan.ruleNames[rules[i]]);
+  return out;
 }
 
 function getProperty(msg: Record<string, unknown>, keys: readonly string[]): { found: boolean; value: unknown } {
   let node: unknown = msg;
   for (const k of keys) {
-    if (!isContainer(node) || !Object.prototype.hasOwnProperty.call(node, k)) return { found: false, value: undefined };
+    // keys are the property's segments as text: "0" reaches an array's index 0 too
+    if (!isContainer(node) || !hasOwn(node, k)) return { found: false, value: undefined };
     node = (node as Record<string, unknown>)[k];
   }
   return { found: true, value: node };
@@ -296,10 +236,10 @@ function setProperty(msg: Record<string, unknown>, keys: readonly string[], valu
   for (let i = 0; i < keys.length - 1; i++) {
     const next = node[keys[i]];
     const copy: Record<string, unknown> = Array.isArray(next) ? (next.slice() as unknown as Record<string, unknown>) : { ...(next as Record<string, unknown>) };
-    node[keys[i]] = copy;
+    addOwn(node, keys[i], copy);
     node = copy;
   }
-  node[keys[keys.length - 1]] = value;
+  addOwn(node, keys[keys.length - 1], value);
 }
 
 /**
@@ -310,11 +250,14 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   const { config } = plan;
   const propName = config.property;
   const target = getProperty(msg, plan.propertyKeys);
+  const kind = collectionKind(target.value);
+  // passed untouched, a Map's entries would leave whatever the rules say
+  if (kind !== null) throw new MinimizeError(`msg.${propName} is ${kind}: no rule can reach its entries`);
   const scratch = plan.scratch;
-  // A new generation instead of a fresh array: a stamp from an earlier message counts as unmatched.
+  // A new generation instead of fresh arrays: a stamp from an earlier message counts as no.
   scratch.generation = scratch.generation >= 0xfffffffe ? 1 : scratch.generation + 1;
-  if (scratch.generation === 1) scratch.stamps.fill(0);
-  const w: Walk = { plan, stamps: scratch.stamps, generation: scratch.generation, matched: 0, removed: [], removedCount: 0, coarsened: [], dropped: [] };
+  if (scratch.generation === 1) for (const a of [scratch.matched, scratch.removed, scratch.coarsened, scratch.dropped]) a.fill(0);
+  const w: Walk = { plan, generation: scratch.generation, matched: 0, removed: [], coarsened: [], dropped: [], removedCount: 0, unlisted: 0 };
   let value: unknown = target.value;
   let untouched: string | undefined;
   if (!isContainer(target.value)) {
@@ -323,27 +266,34 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
     }
     untouched = target.found ? typeName(target.value) : "missing";
   } else {
-    value = Array.isArray(target.value) ? visitArray(target.value, plan.root, propName, w) : visitObject(target.value, plan.root, propName, w);
+    value = Array.isArray(target.value) ? visitArray(target.value, plan.root, w) : visitObject(target.value, plan.root, w);
   }
 
   const out: Record<string, unknown> = {};
   const stripped: string[] = [];
+  let strippedCount = 0;
   const keys = Object.keys(msg);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (forbidden(k) || (config.stripMetadata && !plan.keep.has(k))) stripped.push(k);
-    else out[k] = msg[k];
+    // a message-level __proto__ (or constructor, prototype) is not data of the property: it goes
+    if (isForbiddenKey(k) || (config.stripMetadata && !plan.keep.has(k))) {
+      strippedCount++;
+      // named only when it is a name Node-RED's nodes use: any other name came from the message
+      if (TRANSPORT_PROPERTIES.has(k)) stripped.push(k);
+    } else addOwn(out, k, msg[k]);
   }
   if (untouched === undefined) setProperty(out, plan.propertyKeys, value);
 
   const summary: MinimizeSummary = {
     mode: config.mode,
-    removed: unique(w.removed),
+    removed: names(plan, w.removed),
     removedCount: w.removedCount,
-    coarsened: unique(w.coarsened),
-    dropped: unique(w.dropped),
+    unlisted: w.unlisted,
+    coarsened: names(plan, w.coarsened),
+    dropped: names(plan, w.dropped),
     missing: plan.ruleCount - w.matched,
     stripped,
+    strippedCount,
   };
   if (untouched !== undefined) summary.untouched = untouched;
   return { msg: out, summary };

@@ -1,9 +1,9 @@
 import type { NodeDef, NodeMessage, RedAPI, RedNode } from "../core/red-types";
 import { configure, failClosed, onClose, onInput, type NodeRuntime } from "../core/node-adapter";
 import { Joi, toList, validateConfig } from "../core/validation";
-import { parsePath, type PropertyPath } from "../core/paths";
+import { parsePath, pathsConflict, type PropertyPath } from "../core/paths";
 import { appendTrail, trailOf, type TrailEntry } from "../core/trail";
-import { Metrics, errorText } from "../core/status";
+import { Metrics, errorText, shortText } from "../core/status";
 import { allows, compile, ConfigError, minimize, minimizeSchema, type MinimizeConfig, type Plan } from "../minimize/minimize";
 import { Aggregator, keyOf, systemClock, windowMessage, type Clock, type WindowResult } from "../minimize/aggregate";
 
@@ -19,6 +19,8 @@ interface NodeConfig extends MinimizeConfig {
 }
 
 const UNIT_MS = { s: 1000, min: 60_000, h: 3_600_000 } as const;
+const WINDOW_PATH = parsePath("window");
+const PRIVACY_PATH = parsePath("privacy");
 
 const schema: Joi.Schema<NodeConfig> = minimizeSchema.keys({
   aggregate: Joi.boolean().default(false),
@@ -40,10 +42,17 @@ interface Compiled {
   aggregate: null | { fields: string[]; windowMs: number; keyPath: PropertyPath | null; maxKeys: number };
 }
 
+/**
+ * Compiles and checks a config. Everything that would make a message or a window fail
+ * whatever the data is refused here, when the node is created (and by the editor's
+ * preview, which calls this too): a window that fails when its timer fires has no message
+ * to fail and no done() to call.
+ */
 function compileAll(config: NodeConfig): Compiled {
   const plan = compile(config);
   if (!config.aggregate) return { plan, aggregate: null };
   if (config.aggregateFields.length === 0) throw new ConfigError('invalid config: "aggregateFields" needs at least one numeric field');
+  const fieldPaths: PropertyPath[] = [];
   for (const f of config.aggregateFields) {
     let path: PropertyPath;
     try {
@@ -56,6 +65,12 @@ function compileAll(config: NodeConfig): Compiled {
       const why = config.mode === "keep" ? "is not on the keep list" : "is removed by a rule";
       throw new ConfigError(`invalid config: "aggregateFields" (${f}) ${why}, so it would never be counted`);
     }
+    // each field's stats are written at its path in one summary: every pair must fit together
+    for (const other of fieldPaths) {
+      const why = pathsConflict(other, path);
+      if (why !== null) throw new ConfigError(`invalid config: "aggregateFields" (${other.text}) and (${path.text}) cannot both be in a summary: ${why}`);
+    }
+    fieldPaths.push(path);
   }
   let keyPath: PropertyPath | null = null;
   if (config.aggregateKey !== "") {
@@ -64,11 +79,52 @@ function compileAll(config: NodeConfig): Compiled {
     } catch (e) {
       throw new ConfigError(`invalid config: "aggregateKey" ${errorText(e)}`);
     }
+    if (keyPath.hasWildcard) throw new ConfigError(`invalid config: "aggregateKey" (${keyPath.text}) cannot contain "*"`);
   }
+  checkSummaryPaths(plan.property, keyPath, fieldPaths);
   return {
     plan,
     aggregate: { fields: config.aggregateFields, windowMs: config.windowSize * UNIT_MS[config.windowUnit], keyPath, maxKeys: config.maxKeys },
   };
+}
+
+/**
+ * A summary message is written in this order (windowMessage): the stats at the property,
+ * the key at its path, msg.window, msg.privacy. Refuses paths that would not all be there:
+ * a key inside the property goes into the stats object, so it must fit beside the fields.
+ */
+function checkSummaryPaths(property: PropertyPath, keyPath: PropertyPath | null, fields: readonly PropertyPath[]): void {
+  const fail = (a: string, b: string, why: string): never => {
+    throw new ConfigError(`invalid config: ${a} and ${b} cannot both be in a summary: ${why}`);
+  };
+  const prop = `"property" (${property.text})`;
+  const reserved = [
+    { name: "msg.window", path: WINDOW_PATH },
+    { name: "msg.privacy", path: PRIVACY_PATH },
+  ];
+  for (const r of reserved) {
+    const why = pathsConflict(property, r.path);
+    if (why !== null) fail(prop, r.name, why);
+  }
+  if (keyPath === null) return;
+  const key = `"aggregateKey" (${keyPath.text})`;
+  for (const r of reserved) {
+    const why = pathsConflict(keyPath, r.path);
+    if (why !== null) fail(key, r.name, why);
+  }
+  const p = property.segments;
+  const inside = keyPath.segments.length > p.length && p.every((s, i) => s === keyPath.segments[i]);
+  if (!inside) {
+    const why = pathsConflict(property, keyPath);
+    if (why !== null) fail(prop, key, why);
+    return;
+  }
+  const rest = keyPath.segments.slice(p.length);
+  const relative: PropertyPath = { text: keyPath.text, segments: rest, hasWildcard: false };
+  for (const f of fields) {
+    const why = pathsConflict(f, relative);
+    if (why !== null) fail(`"aggregateFields" (${f.text})`, key, why);
+  }
 }
 
 function configFrom(raw: unknown): { ok: true; config: NodeConfig; compiled: Compiled } | { ok: false; error: string } {
@@ -90,6 +146,7 @@ class Engine {
     private readonly compiled: Compiled,
     clock: Clock,
     onEmit: (msgs: NodeMessage[]) => void,
+    onError: (err: unknown) => void,
   ) {
     const a = compiled.aggregate;
     this.aggregator =
@@ -102,6 +159,7 @@ class Engine {
             onTypeMismatch: compiled.plan.config.onTypeMismatch,
             clock,
             onEmit: (windows) => onEmit(this.windowMessages(windows)),
+            onError,
           });
   }
 
@@ -171,7 +229,8 @@ function preview(body: PreviewRequest["body"]): { status: number; body: unknown 
   }
   const c = configFrom(body.config);
   if (!c.ok) return { status: 200, body: { ok: false, error: c.error } };
-  const engine = new Engine("preview", c.compiled, frozenClock(), () => undefined);
+  // the frozen clock never fires, so neither callback runs
+  const engine = new Engine("preview", c.compiled, frozenClock(), () => undefined, () => undefined);
   try {
     const sample = body.msg as NodeMessage;
     if (engine.aggregator === null) return { status: 200, body: { ok: true, msg: engine.handle(sample) } };
@@ -197,11 +256,22 @@ export = function (RED: RedAPI) {
       return;
     }
     const metrics = new Metrics();
-    const engine = new Engine(node.id, compiled, systemClock, (msgs) => {
-      metrics.add("windows", msgs.length);
-      rt.status.show(okStatus);
-      if (msgs.length > 0) node.send([msgs]);
-    });
+    const engine = new Engine(
+      node.id,
+      compiled,
+      systemClock,
+      (msgs) => {
+        metrics.add("windows", msgs.length);
+        rt.status.show(okStatus);
+        if (msgs.length > 0) node.send([msgs]);
+      },
+      // a window closed by the timer has no message to fail: log it, show it, keep running
+      (err) => {
+        metrics.fail(err);
+        node.error(`aggregation: windows could not be sent: ${errorText(err)}`);
+        rt.status.showNow({ fill: "red", shape: "dot", text: shortText(errorText(err)) });
+      },
+    );
     const aggregating = engine.aggregator !== null;
     // okStatus runs at most a few times a second (the status reporter coalesces), so it
     // translates each time; English where the message catalogue is not loaded (the test helper).

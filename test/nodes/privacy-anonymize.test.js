@@ -5,6 +5,7 @@ const helper = require("node-red-node-test-helper");
 const fc = require("fast-check");
 const anonymizeNode = require("../../dist/nodes/privacy-anonymize.js");
 const keyringNode = require("../../dist/nodes/privacy-keyring.js");
+const jsonNode = require("@node-red/nodes/core/parsers/70-JSON.js");
 
 
 helper.init(require.resolve("node-red"));
@@ -88,6 +89,22 @@ describe("privacy-anonymize node", function () {
     assert.deepEqual(entry.entities, { email: 1 });
     assert.equal(entry.fields.pseudonymize, 2);
     assert.ok(!JSON.stringify(entry).includes("bob@"), "the trail holds no value");
+  });
+
+  it("after a core json node, `*.secret` reaches the own __proto__, constructor and prototype keys JSON.parse made", async () => {
+    const nodes = flow({ rules: [{ path: "*.secret", op: "replace", value: "gone" }] });
+    nodes.push({ id: "js", type: "json", z: "tab", property: "payload", action: "obj", wires: [["an"]] });
+    await helper.load([keyringNode, anonymizeNode, jsonNode], nodes, { kr: { keys } });
+    const got = new Promise((resolve) => helper.getNode("out").once("input", resolve));
+    const text = '{"dev":{"secret":"s-1","t":1},"__proto__":{"secret":"s-2","t":2},"constructor":{"secret":"s-3"},"prototype":{"secret":"s-4"}}';
+    helper.getNode("js").receive({ payload: text });
+    const sent = await got;
+    assert.equal(JSON.stringify(sent.payload), text.replace(/"s-\d"/g, '"gone"'));
+    assert.ok(Object.prototype.hasOwnProperty.call(sent.payload, "__proto__"), "the key stays own data");
+    assert.equal(Object.getPrototypeOf(sent.payload), Object.prototype);
+    assert.equal(sent.privacy.trail[0].fields.replace, 4);
+    assert.equal({}.secret, undefined);
+    assert.equal(Object.prototype.secret, undefined);
   });
 
   it("applies rules to each record of an array and reports k-anonymity suppression", async () => {

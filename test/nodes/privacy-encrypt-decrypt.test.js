@@ -116,6 +116,45 @@ describe("privacy-encrypt / privacy-decrypt nodes", function () {
     assert.deepStrictEqual(d.msg.payload, original);
   });
 
+  it("field mode: `*` reaches own __proto__, constructor and prototype keys (JSON.parse makes them) as data, both ways", async function () {
+    const fields = ["payload.*.secret"];
+    await load(flow({ encFields: fields, decFields: fields }), creds({ A: b64(keyA) }));
+    const text = '{"dev":{"secret":"s-dev","t":1},"__proto__":{"secret":"s-proto","t":2},"constructor":{"secret":"s-ctor"},"prototype":{"secret":"s-prot"}}';
+    const e = await run("enc", { payload: JSON.parse(text) });
+    assert.strictEqual(e.at, "out1", e.msg.error && e.msg.error.message);
+    const p = e.msg.payload;
+    assert.deepStrictEqual(Object.keys(p), ["dev", "__proto__", "constructor", "prototype"]);
+    for (const k of Object.keys(p)) {
+      assert.ok(Object.prototype.hasOwnProperty.call(p, k), `${k} is an own key`);
+      assert.match(p[k].secret, /^ey[\w-]+\.\./, `${k}.secret is encrypted`);
+    }
+    assert.strictEqual(Object.getPrototypeOf(p), Object.prototype);
+    assert.strictEqual(p.__proto__.t, 2, "the rest of the own __proto__ value stays");
+    assert.ok(!JSON.stringify(p).includes("s-"), JSON.stringify(p));
+    assert.strictEqual(e.msg.privacy.trail[0].encrypted, 4);
+    assert.strictEqual({}.secret, undefined);
+    assert.strictEqual(Object.prototype.secret, undefined);
+    const d = await run("dec", e.msg);
+    assert.strictEqual(d.at, "out2", d.msg.error && d.msg.error.message);
+    assert.deepStrictEqual(JSON.stringify(d.msg.payload), text);
+    assert.ok(Object.prototype.hasOwnProperty.call(d.msg.payload, "__proto__"));
+    assert.strictEqual(Object.getPrototypeOf(d.msg.payload), Object.prototype);
+    assert.strictEqual(d.msg.privacy.trail[1].decrypted, 4);
+    assert.strictEqual({}.secret, undefined);
+  });
+
+  it("field mode errors and the trail name the configured path, never a key found by `*`", async function () {
+    await load(flow({ encFields: ["payload.*.secret"], decFields: ["payload.*.secret"] }), creds({ A: b64(keyA) }));
+    const key = "alice@example.com";
+    const e = await run("enc", { payload: { [key]: { secret: "x" } } });
+    assert.strictEqual(e.at, "out1");
+    assert.ok(!JSON.stringify(e.msg.privacy).includes(key));
+    const d = await run("dec", { payload: { [key]: { secret: "not a jwe" } } });
+    assert.strictEqual(d.at, "caught");
+    assert.match(d.msg.error.message, /msg\.payload\.\*\.secret: not a JWE/);
+    assert.ok(!d.msg.error.message.includes(key), d.msg.error.message);
+  });
+
   it("rotation: encrypted under kid A, rotated to B: both decrypt", async function () {
     await load(flow({ activeKid: "A" }), creds({ A: b64(keyA) }));
     const underA = (await run("enc", { payload: "old data" })).msg.payload;

@@ -68,7 +68,9 @@ describe("privacy-minimize node", function () {
     const entry = msg.privacy.trail[0];
     assert.equal(entry.type, "privacy-minimize");
     assert.equal(entry.id, "n1");
-    assert.deepEqual(entry.removed.sort(), ["payload.owner", "payload.serial"]);
+    // owner and serial are keys no rule names: counted, not named (a key can be personal data)
+    assert.deepEqual(entry.removed, []);
+    assert.equal(entry.unlisted, 2);
     assert.deepEqual(entry.coarsened, ["payload.kwh", "payload.gps"]);
     assert.equal(entry.missing, 1);
     assert.deepEqual(entry.stripped.sort(), ["headers", "req"]);
@@ -165,6 +167,47 @@ describe("privacy-minimize node", function () {
     const caught = next(helper.getNode("caught"));
     helper.getNode("n1").receive({ payload: { temp: 1 } });
     assert.match((await caught).error.message, /is removed by a rule/);
+  });
+
+  it("refuses at creation aggregate paths that cannot all be in one summary: red status, one log line naming the field, every message an error", async () => {
+    const review = { mode: "keep", rules: [{ path: "readings" }], aggregate: true, windowSize: 1, windowUnit: "s", aggregateFields: "readings[0], readings.x" };
+    await helper.load(minimizeNode, flow(review));
+    const n1 = helper.getNode("n1");
+    const logged = helper.log().args.filter((a) => a[0].level === helper.log().ERROR && a[0].id === "n1");
+    assert.equal(logged.length, 1);
+    assert.match(logged[0][0].msg, /"aggregateFields" \(readings\[0\]\) and \(readings\.x\) cannot both be in a summary: readings would be an array for one and an object for the other/);
+    assert.ok(n1.status.calledWithMatch({ fill: "red" }));
+    const caught = next(helper.getNode("caught"));
+    const silent = nothing(helper.getNode("out"), 1500);
+    n1.receive({ topic: "m", payload: { readings: { 0: 5, x: 6 } } });
+    assert.match((await caught).error.message, /aggregateFields/);
+    await silent; // past the end of the 1 s window: nothing, and no exception
+    // the preview refuses it with the same check
+    const res = await helper.request().post("/privacy-minimize/preview").send({ config: review, msg: { payload: { readings: { 0: 5, x: 6 } } } }).expect(200);
+    assert.equal(res.body.ok, false);
+    assert.match(res.body.error, /"aggregateFields" \(readings\[0\]\) and \(readings\.x\)/);
+  });
+
+  for (const [what, config, pattern] of [
+    ["a field inside another", { aggregateFields: "env, env.t", rules: [{ path: "env" }] }, /"aggregateFields" \(env\) and \(env\.t\).*one is inside the other/],
+    ["the key where the stats go", { aggregateKey: "payload", aggregateFields: "t" }, /"property" \(payload\) and "aggregateKey" \(payload\).*the same path/],
+    ["the key on msg.window", { aggregateKey: "window.id", aggregateFields: "t" }, /"aggregateKey" \(window\.id\) and msg\.window/],
+    ["the key on a field", { aggregateKey: "payload.t.id", aggregateFields: "t" }, /"aggregateFields" \(t\) and "aggregateKey" \(payload\.t\.id\)/],
+  ]) {
+    it(`refuses ${what}`, async () => {
+      await helper.load(minimizeNode, flow({ mode: "keep", rules: [{ path: "t" }], aggregate: true, ...config }));
+      const caught = next(helper.getNode("caught"));
+      helper.getNode("n1").receive({ payload: { t: 1 } });
+      assert.match((await caught).error.message, pattern);
+    });
+  }
+
+  it("writes a key inside the property beside the stats", async () => {
+    await helper.load(minimizeNode, flow({ mode: "keep", rules: [{ path: "t" }], aggregate: true, aggregateKey: "payload.room", aggregateFields: "t" }));
+    const got = next(helper.getNode("out"));
+    helper.getNode("n1").receive({ payload: { t: 1, room: "hall" } });
+    helper.getNode("n1").receive({ flush: true });
+    assert.deepEqual((await got).payload, { t: { count: 1, mean: 1, min: 1, max: 1 }, room: "hall" });
   });
 
   it("shows a count in its status", async () => {

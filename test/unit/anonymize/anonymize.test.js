@@ -219,6 +219,59 @@ describe("lib/anonymize engine", () => {
     assert.equal({}.polluted, undefined);
   });
 
+  it("`*` rules reach own __proto__, constructor and prototype keys as data, in objects and in records", () => {
+    const text = '{"dev":{"secret":"s1","t":1},"__proto__":{"secret":"s2","t":2},"constructor":{"secret":"s3"},"prototype":{"secret":"s4"}}';
+    for (const op of ["mask", "hash", "redact"]) {
+      const input = JSON.parse(text);
+      const { value, summary } = engine({ rules: [{ path: "*.secret", op }] }).run(input);
+      assert.equal(Object.getPrototypeOf(value), Object.prototype);
+      assert.deepEqual(Object.keys(value), ["dev", "__proto__", "constructor", "prototype"], op);
+      for (const k of Object.keys(value)) {
+        const inner = Object.getOwnPropertyDescriptor(value, k).value;
+        if (op === "redact") assert.equal(Object.prototype.hasOwnProperty.call(inner, "secret"), false, `${op} ${k}`);
+        else assert.ok(typeof inner.secret === "string" && !/^s\d$/.test(inner.secret), `${op} ${k}: ${inner.secret}`);
+      }
+      assert.equal(Object.getOwnPropertyDescriptor(value, "__proto__").value.t, 2);
+      assert.deepEqual(summary.fields, { [op]: 4 });
+      assert.equal(JSON.stringify(input), text, "the input is not changed");
+      assert.equal({}.secret, undefined);
+      assert.equal(Object.prototype.secret, undefined);
+    }
+    const records = engine({ rules: [{ path: "*", op: "mask" }] }).run(JSON.parse('[{"__proto__":"alice","a":"x"},{"prototype":"bob"}]')).value;
+    assert.equal(JSON.stringify(records), '[{"__proto__":"*****","a":"*"},{"prototype":"***"}]');
+    assert.equal(Object.getPrototypeOf(records[0]), Object.prototype);
+  });
+
+  it("a wrong type under `*` is an error naming the rule's path, never a key found in the data", () => {
+    const key = "alice@example.com";
+    assert.throws(
+      () => engine({ rules: [{ path: "*.age", op: "noise", epsilon: 1 }] }).run({ [key]: { age: "old" } }),
+      (e) => e instanceof AnonymizeError && e.message.startsWith("rule 1 (noise *.age): ") && !e.message.includes(key),
+    );
+  });
+
+  it("a rule that must step into a Map or a Set fails instead of passing its entries in silence", () => {
+    const value = { devs: new Map([["a", { secret: 1 }]]) };
+    assert.throws(() => engine({ rules: [{ path: "devs.*.secret", op: "redact" }] }).run(value), /meets a Map, whose entries no path can reach/);
+    assert.throws(() => engine({ rules: [{ path: "devs.a", op: "redact" }] }).run({ devs: new Set([1]) }), /meets a Set/);
+  });
+
+  it("scan looks inside class instances too, and fails on a Map or a Set rather than pass its strings unscanned", () => {
+    class Note {
+      constructor(text) {
+        this.text = text;
+      }
+    }
+    const { value } = engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: new Note("mail bob@example.org") } });
+    assert.equal(value.n.inner.text, "mail <EMAIL>");
+    assert.ok(value.n.inner instanceof Note, "the copy keeps the class");
+    for (const bad of [new Map([["k", "bob@example.org"]]), new Set(["bob@example.org"])]) {
+      assert.throws(() => engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: bad } }), (e) => e instanceof AnonymizeError && /scan cannot look inside a (Map|Set)/.test(e.message));
+      const redacted = engine({ rules: [{ path: "n", op: "scan" }], onError: "redact" }).run({ n: { inner: bad }, k: 1 });
+      assert.deepEqual(redacted.value, { k: 1 });
+    }
+  });
+
   it("redacting keys copies the record without them, keeping an own __proto__ key as data and a null prototype", () => {
     const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "name": "Alice", "a": "x", "n": {"k": 1, "v": 2, "w": 3}}');
     const { value, summary } = engine({ rules: [{ path: "a", op: "mask" }, { path: "name", op: "redact" }, { path: "n.*", op: "redact" }] }).run(hostile);

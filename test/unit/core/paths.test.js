@@ -32,6 +32,47 @@ describe("lib/paths", () => {
     assert.deepEqual(P.findMatches(msg, P.parsePath("payload.nope.x")), []);
   });
 
+  it("`*` visits own __proto__, constructor and prototype keys as data; writes and removes stay own", () => {
+    const text = '{"p":{"dev":{"s":1},"__proto__":{"s":2},"constructor":{"s":3},"prototype":{"s":4}}}';
+    const root = JSON.parse(text);
+    const path = P.parsePath("p.*.s");
+    const matches = P.findMatches(root, path);
+    assert.deepEqual(matches.map((m) => m.value), [1, 2, 3, 4]);
+    assert.deepEqual(matches.map((m) => m.keys[1]), ["dev", "__proto__", "constructor", "prototype"]);
+    matches.forEach((m) => P.replaceMatch(m, { polluted: m.value }));
+    assert.equal(JSON.stringify(root), '{"p":{"dev":{"s":{"polluted":1}},"__proto__":{"s":{"polluted":2}},"constructor":{"s":{"polluted":3}},"prototype":{"s":{"polluted":4}}}}');
+    // the values themselves, under `*`, replaced: still own data, no prototype set
+    P.findMatches(root, P.parsePath("p.*")).forEach((m) => P.replaceMatch(m, { polluted: 5 }));
+    assert.deepEqual(Object.keys(root.p), ["dev", "__proto__", "constructor", "prototype"]);
+    assert.equal(Object.getPrototypeOf(root.p), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(root.p, "__proto__").value.polluted, 5);
+    assert.equal(P.deleteMatches(root, P.parsePath("p.*")), 4);
+    assert.deepEqual(Object.getOwnPropertyNames(root.p), []);
+    assert.equal(Object.getPrototypeOf(root.p), Object.prototype);
+    assert.equal({}.polluted, undefined);
+    assert.equal(Object.prototype.polluted, undefined);
+  });
+
+  it("refuses to step into a Map or a Set (their entries are not properties) rather than skip them", () => {
+    const root = { m: new Map([["a", { s: 1 }]]), s: new Set([1]), d: new Date(0) };
+    assert.throws(() => P.findMatches(root, P.parsePath("m.*.s")), (e) => e instanceof P.PathError && /meets a Map/.test(e.message));
+    assert.throws(() => P.findMatches(root, P.parsePath("s.a")), /meets a Set/);
+    assert.throws(() => P.setValue(root, P.parsePath("m.a"), 1), P.PathError);
+    assert.deepEqual(P.findMatches(root, P.parsePath("*")).map((m) => m.key), ["m", "s", "d"], "a Map as a value is fine");
+    assert.deepEqual(P.findMatches(root, P.parsePath("d.*")), [], "a Date is a value, not a container");
+  });
+
+  it("pathsConflict: paths whose values cannot all be written into one object", () => {
+    const c = (a, b) => P.pathsConflict(P.parsePath(a), P.parsePath(b));
+    assert.match(c("readings[0]", "readings.x"), /readings would be an array for one and an object for the other/);
+    assert.match(c("readings.x", "readings[0]"), /array for one and an object/);
+    assert.match(c("a[0]", 'a["0"]'), /array for one and an object/);
+    assert.match(c("a", "a.b"), /one is inside the other/);
+    assert.match(c("a.b", "a.b"), /the same path/);
+    assert.match(c("[0]", "a"), /the top level would be/);
+    for (const [a, b] of [["a.b", "a.c"], ["a[0]", "a[1]"], ["a.b.c", "a.x.c"], ["t", "h"]]) assert.equal(c(a, b), null, `${a} ${b}`);
+  });
+
   it("never walks into inherited properties", () => {
     const o = Object.create({ inherited: { secret: 1 } });
     assert.deepEqual(P.findMatches({ o }, P.parsePath("o.inherited.secret")), []);

@@ -134,6 +134,47 @@ describe("lib/aggregate", () => {
     });
   });
 
+  it("a window emission that throws in the timer is reported to onError, not thrown, and the next windows still go", () => {
+    const errors = [];
+    let failing = true;
+    const emitted = [];
+    const { agg, clock } = make({
+      onEmit: (w) => {
+        if (failing) throw new Error("cannot use key \"x\" on an array");
+        emitted.push(...w);
+      },
+      onError: (e) => errors.push(e),
+    });
+    agg.add("k", [1, 2], []);
+    assert.doesNotThrow(() => clock.advance(15 * MIN));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0].message, /on an array/);
+    failing = false;
+    agg.add("k", [3, 4], []);
+    clock.advance(15 * MIN);
+    assert.equal(emitted.length, 1, "the aggregator kept running");
+    assert.equal(emitted[0].fields.get("t").count, 1);
+  });
+
+  it("with the system clock, a throwing emission and a throwing onError never escape the timer", async () => {
+    const warned = new Promise((resolve) => process.once("warning", resolve));
+    let reported;
+    const both = new Promise((resolve) => (reported = resolve));
+    const mk = (onError) =>
+      new A.Aggregator({ windowMs: 20, fields: ["t"], maxKeys: 10, onTypeMismatch: "error", clock: A.systemClock, onEmit: () => { throw new Error("boom"); }, onError });
+    const a = mk((e) => reported(e));
+    const b = mk(() => {
+      throw new Error("the handler fails too");
+    });
+    a.add("k", [1], []);
+    b.add("k", [1], []);
+    // an exception escaping a timer would fail this test as an uncaught error
+    assert.match((await both).message, /boom/);
+    assert.match(String((await warned).message), /the handler fails too.*boom/);
+    a.close();
+    b.close();
+  });
+
   it("property: stats equal a direct computation for any readings and times", () => {
     fc.assert(
       fc.property(
