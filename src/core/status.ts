@@ -69,11 +69,7 @@ export class StatusReporter {
     this.timer = undefined;
     const status = this.pending;
     this.pending = undefined;
-    try {
-      if (status) this.emit(status);
-    } catch (err) {
-      this.onError(err);
-    }
+    if (status) this.emit(status);
   }
 
   private cancel(): void {
@@ -94,8 +90,8 @@ export class StatusReporter {
     }
     try {
       this.sink(shown);
-    } catch {
-      // The node is gone; nothing left to show.
+    } catch (err) {
+      this.onError(err);
     }
   }
 }
