@@ -1,5 +1,10 @@
-/** The config shared by privacy-encrypt and privacy-decrypt, and how to read it. */
+/** The config shared by privacy-encrypt and privacy-decrypt, how to read it, and the nodes' common setup. */
 import { Joi, pathString, toList, compilePath } from "../core/validation";
+import { configure } from "../core/node-adapter";
+import type { NodeDef, RedAPI, RedNode } from "../core/red-types";
+import type { StatusReporter } from "../core/status";
+import type { Keyring } from "./keyring";
+import { keyringOrFailClosed } from "./keyring-ref";
 import type { Targets } from "./message-crypto";
 
 export interface CryptoNodeConfig {
@@ -28,4 +33,20 @@ export function normalizeRaw(def: Record<string, unknown>): Record<string, unkno
 
 export function targetsOf(c: CryptoNodeConfig): Targets {
   return { property: compilePath(c.property), fields: c.fields.map(compilePath) };
+}
+
+export interface CryptoNodeSetup {
+  config: CryptoNodeConfig;
+  status: StatusReporter;
+  keyring: Keyring;
+  targets: Targets;
+}
+
+/** Validates an encrypt or decrypt node and finds its keyring; undefined when it failed closed. */
+export function setupCryptoNode(RED: RedAPI, node: RedNode, def: NodeDef): CryptoNodeSetup | undefined {
+  const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
+  if (!rt) return undefined;
+  const keyring = keyringOrFailClosed(RED, node, rt.status, rt.config.keyring);
+  if (!keyring) return undefined;
+  return { config: rt.config, status: rt.status, keyring, targets: targetsOf(rt.config) };
 }

@@ -3,9 +3,8 @@
  * keyring, and CryptoJS passphrase ciphertexts with the node's legacy passphrase.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { configure, onInput } from "../core/node-adapter";
-import { cryptoNodeSchema, normalizeRaw, targetsOf } from "../encryption/crypto-node-config";
-import { keyringOrFailClosed } from "../encryption/keyring-ref";
+import { onInput } from "../core/node-adapter";
+import { setupCryptoNode } from "../encryption/crypto-node-config";
 import { decryptValue } from "../encryption/jwe";
 import { planTransform } from "../encryption/message-crypto";
 import { appendTrail } from "../core/trail";
@@ -14,13 +13,10 @@ export = function (RED: RedAPI) {
   function PrivacyDecryptNode(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
-    if (!rt) return;
-    const { config, status } = rt;
-    const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
-    if (!keyring) return;
+    const setup = setupCryptoNode(RED, node, def);
+    if (!setup) return;
+    const { status, keyring, targets } = setup;
     const legacy = node.credentials?.legacyPassphrase || undefined;
-    const targets = targetsOf(config);
     let decrypted = 0;
 
     onInput(

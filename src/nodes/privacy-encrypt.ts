@@ -3,9 +3,8 @@
  * string (dir + A256GCM) under the keyring's active kid.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { configure, onInput } from "../core/node-adapter";
-import { cryptoNodeSchema, normalizeRaw, targetsOf } from "../encryption/crypto-node-config";
-import { keyringOrFailClosed } from "../encryption/keyring-ref";
+import { onInput } from "../core/node-adapter";
+import { setupCryptoNode } from "../encryption/crypto-node-config";
 import { GCM_LIMIT, GCM_WARN_AT, retryGcmUseStore } from "../encryption/keyring";
 import { encryptValue } from "../encryption/jwe";
 import { planTransform } from "../encryption/message-crypto";
@@ -15,14 +14,11 @@ export = function (RED: RedAPI) {
   function PrivacyEncryptNode(this: RedNode, def: NodeDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const rt = configure(node, cryptoNodeSchema, normalizeRaw(def));
-    if (!rt) return;
-    const { config, status } = rt;
-    const keyring = keyringOrFailClosed(RED, node, status, config.keyring);
-    if (!keyring) return;
+    const setup = setupCryptoNode(RED, node, def);
+    if (!setup) return;
+    const { status, keyring, targets } = setup;
     // A deploy of this node alone also reads a fixed use count file again.
     retryGcmUseStore();
-    const targets = targetsOf(config);
     let encrypted = 0;
     let warnedKid = "";
 
