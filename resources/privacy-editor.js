@@ -4,6 +4,11 @@
  * resources/@privacy-toolkit/node-red-privacy/privacy-editor.js; each node's .html loads it
  * before its own registerType, and loading it twice is harmless.
  *
+ * What stays repeated in each .html, on purpose: the registerType literals (the flow
+ * library's scorecard reads category, colour, icon, inputs and defaults there, so they
+ * cannot come from here; test/nodes/editor-html.test.js keeps them equal to ours) and
+ * each form's template markup (Node-RED finds it by the type's data-template-name).
+ *
  * The path check is the grammar of src/core/paths.ts (parsePath) written for the
  * browser; test/unit/core/editor-paths.test.js runs the same inputs through both and
  * fails if they ever disagree.
