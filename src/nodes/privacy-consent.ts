@@ -8,6 +8,7 @@ import { configure, failClosed, onInput } from "../core/node-adapter";
 import { Metrics } from "../core/status";
 import { appendTrail, privacyOf } from "../core/trail";
 import type { ConsentStoreNode } from "../consent/consent-store";
+import { METHOD_RULE, idSchema } from "../consent/consent";
 
 interface ManagerConfig {
   store: string;
@@ -16,7 +17,7 @@ interface ManagerConfig {
 
 const SCHEMA = Joi.object<ManagerConfig>({
   store: Joi.string().trim().min(1).required(),
-  method: Joi.string().trim().min(1).max(100).empty("").default("node-red"),
+  method: idSchema(METHOD_RULE).empty(Joi.string().trim().valid("")).default("node-red"),
 });
 
 export = function (RED: RedAPI) {

@@ -149,6 +149,53 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     assert.match(r.msg.error.message, /msg\.purpose/);
   });
 
+  it("normalises subject and purpose as the store does: granted as \" spaced \", passed as \" spaced \" and \"spaced\"", async () => {
+    await helper.load(NODES, flow({ gate: { purposeFrom: "msg", purpose: "" } }));
+    const g = await manage({ action: "grant", subject: " spaced ", purpose: " cloud-upload " });
+    assert.equal(g.msg.payload.subject, "spaced");
+    for (const topic of [" spaced ", "spaced", "\tspaced\n"]) {
+      const r = await gateIt({ topic, purpose: " cloud-upload " });
+      assert.equal(r.id, "pass", JSON.stringify(topic));
+    }
+    await manage({ action: "withdraw", subject: "spaced " });
+    const r = await gateIt({ topic: " spaced", purpose: "cloud-upload" });
+    assert.deepEqual(r.msg.privacy.blocked, { reason: "withdrawn", subject: "spaced", purpose: "cloud-upload" });
+  });
+
+  it("fails a message whose subject or purpose the store could never hold, naming the field", async () => {
+    await helper.load(NODES, flow({ gate: { purposeFrom: "msg", purpose: "", subjectProperty: "payload.owner" } }));
+    const cases = [
+      [{ payload: { owner: "a\u0000b" }, purpose: "cloud-upload" }, /msg\.payload\.owner \(the subject\) must not contain control characters/],
+      [{ payload: { owner: "x".repeat(513) }, purpose: "cloud-upload" }, /msg\.payload\.owner \(the subject\) must be at most 512 characters/],
+      [{ payload: { owner: 2 ** 60 }, purpose: "cloud-upload" }, /msg\.payload\.owner \(the subject\) must lie between/],
+      [{ payload: { owner: "a" }, purpose: "cloud\u001bupload" }, /msg\.purpose must not contain control characters/],
+      [{ payload: { owner: "a" }, purpose: "   " }, /msg\.purpose must be a non-empty string/],
+    ];
+    for (const [msg, re] of cases) {
+      const r = await gateIt(msg);
+      assert.equal(r.id, "caught", JSON.stringify(msg));
+      assert.match(r.msg.error.message, re);
+    }
+    for (const owner of ["", "   ", undefined]) {
+      const r = await gateIt({ payload: { owner }, purpose: "cloud-upload" });
+      assert.equal(r.msg.privacy.blocked.reason, "no-subject");
+    }
+  });
+
+  it("answers a ttl or expiry out of range with a validation error, not a RangeError", async () => {
+    await helper.load(NODES, flow());
+    for (const [extra, re] of [
+      [{ ttl: "99999999999999w" }, /msg\.consent\.ttl must be at most 100 years/],
+      [{ expiresAt: 1e20 }, /msg\.consent\.expiresAt must be a date/],
+      [{ expiresAt: "2999-01-01T00:00:00Z" }, /msg\.consent\.expiresAt .* is more than 100 years ahead/],
+    ]) {
+      const r = await manage({ action: "grant", subject: "a", purpose: "cloud-upload", ...extra });
+      assert.equal(r.id, "caught", JSON.stringify(extra));
+      assert.match(r.msg.error.message, re);
+    }
+    assert.equal(helper.getNode("store").consentStore.index.receiptCount, 0);
+  });
+
   it("drops blocked messages when onBlocked is drop", async () => {
     await helper.load(NODES, flow({ gate: { onBlocked: "drop" } }));
     await assert.rejects(gateIt({ topic: "nobody" }), /nothing reached/);
@@ -219,6 +266,19 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     assert.match(m.msg.error.message, /already open/);
   });
 
+  /** What the gate should do with a subject value, written out independently of readId. */
+  function gateOutcome(value) {
+    let text;
+    if (typeof value === "string") text = value.trim();
+    else if (typeof value === "number" && Number.isFinite(value)) {
+      if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return "caught";
+      text = String(value);
+    } else return "blocked"; // no-subject
+    if (text === "") return "blocked";
+    if (text.length > 512 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text) || !text.isWellFormed()) return "caught";
+    return text === "dev-1" ? "pass" : "blocked";
+  }
+
   it("property: hostile messages get exactly one outcome each, never pollute, never change the store wrongly", async function () {
     this.timeout(60000);
     const fc = require("fast-check");
@@ -227,7 +287,7 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     const store = helper.getNode("store").consentStore;
     const hostile = fc.oneof(
       fc.anything(),
-      fc.record({ deviceId: fc.oneof(fc.constant("dev-1"), fc.anything()), ["__proto__"]: fc.anything(), constructor: fc.anything() }, { requiredKeys: [] }),
+      fc.record({ deviceId: fc.oneof(fc.constant("dev-1"), fc.constant(" dev-1\t"), fc.string({ unit: "binary", maxLength: 8 }), fc.anything()), ["__proto__"]: fc.anything(), constructor: fc.anything() }, { requiredKeys: [] }),
     );
     await fc.assert(
       fc.asyncProperty(hostile, fc.option(fc.anything(), { nil: undefined }), fc.anything(), async (payload, privacy, consent) => {
@@ -237,8 +297,7 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
         const deviceId = payload && typeof payload === "object" && Object.prototype.hasOwnProperty.call(payload, "deviceId") ? payload.deviceId : undefined;
         const privacyOk = privacy === undefined || privacy === null || (typeof privacy === "object" && !Array.isArray(privacy) && Object.getPrototypeOf(privacy) === Object.prototype && (privacy.trail === undefined || privacy.trail === null || Array.isArray(privacy.trail)));
         if (!privacyOk) assert.equal(r.id, "caught");
-        else if (deviceId === "dev-1") assert.equal(r.id, "pass");
-        else assert.equal(r.id, "blocked");
+        else assert.equal(r.id, gateOutcome(deviceId));
         const before = store.index.receiptCount;
         const m = await manage(consent);
         if (m.id === "caught") assert.equal(store.index.receiptCount, before, "a refused command changed nothing");
