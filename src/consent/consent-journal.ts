@@ -5,6 +5,11 @@
  *
  * - Appends that arrive while an fsync is in flight are written together and share
  *   the next fsync (group commit), so many grants a second cost few fsyncs.
+ * - The first line names the format: {"format":"node-red-privacy/consent-journal","version":1}.
+ *   A missing or empty file gets it when the journal is created; a journal written before
+ *   the header existed (every line a record) gets it on first open, through a rewrite.
+ *   Any other file is refused and left exactly as it was: the store never truncates or
+ *   rewrites a file it did not write (a typo pointing it at flows.json must cost nothing).
  * - Loading skips a torn last line (a crash mid-write: that command was never
  *   acknowledged) and truncates it away, so the next append starts on a clean line.
  * - Compaction rewrites the kept lines to a temp file, fsyncs it, renames it over the
@@ -14,8 +19,30 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fsyncDir, replaceFileSync } from "../core/atomic-file";
+import { fsyncDir, replaceFileSync, writeFileAtomicSync } from "../core/atomic-file";
 import { parseJournalLine, type ConsentReceipt, type JournalRecord } from "./consent";
+import { OffsetShift, scanLinesSync } from "./journal-io";
+
+export const JOURNAL_FORMAT = "node-red-privacy/consent-journal";
+export const JOURNAL_VERSION = 1;
+/** The journal's first line. */
+const HEADER = `${JSON.stringify({ format: JOURNAL_FORMAT, version: JOURNAL_VERSION })}\n`;
+const HEADER_BYTES = Buffer.byteLength(HEADER);
+/** How every line the journal has ever written starts (JSON.stringify of a record). */
+const RECORD_START = '{"receipts":[';
+/** How much of the file is read to tell what it is. */
+const SNIFF_BYTES = 1024 * 1024;
+
+/** The file is not a consent journal (or one of a newer format): refused, left untouched. */
+export class JournalFormatError extends Error {
+  constructor(file: string, why: string) {
+    super(`${file} is not a consent journal this release can use (${why}); the store refuses it and leaves it untouched. Point the store at another file (a missing or empty one starts a new journal).`);
+    this.name = "JournalFormatError";
+  }
+}
+
+/** What the start of a file says it is. */
+type FileKind = "empty" | "journal" | "legacy";
 
 export class JournalLockError extends Error {
   constructor(message: string) {
@@ -25,6 +52,8 @@ export class JournalLockError extends Error {
 }
 
 export interface LoadReport {
+  /** "created": the file was missing or empty and now holds the header; "upgraded": a journal without the header gets it (a rewrite queued at load). */
+  header: "present" | "created" | "upgraded";
   lines: number;
   receipts: number;
   /** Complete lines that were not valid records (skipped, dropped by the next compaction). */
@@ -71,50 +100,44 @@ function readLock(lockFile: string): LockFile | undefined {
   }
 }
 
-const CHUNK = 4 * 1024 * 1024;
 const FILE_MODE = 0o600;
 const NEWLINE = 0x0a;
 
+/** A text is a prefix of a record's start, or starts with it: a line this journal wrote, maybe torn. */
+function looksLikeRecordStart(text: string): boolean {
+  return text.startsWith(RECORD_START) || RECORD_START.startsWith(text);
+}
+
 /**
- * Calls `line` for every complete line of the file (without the newline) and returns
- * the byte length of the complete part (where a torn tail starts).
+ * Tells what a file is from its first line, without changing it. Throws
+ * JournalFormatError for anything that is neither a journal nor a journal from before
+ * the header (whose every line is then checked while it loads).
  */
-function forEachLine(file: string, line: (text: string, offset: number) => void): { complete: number; size: number } {
-  const fd = fs.openSync(file, "r");
-  try {
-    const size = fs.fstatSync(fd).size;
-    // One buffer reused for the whole file (a new one per chunk would leave hundreds of
-    // MB of dead external memory behind while a large journal loads).
-    let buf = Buffer.allocUnsafe(CHUNK);
-    let filled = 0; // bytes in buf
-    let bufStart = 0; // file offset of buf[0]
-    let position = 0;
-    let complete = 0;
-    while (position < size) {
-      if (filled === buf.length) {
-        // A line longer than the buffer: grow it.
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
-      const n = fs.readSync(fd, buf, filled, Math.min(buf.length - filled, size - position), position);
-      if (n <= 0) break;
-      position += n;
-      filled += n;
-      let start = 0;
-      for (let nl = buf.indexOf(NEWLINE, start); nl !== -1 && nl < filled; nl = buf.indexOf(NEWLINE, start)) {
-        if (nl > start) line(buf.toString("utf8", start, nl), bufStart + start);
-        complete = bufStart + nl + 1;
-        start = nl + 1;
-      }
-      buf.copyWithin(0, start, filled);
-      filled -= start;
-      bufStart += start;
-    }
-    return { complete, size };
-  } finally {
-    fs.closeSync(fd);
+function classify(file: string, fd: number, size: number): FileKind {
+  if (size === 0) return "empty";
+  const head = Buffer.allocUnsafe(Math.min(size, SNIFF_BYTES));
+  const n = fs.readSync(fd, head, 0, head.length, 0);
+  const nl = head.subarray(0, n).indexOf(NEWLINE);
+  if (nl === -1) {
+    // One line, not ended: only a journal from before the header whose first write was torn.
+    if (n === size && looksLikeRecordStart(head.toString("utf8", 0, n))) return "legacy";
+    throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
   }
+  const first = head.toString("utf8", 0, nl);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(first);
+  } catch {
+    throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
+  }
+  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "format" in parsed) {
+    const { format, version } = parsed as { format: unknown; version: unknown };
+    if (format !== JOURNAL_FORMAT) throw new JournalFormatError(file, `its header names the format ${JSON.stringify(format)}`);
+    if (version !== JOURNAL_VERSION) throw new JournalFormatError(file, `it is version ${JSON.stringify(version)} of the journal format, written by a newer release; this one reads version ${JOURNAL_VERSION}`);
+    return "journal";
+  }
+  if (parseJournalLine(first) !== undefined) return "legacy";
+  throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
 }
 
 type Task =
@@ -129,6 +152,11 @@ export interface JournalOptions {
    * resolves, with the byte offset of its line (to read the receipts back later).
    */
   onDurable: (record: JournalRecord, offset: number) => void;
+  /**
+   * Called when a rewrite (compaction, or adding the header) has moved lines: offsets
+   * onDurable gave must be mapped through `move`. Runs before any later append.
+   */
+  onMoved: (move: (offset: number) => number) => void;
   warn?: (text: string) => void;
 }
 
@@ -142,6 +170,8 @@ export class Journal {
   private failure: Error | undefined;
   private closed = false;
   private readonly onDurable: (record: JournalRecord, offset: number) => void;
+  /** The file has no header yet (written by an older release): nothing is appended until the rewrite that adds it. */
+  private needsHeader = false;
   /** Bytes in the file: where the next line starts. */
   private size = 0;
   private readonly warn: (text: string) => void;
@@ -206,30 +236,70 @@ export class Journal {
   /**
    * Reads the whole journal, calling onDurable for each valid record, cuts a torn tail,
    * and opens the file for appending. Synchronous: the store is complete before any
-   * flow starts.
+   * flow starts. Throws JournalFormatError, before changing anything, for a file that
+   * is not a journal.
    */
   load(): LoadReport {
-    const report: LoadReport = { lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [] };
-    if (fs.existsSync(this.file)) {
-      let lineNo = 0;
-      const { complete, size } = forEachLine(this.file, (text, offset) => {
-        lineNo++;
-        const receipts = parseJournalLine(text);
-        if (receipts === undefined) {
-          report.skipped++;
-          if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
-          return;
-        }
-        report.lines++;
-        report.receipts += receipts.length;
-        this.onDurable({ receipts }, offset);
-      });
-      this.size = complete;
-      if (complete < size) {
-        report.tornBytes = size - complete;
-        report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
-        fs.truncateSync(this.file, complete);
+    const report: LoadReport = { header: "present", lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [] };
+    let readFd: number | undefined;
+    try {
+      readFd = fs.openSync(this.file, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    let kind: FileKind = "empty";
+    let size = 0;
+    try {
+      if (readFd !== undefined) {
+        size = fs.fstatSync(readFd).size;
+        kind = classify(this.file, readFd, size);
       }
+      if (kind === "legacy" || kind === "journal") {
+        const legacy = kind === "legacy";
+        let lineNo = 0;
+        const complete = scanLinesSync(readFd as number, size, (bytes, offset) => {
+          lineNo++;
+          if (offset === 0 && !legacy) return; // the header
+          const receipts = parseJournalLine(bytes.toString("utf8"));
+          if (receipts === undefined) {
+            // A file without the header is ours only if every line is a record.
+            if (legacy) throw new JournalFormatError(this.file, `it has no journal header and its line ${lineNo} is not a consent record`);
+            report.skipped++;
+            if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
+            return;
+          }
+          report.lines++;
+          report.receipts += receipts.length;
+          this.onDurable({ receipts }, offset);
+        });
+        this.size = size;
+        if (complete < size) {
+          report.tornBytes = size - complete;
+          if (legacy) {
+            const tail = Buffer.allocUnsafe(Math.min(report.tornBytes, RECORD_START.length));
+            fs.readSync(readFd as number, tail, 0, tail.length, complete);
+            if (!looksLikeRecordStart(tail.toString("utf8"))) throw new JournalFormatError(this.file, "it has no journal header and its last line is not a consent record");
+          }
+          report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
+          // A journal with its header is ours to cut; one from before the header loses
+          // its torn tail in the rewrite that adds the header (queued below).
+          if (!legacy) {
+            fs.truncateSync(this.file, complete);
+            this.size = complete;
+          }
+        }
+        if (legacy) {
+          this.needsHeader = true;
+          report.header = "upgraded";
+        }
+      } else {
+        // Missing or empty: the journal starts here, with its header, written whole.
+        writeFileAtomicSync(this.file, HEADER, { mode: FILE_MODE });
+        this.size = HEADER_BYTES;
+        report.header = "created";
+      }
+    } finally {
+      if (readFd !== undefined) fs.closeSync(readFd);
     }
     for (const w of report.warnings) this.warn(w);
     this.lines = report.lines + report.skipped;
@@ -237,6 +307,15 @@ export class Journal {
     this.fd = fs.openSync(this.file, "a", FILE_MODE);
     fs.fsyncSync(this.fd);
     fsyncDir(path.dirname(this.file));
+    if (this.needsHeader) {
+      this.warn(`${this.file} was written by an older release (no journal header): adding the header`);
+      // First in the queue: every append waits for it. If it fails, the journal stays
+      // closed for writing (its torn tail, if any, is still there).
+      this.compact(() => ({ keep: () => true })).catch((e: unknown) => {
+        this.failure = new Error(`could not add the journal header: ${e instanceof Error ? e.message : String(e)}`);
+        this.warn(`consent journal ${this.file}: ${this.failure.message}`);
+      });
+    }
     return report;
   }
 
@@ -316,6 +395,7 @@ export class Journal {
   private async writeAndSync(buf: Buffer): Promise<void> {
     const fd = this.fd;
     if (fd === undefined) throw new Error("journal is not open");
+    if (this.needsHeader) throw new Error("the journal header was not added");
     let offset = 0;
     while (offset < buf.length) {
       const written = await new Promise<number>((resolve, reject) => fs.write(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n))));
@@ -355,60 +435,76 @@ export class Journal {
     // so the subject appears exactly in this form in each of its lines.
     const needle = `"subject":${JSON.stringify(subject)}`;
     return this.exclusive(() => {
-      forEachLine(this.file, (text) => {
-        if (!text.includes(needle)) return;
-        const receipts = parseJournalLine(text);
-        if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
-      });
+      const fd = fs.openSync(this.file, "r");
+      try {
+        scanLinesSync(fd, fs.fstatSync(fd).size, (bytes) => {
+          const text = bytes.toString("utf8");
+          if (!text.includes(needle)) return;
+          const receipts = parseJournalLine(text);
+          if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
+        });
+      } finally {
+        fs.closeSync(fd);
+      }
     }).then(() => out);
   }
 
   /**
-   * Rewrites the journal keeping only the receipts `keep` accepts (decided when the
-   * rewrite starts, after every earlier append). Lines left empty and invalid lines go.
+   * Rewrites the journal, header first, keeping only the receipts `keep` accepts
+   * (decided when the rewrite starts, after every earlier append). Lines left empty and
+   * invalid lines go; onMoved learns where the kept lines went.
    */
-  compact(plan: () => { keep: (r: ConsentReceipt) => boolean; moved: (offsets: Map<number, number>) => void }): Promise<{ before: number; after: number }> {
+  compact(plan: () => { keep: (r: ConsentReceipt) => boolean }): Promise<{ before: number; after: number }> {
     const result = { before: 0, after: 0 };
     return this.exclusive(() => {
-      const { keep, moved } = plan();
-      const offsets = new Map<number, number>();
-      let written = 0;
-      replaceFileSync(
-        this.file,
-        (out) => {
-          let pending: string[] = [];
-          let pendingBytes = 0;
-          const flush = (): void => {
-            if (pending.length === 0) return;
-            fs.writeSync(out, pending.join(""));
-            pending = [];
-            pendingBytes = 0;
-          };
-          forEachLine(this.file, (text, offset) => {
-            result.before++;
-            const receipts = parseJournalLine(text);
-            if (!receipts) return;
-            const kept = receipts.filter(keep);
-            if (kept.length === 0) return;
-            const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
-            pending.push(line);
-            offsets.set(offset, written);
-            const bytes = Buffer.byteLength(line);
-            written += bytes;
-            pendingBytes += bytes;
-            result.after++;
-            if (pendingBytes > CHUNK) flush();
-          });
-          flush();
-        },
-        { mode: FILE_MODE },
-      );
+      const { keep } = plan();
+      const shift = new OffsetShift();
+      const headed = !this.needsHeader;
+      let written = HEADER_BYTES;
+      const readFd = fs.openSync(this.file, "r");
+      try {
+        replaceFileSync(
+          this.file,
+          (out) => {
+            let pending: string[] = [HEADER];
+            let pendingBytes = 0;
+            const flush = (): void => {
+              if (pending.length === 0) return;
+              fs.writeSync(out, pending.join(""));
+              pending = [];
+              pendingBytes = 0;
+            };
+            scanLinesSync(readFd, this.size, (bytes, offset) => {
+              if (offset === 0 && headed) return; // the header
+              result.before++;
+              const text = bytes.toString("utf8");
+              const receipts = parseJournalLine(text);
+              if (!receipts) return;
+              const kept = receipts.filter(keep);
+              if (kept.length === 0) return;
+              const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
+              pending.push(line);
+              shift.add(offset, written);
+              const n = Buffer.byteLength(line);
+              written += n;
+              pendingBytes += n;
+              result.after++;
+              if (pendingBytes > SNIFF_BYTES) flush();
+            });
+            flush();
+          },
+          { mode: FILE_MODE },
+        );
+      } finally {
+        fs.closeSync(readFd);
+      }
       // The old descriptor points at the replaced inode: append to the new file from here.
       if (this.fd !== undefined) fs.closeSync(this.fd);
       this.fd = undefined;
       this.fd = fs.openSync(this.file, "a", FILE_MODE);
       this.size = written;
-      moved(offsets);
+      this.needsHeader = false;
+      this.options.onMoved((offset) => shift.map(offset));
       this.lines = result.after;
       this.invalidLines = 0;
     }).then(() => result);

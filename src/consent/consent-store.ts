@@ -62,12 +62,14 @@ export class ConsentStore {
   private failure: string | undefined;
   private appendsSinceCheck = 0;
   private readonly retainDays: number;
+  private readonly warn: (text: string) => void;
   loadReport: LoadReport | undefined;
 
   /** Opens (and for `file`, loads) the store. Never throws: a failure makes it unavailable. */
   constructor(options: ConsentStoreOptions) {
     this.backend = options.backend;
     this.retainDays = options.retainDays ?? 0;
+    this.warn = options.warn ?? (() => undefined);
     this.index = new ConsentIndex({ purposes: options.purposes, now: options.now, newId: options.newId });
     if (options.backend === "file") {
       try {
@@ -76,6 +78,7 @@ export class ConsentStore {
           owner: options.owner,
           warn: options.warn,
           onDurable: (record, offset) => this.applyRecord(record, offset),
+          onMoved: (move) => this.index.relocate(move),
         });
         try {
           this.loadReport = this.journal.load();
@@ -84,7 +87,7 @@ export class ConsentStore {
           this.journal = undefined;
           throw e;
         }
-        if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
+        if (this.journal.invalidLines > 0 || this.droppable().size > 0) this.compactInBackground();
       } catch (e) {
         this.failure = e instanceof Error ? e.message : String(e);
       }
@@ -162,7 +165,7 @@ export class ConsentStore {
       await this.journal.append(record);
       if (++this.appendsSinceCheck >= COMPACT_CHECK_EVERY) {
         this.appendsSinceCheck = 0;
-        if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
+        if (this.journal.invalidLines > 0 || this.droppable().size > 0) this.compactInBackground();
       }
     } else {
       this.applyRecord(record, undefined);
@@ -206,6 +209,11 @@ export class ConsentStore {
     return out;
   }
 
+  /** A compaction nobody waits for: a failure is reported, never thrown (the old journal stays whole). */
+  private compactInBackground(): void {
+    this.compact().catch((e: unknown) => this.warn(`consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`));
+  }
+
   /**
    * Rewrites the journal. Every receipt of a consent that is live, or that ended less
    * than retainDays ago, is kept; with retainDays 0 (the default) every receipt is kept
@@ -219,10 +227,7 @@ export class ConsentStore {
         const [subject, purpose] = key.split("\u0000");
         this.index.forget(subject, purpose);
       }
-      return {
-        keep: (r: ConsentReceipt) => !drop.has(`${r.subject}\u0000${r.purpose}`),
-        moved: (offsets: Map<number, number>) => this.index.relocate(offsets),
-      };
+      return { keep: (r: ConsentReceipt) => !drop.has(`${r.subject}\u0000${r.purpose}`) };
     });
   }
 

@@ -389,14 +389,12 @@ export class ConsentIndex {
     this.subjects.set(r.subject, next);
   }
 
-  /** Points an entry at the new place of its receipt (after compaction). */
-  relocate(moved: Map<number, number>): void {
+  /** Points every entry at the new place of its receipt (after the journal was rewritten). */
+  relocate(move: (offset: number) => number): void {
     for (const list of this.subjects.values()) {
       for (let i = 0; i < list.length; i++) {
         const e = list[i];
-        if (typeof e.ref !== "number") continue;
-        const to = moved.get(e.ref);
-        if (to !== undefined) e.ref = to;
+        if (typeof e.ref === "number") e.ref = move(e.ref);
       }
     }
   }

@@ -9,6 +9,17 @@ const { ConsentStore } = require("../../../dist/consent/consent-store");
 
 const PURPOSES = [{ id: "p", description: "", policyVersion: "1" }, { id: "q", description: "", policyVersion: "1" }];
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "consent-journal-"));
+const HEADER = '{"format":"node-red-privacy/consent-journal","version":1}';
+/** The record lines of a journal, after checking its header. */
+function recordLines(file) {
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  assert.equal(lines[0], HEADER, "the journal starts with its header");
+  assert.equal(lines.pop(), "", "every line is ended");
+  return lines.slice(1);
+}
+/** A line as the release before the header wrote it. */
+const legacyLine = (subject, purpose = "p", status = "granted") =>
+  JSON.stringify({ receipts: [{ receiptId: `r-${subject}-${status}`, subject, purpose, status, timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" }] });
 const open = (file, extra = {}) => new ConsentStore({ backend: "file", file, purposes: PURPOSES, owner: extra.owner || "test", warn: extra.warn, now: extra.now, retainDays: extra.retainDays });
 
 describe("lib/consent-journal", () => {
@@ -18,10 +29,9 @@ describe("lib/consent-journal", () => {
     await s.execute({ action: "grant", subject: "a", purpose: ["p", "q"] }, "m");
     await s.execute({ action: "withdraw", subject: "a", purpose: "q" }, "m");
     await s.close();
-    const lines = fs.readFileSync(file, "utf8").split("\n");
-    assert.equal(lines.length, 3);
+    const lines = recordLines(file);
+    assert.equal(lines.length, 2);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600, "only the owner may read the journal");
-    assert.equal(lines[2], "");
     assert.equal(JSON.parse(lines[0]).receipts.length, 2);
     const again = open(file);
     assert.equal(typeof again.check("a", "p"), "object");
@@ -66,9 +76,9 @@ describe("lib/consent-journal", () => {
     await s2.execute({ action: "grant", subject: "b", purpose: "p" }, "m");
     await s2.compact();
     await s2.close();
-    const text = fs.readFileSync(file, "utf8");
-    assert.ok(!text.includes("not json"));
-    assert.equal(text.trim().split("\n").length, 2);
+    const lines = recordLines(file);
+    assert.ok(!lines.includes("not json"));
+    assert.equal(lines.length, 2);
     const s3 = open(file);
     assert.equal(s3.loadReport.skipped, 0);
     assert.equal(typeof s3.check("a", "p"), "object");
@@ -112,7 +122,7 @@ describe("lib/consent-journal", () => {
     const s = open(file);
     const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => s.execute({ action: "grant", subject: `s${i}`, purpose: "p" }, "m")));
     assert.equal(new Set(acks.map((r) => r.receiptId)).size, 300);
-    assert.equal(fs.readFileSync(file, "utf8").trim().split("\n").length, 300);
+    assert.equal(recordLines(file).length, 300);
     await s.close();
   });
 
@@ -189,6 +199,92 @@ describe("lib/consent-journal", () => {
     assert.deepEqual(out.receipts.map((r) => `${r.purpose}:${r.status}`), ["p:granted", "p:withdrawn", "q:withdrawn"]);
     assert.equal((await s.receiptsOf('a"b')).length, 2);
     await s.close();
+  });
+
+  describe("a file that is not a journal", () => {
+    const notJournals = {
+      "flows.json (pretty)": JSON.stringify([{ id: "t", type: "tab", label: "Flow 1" }, { id: "n", type: "inject", z: "t" }], null, 4),
+      "flows.json (one line, no newline)": JSON.stringify([{ id: "t", type: "tab" }]),
+      "a settings.js": "module.exports = {\n  uiPort: 1880,\n};\n",
+      "binary": Buffer.from([0, 1, 2, 255, 10, 0, 13, 10]),
+      "records, then a foreign line": `${legacyLine("a")}\nhello\n`,
+      "records, then a foreign unended tail": `${legacyLine("a")}\nhello`,
+      "a newer journal version": '{"format":"node-red-privacy/consent-journal","version":2}\n',
+      "another format's header": '{"format":"something-else","version":1}\n',
+      "blank lines only": "\n\n\n",
+    };
+    for (const [name, content] of Object.entries(notJournals)) {
+      it(`refuses ${name} with an error naming the file, and leaves it byte for byte (no compaction, no truncation)`, async () => {
+        const dir = tmp();
+        const file = path.join(dir, "flows.json");
+        fs.writeFileSync(file, content);
+        const before = fs.readFileSync(file);
+        const { mtimeMs, ino } = fs.statSync(file);
+        const s = open(file, { retainDays: 1 });
+        assert.match(s.unavailable, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not a consent journal`));
+        assert.equal(s.check("a", "p"), "store-unavailable");
+        await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: "p" }, "m"), /not a consent journal/);
+        await s.compact();
+        await s.close();
+        assert.deepEqual(fs.readFileSync(file), before);
+        assert.equal(fs.statSync(file).mtimeMs, mtimeMs);
+        assert.equal(fs.statSync(file).ino, ino);
+        assert.deepEqual(fs.readdirSync(dir), ["flows.json"], "no lock or temp file is left behind");
+      });
+    }
+    it("says which version a newer journal is", () => {
+      const file = path.join(tmp(), "j.jsonl");
+      fs.writeFileSync(file, '{"format":"node-red-privacy/consent-journal","version":2}\n');
+      const s = open(file);
+      assert.match(s.unavailable, /version 2 of the journal format, written by a newer release/);
+    });
+  });
+
+  it("creates a missing or empty journal with its header", async () => {
+    const dir = tmp();
+    const missing = path.join(dir, "new.jsonl");
+    const empty = path.join(dir, "empty.jsonl");
+    fs.writeFileSync(empty, "");
+    for (const file of [missing, empty]) {
+      const s = open(file);
+      assert.equal(s.unavailable, undefined);
+      assert.equal(s.loadReport.header, "created");
+      assert.equal(fs.readFileSync(file, "utf8"), `${HEADER}\n`);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+      await s.close();
+      assert.equal(recordLines(file).length, 1);
+      const again = open(file);
+      assert.equal(again.loadReport.header, "present");
+      assert.equal(typeof again.check("a", "p"), "object");
+      await again.close();
+    }
+  });
+
+  it("adds the header to a journal written before it existed, keeping every record (and cutting a torn tail)", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const old = [legacyLine("a"), legacyLine("b", "q"), legacyLine("a", "p", "withdrawn")];
+    fs.writeFileSync(file, `${old.join("\n")}\n{"receipts":[{"receiptId":"x","sub`);
+    const warnings = [];
+    const s = open(file, { warn: (w) => warnings.push(w) });
+    assert.equal(s.unavailable, undefined);
+    assert.equal(s.loadReport.header, "upgraded");
+    assert.equal(s.loadReport.tornBytes > 0, true);
+    assert.ok(warnings.some((w) => /older release \(no journal header\): adding the header/.test(w)), warnings.join("\n"));
+    // The append waits for the header; the query reads receipts at their new offsets.
+    await s.execute({ action: "grant", subject: "c", purpose: "p" }, "m");
+    assert.deepEqual(recordLines(file).slice(0, 3), old);
+    assert.equal(recordLines(file).length, 4);
+    const q = await s.execute({ action: "query", subject: "b", purpose: "q" }, "m");
+    assert.equal(q.receiptId, "r-b-granted");
+    assert.equal(q.state, "granted");
+    assert.equal(s.check("a", "p"), "withdrawn");
+    await s.close();
+    const again = open(file);
+    assert.equal(again.loadReport.header, "present");
+    assert.equal(again.loadReport.lines, 4);
+    assert.equal((await again.execute({ action: "query", subject: "a", purpose: "p" }, "m")).receiptId, "r-a-withdrawn");
+    await again.close();
   });
 
   it("is a class a store can use alone (Journal)", () => {
