@@ -13,15 +13,18 @@
  * - Loading skips a torn last line (a crash mid-write: that command was never
  *   acknowledged) and truncates it away, so the next append starts on a clean line.
  * - Compaction rewrites the kept lines to a temp file, fsyncs it, renames it over the
- *   journal and fsyncs the directory: a crash at any point leaves one whole journal.
+ *   journal and fsyncs the directory (core/atomic-file): a crash at any point leaves one
+ *   whole journal. It runs alone in the write queue, so appends stay in order.
+ * - Export and compaction read the file asynchronously, a chunk at a time, letting the
+ *   event loop run between slices of work: a 200 MB journal never freezes the flows.
  * - One writer per file: an in-process registry plus a lock file holding the pid.
  *   A lock whose pid is no longer running (kill -9) is taken over with a warning.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fsyncDir, replaceFileSync, writeFileAtomicSync } from "../core/atomic-file";
+import { fsyncDir, replaceFile, writeFileAtomicSync } from "../core/atomic-file";
 import { parseJournalLine, type ConsentReceipt, type JournalRecord } from "./consent";
-import { OffsetShift, scanLinesSync } from "./journal-io";
+import { OffsetShift, OutBuffer, scanLines, scanLinesSync } from "./journal-io";
 
 export const JOURNAL_FORMAT = "node-red-privacy/consent-journal";
 export const JOURNAL_VERSION = 1;
@@ -140,6 +143,11 @@ function classify(file: string, fd: number, size: number): FileKind {
   throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
 }
 
+/** What a compaction keeps, decided when it starts. */
+export interface Keep {
+  keep: (r: ConsentReceipt) => boolean;
+}
+
 type Task =
   | { kind: "append"; line: string; bytes: number; record: JournalRecord; resolve: () => void; reject: (e: Error) => void }
   | { kind: "task"; run: () => Promise<void> | void; resolve: () => void; reject: (e: Error) => void };
@@ -156,7 +164,7 @@ export interface JournalOptions {
    * Called when a rewrite (compaction, or adding the header) has moved lines: offsets
    * onDurable gave must be mapped through `move`. Runs before any later append.
    */
-  onMoved: (move: (offset: number) => number) => void;
+  onMoved: (move: (offset: number) => number) => void | Promise<void>;
   warn?: (text: string) => void;
 }
 
@@ -164,7 +172,14 @@ export class Journal {
   readonly file: string;
   private readonly lockFile: string;
   private readonly key: string;
+  /** Appends go here (O_APPEND). */
   private fd: number | undefined;
+  /**
+   * Reads (a receipt at an offset, compaction) go here: the same inode as `fd`, whose
+   * offsets the index holds, even while a rewrite has already renamed a new file in.
+   */
+  private readFd: number | undefined;
+  private moving: Promise<void> | undefined;
   private readonly queue: Task[] = [];
   private draining = false;
   private failure: Error | undefined;
@@ -304,8 +319,8 @@ export class Journal {
     for (const w of report.warnings) this.warn(w);
     this.lines = report.lines + report.skipped;
     this.invalidLines = report.skipped;
-    this.fd = fs.openSync(this.file, "a", FILE_MODE);
-    fs.fsyncSync(this.fd);
+    this.openFile();
+    fs.fsyncSync(this.fd as number);
     fsyncDir(path.dirname(this.file));
     if (this.needsHeader) {
       this.warn(`${this.file} was written by an older release (no journal header): adding the header`);
@@ -317,6 +332,49 @@ export class Journal {
       });
     }
     return report;
+  }
+
+  /**
+   * Opens the file for appending and for reading, and checks both are one file (it
+   * could be replaced between two opens); closes what was open before.
+   */
+  private openFile(): void {
+    const fd = fs.openSync(this.file, "a", FILE_MODE);
+    let readFd: number | undefined;
+    try {
+      readFd = fs.openSync(this.file, "r");
+      const a = fs.fstatSync(fd, { bigint: true });
+      const r = fs.fstatSync(readFd, { bigint: true });
+      if (a.dev !== r.dev || a.ino !== r.ino) throw new Error(`${this.file} was replaced while it was being opened`);
+    } catch (e) {
+      fs.closeSync(fd);
+      if (readFd !== undefined) fs.closeSync(readFd);
+      throw e;
+    }
+    this.closeFiles();
+    this.fd = fd;
+    this.readFd = readFd;
+  }
+
+  private closeFiles(): void {
+    for (const fd of [this.fd, this.readFd]) {
+      if (fd === undefined) continue;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.fd = undefined;
+    this.readFd = undefined;
+  }
+
+  /**
+   * While a rewrite is moving the index's offsets to the new file: readAt must wait for
+   * it (an offset may be old or new until it is done). Undefined otherwise.
+   */
+  get relocating(): Promise<void> | undefined {
+    return this.moving;
   }
 
   /** Why the journal stopped accepting writes, if it did. */
@@ -404,109 +462,149 @@ export class Journal {
     await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** The receipts of the line at `offset` (an offset onDurable gave), read synchronously. */
+  /**
+   * The receipts of the line at `offset` (an offset onDurable gave), read synchronously
+   * (one short line) from the journal's own inode. Not while `relocating`.
+   */
   readAt(offset: number): ConsentReceipt[] {
-    const fd = fs.openSync(this.file, "r");
-    try {
-      const parts: Buffer[] = [];
-      const chunk = Buffer.allocUnsafe(4096);
-      let position = offset;
-      for (;;) {
-        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
-        if (n <= 0) break;
-        const nl = chunk.subarray(0, n).indexOf(NEWLINE);
-        if (nl !== -1) {
-          parts.push(Buffer.from(chunk.subarray(0, nl)));
-          break;
-        }
-        parts.push(Buffer.from(chunk.subarray(0, n)));
-        position += n;
+    const fd = this.readFd;
+    if (fd === undefined) return [];
+    const parts: Buffer[] = [];
+    const chunk = Buffer.allocUnsafe(4096);
+    let position = offset;
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, position);
+      if (n <= 0) break;
+      const nl = chunk.subarray(0, n).indexOf(NEWLINE);
+      if (nl !== -1) {
+        parts.push(Buffer.from(chunk.subarray(0, nl)));
+        break;
       }
-      return parseJournalLine(Buffer.concat(parts).toString("utf8")) ?? [];
-    } finally {
-      fs.closeSync(fd);
+      parts.push(Buffer.from(chunk.subarray(0, n)));
+      position += n;
     }
+    return parseJournalLine(Buffer.concat(parts).toString("utf8")) ?? [];
   }
 
-  /** Every receipt of one subject, in the order they were written. */
-  readSubject(subject: string): Promise<ConsentReceipt[]> {
+  /**
+   * Every receipt of one subject, in the order they were written. Takes a snapshot in
+   * the write queue (a descriptor of its own on the journal's inode, and its length
+   * then: every acknowledged line, no half-written one), then reads it outside the queue
+   * without blocking, so appends go on meanwhile and a compaction that renames a new
+   * file in does not change what this export reads.
+   */
+  async readSubject(subject: string): Promise<ConsentReceipt[]> {
+    let fd: number | undefined;
+    let size = 0;
+    await this.exclusive(() => {
+      fd = this.snapshotFd();
+      size = this.size;
+    });
     const out: ConsentReceipt[] = [];
-    // A cheap substring test before parsing: the journal writes JSON.stringify output,
-    // so the subject appears exactly in this form in each of its lines.
-    const needle = `"subject":${JSON.stringify(subject)}`;
-    return this.exclusive(() => {
-      const fd = fs.openSync(this.file, "r");
-      try {
-        scanLinesSync(fd, fs.fstatSync(fd).size, (bytes) => {
-          const text = bytes.toString("utf8");
-          if (!text.includes(needle)) return;
-          const receipts = parseJournalLine(text);
-          if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
-        });
-      } finally {
-        fs.closeSync(fd);
-      }
-    }).then(() => out);
+    // A cheap byte search before parsing: the journal writes JSON.stringify output, so
+    // the subject appears exactly in this form in each of its lines.
+    const needle = Buffer.from(`"subject":${JSON.stringify(subject)}`, "utf8");
+    try {
+      await scanLines(fd as number, size, (bytes) => {
+        if (bytes.indexOf(needle) === -1) return;
+        const receipts = parseJournalLine(bytes.toString("utf8"));
+        if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
+      });
+    } finally {
+      fs.closeSync(fd as number);
+    }
+    return out;
+  }
+
+  /** A new read descriptor on the journal's inode (the caller closes it). In the queue only. */
+  private snapshotFd(): number {
+    const fd = fs.openSync(this.file, "r");
+    try {
+      const mine = fs.fstatSync(this.fd as number, { bigint: true });
+      const got = fs.fstatSync(fd, { bigint: true });
+      if (mine.dev !== got.dev || mine.ino !== got.ino) throw new Error(`${this.file} is no longer the file this store writes`);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return fd;
   }
 
   /**
    * Rewrites the journal, header first, keeping only the receipts `keep` accepts
    * (decided when the rewrite starts, after every earlier append). Lines left empty and
-   * invalid lines go; onMoved learns where the kept lines went.
+   * invalid lines go; onMoved learns where the kept lines went. Runs alone in the write
+   * queue, reading and writing a chunk at a time without blocking; the new file replaces
+   * the old one atomically (core replaceFile).
    */
-  compact(plan: () => { keep: (r: ConsentReceipt) => boolean }): Promise<{ before: number; after: number }> {
+  compact(plan: () => Keep | Promise<Keep>): Promise<{ before: number; after: number }> {
     const result = { before: 0, after: 0 };
-    return this.exclusive(() => {
-      const { keep } = plan();
+    return this.exclusive(async () => {
+      const { keep } = await plan();
       const shift = new OffsetShift();
       const headed = !this.needsHeader;
-      let written = HEADER_BYTES;
-      const readFd = fs.openSync(this.file, "r");
-      try {
-        replaceFileSync(
-          this.file,
-          (out) => {
-            let pending: string[] = [HEADER];
-            let pendingBytes = 0;
-            const flush = (): void => {
-              if (pending.length === 0) return;
-              fs.writeSync(out, pending.join(""));
-              pending = [];
-              pendingBytes = 0;
-            };
-            scanLinesSync(readFd, this.size, (bytes, offset) => {
+      const readFd = this.readFd as number;
+      const to = this.size;
+      let written = 0;
+      await replaceFile(
+        this.file,
+        async (handle) => {
+          const out = new OutBuffer();
+          written += out.appendString(HEADER);
+          await scanLines(
+            readFd,
+            to,
+            (bytes, offset) => {
               if (offset === 0 && headed) return; // the header
               result.before++;
-              const text = bytes.toString("utf8");
-              const receipts = parseJournalLine(text);
+              const receipts = parseJournalLine(bytes.toString("utf8"));
               if (!receipts) return;
               const kept = receipts.filter(keep);
               if (kept.length === 0) return;
-              const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
-              pending.push(line);
               shift.add(offset, written);
-              const n = Buffer.byteLength(line);
-              written += n;
-              pendingBytes += n;
+              if (kept.length === receipts.length) {
+                // Unchanged: the same bytes, not a re-serialisation.
+                out.append(bytes);
+                written += bytes.length + out.appendString("\n");
+              } else {
+                written += out.appendString(`${JSON.stringify({ receipts: kept })}\n`);
+              }
               result.after++;
-              if (pendingBytes > SNIFF_BYTES) flush();
-            });
-            flush();
-          },
-          { mode: FILE_MODE },
-        );
-      } finally {
-        fs.closeSync(readFd);
+            },
+            // Between slices: write out what was gathered (this also lets the loop run).
+            () => out.flushTo(handle),
+          );
+          await out.flushTo(handle);
+        },
+        { mode: FILE_MODE },
+      );
+      // The new file is in place. Anything that fails from here would leave appends
+      // going to the old, unlinked inode or queries reading the wrong lines: the journal
+      // stops instead (a restart loads the new file).
+      try {
+        // Appends go to the new file from here; reads stay on the old inode until the
+        // index's offsets are moved, and wait while they are.
+        const newAppend = fs.openSync(this.file, "a", FILE_MODE);
+        const newRead = fs.openSync(this.file, "r");
+        if (this.fd !== undefined) fs.closeSync(this.fd);
+        this.fd = newAppend;
+        this.size = written;
+        this.needsHeader = false;
+        this.lines = result.after;
+        this.invalidLines = 0;
+        const moving = Promise.resolve().then(() => this.options.onMoved((offset) => shift.map(offset)));
+        this.moving = moving;
+        try {
+          await moving;
+        } finally {
+          this.moving = undefined;
+          if (this.readFd !== undefined) fs.closeSync(this.readFd);
+          this.readFd = newRead;
+        }
+      } catch (e) {
+        this.failure = new Error(`the journal was rewritten but could not be reopened: ${e instanceof Error ? e.message : String(e)}`);
+        throw this.failure;
       }
-      // The old descriptor points at the replaced inode: append to the new file from here.
-      if (this.fd !== undefined) fs.closeSync(this.fd);
-      this.fd = undefined;
-      this.fd = fs.openSync(this.file, "a", FILE_MODE);
-      this.size = written;
-      this.needsHeader = false;
-      this.options.onMoved((offset) => shift.map(offset));
-      this.lines = result.after;
-      this.invalidLines = 0;
     }).then(() => result);
   }
 
@@ -515,22 +613,14 @@ export class Journal {
     if (this.closed) return;
     await this.exclusive(() => undefined).catch(() => undefined);
     this.closed = true;
-    if (this.fd !== undefined) {
-      try {
-        fs.closeSync(this.fd);
-      } catch {
-        // already closed
-      }
-      this.fd = undefined;
-    }
+    this.closeFiles();
     this.unlock();
   }
 
   /** Releases the lock without loading (a store that failed to start). */
   release(): void {
     this.closed = true;
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
+    this.closeFiles();
     this.unlock();
   }
 }

@@ -15,6 +15,7 @@ import {
   type PurposeState,
 } from "./consent";
 import { Journal, type LoadReport } from "./consent-journal";
+import { yieldToLoop } from "./journal-io";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -78,7 +79,7 @@ export class ConsentStore {
           owner: options.owner,
           warn: options.warn,
           onDurable: (record, offset) => this.applyRecord(record, offset),
-          onMoved: (move) => this.index.relocate(move),
+          onMoved: (move) => this.index.relocate(move, yieldToLoop),
         });
         try {
           this.loadReport = this.journal.load();
@@ -87,7 +88,7 @@ export class ConsentStore {
           this.journal = undefined;
           throw e;
         }
-        if (this.journal.invalidLines > 0 || this.droppable().size > 0) this.compactInBackground();
+        this.compactIfNeeded();
       } catch (e) {
         this.failure = e instanceof Error ? e.message : String(e);
       }
@@ -145,6 +146,7 @@ export class ConsentStore {
       }
       case "query": {
         const subject = String(cmd.subject);
+        await this.offsetsSettled();
         const states = this.states(subject, this.index.queryPurposes(subject, cmd.purpose));
         if (typeof cmd.purpose === "string") return { subject, ...states[cmd.purpose] };
         return { subject, purposes: states };
@@ -154,6 +156,7 @@ export class ConsentStore {
       case "export": {
         const subject = String(cmd.subject);
         const receipts = await this.receiptsOf(subject);
+        await this.offsetsSettled();
         const purposes = this.states(subject, this.index.queryPurposes(subject, undefined));
         return { subject, exportedAt: new Date(this.index.now()).toISOString(), purposes, receipts };
       }
@@ -165,10 +168,20 @@ export class ConsentStore {
       await this.journal.append(record);
       if (++this.appendsSinceCheck >= COMPACT_CHECK_EVERY) {
         this.appendsSinceCheck = 0;
-        if (this.journal.invalidLines > 0 || this.droppable().size > 0) this.compactInBackground();
+        this.compactIfNeeded();
       }
     } else {
       this.applyRecord(record, undefined);
+    }
+  }
+
+  /**
+   * Waits while a rewrite moves the index's offsets (states() reads receipts at them).
+   * The caller then reads at once, in the same turn: no await between.
+   */
+  private async offsetsSettled(): Promise<void> {
+    for (let moving = this.journal?.relocating; moving !== undefined; moving = this.journal?.relocating) {
+      await moving.catch(() => undefined);
     }
   }
 
@@ -195,23 +208,25 @@ export class ConsentStore {
     return Promise.resolve((this.history.get(subject) ?? []).map((r) => ({ ...r })));
   }
 
-  /** Subject/purpose pairs whose consent ended more than retainDays ago (none when kept forever). */
-  private droppable(): Set<string> {
-    const out = new Set<string>();
-    if (this.retainDays <= 0) return out;
-    const cutoff = this.index.now() - this.retainDays * DAY_MS;
-    for (const [subject, perSubject] of this.index.entries()) {
-      for (const e of perSubject) {
-        const endedAt = !e.granted || e.at !== 0 ? e.at : Infinity;
-        if (endedAt < cutoff) out.add(`${subject}\u0000${e.purpose}`);
-      }
-    }
-    return out;
+  /** Consents that ended before this are dropped by compaction (-Infinity: kept forever). */
+  private retentionCutoff(): number {
+    return this.retainDays > 0 ? this.index.now() - this.retainDays * DAY_MS : -Infinity;
   }
 
-  /** A compaction nobody waits for: a failure is reported, never thrown (the old journal stays whole). */
-  private compactInBackground(): void {
-    this.compact().catch((e: unknown) => this.warn(`consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`));
+  /**
+   * Compacts in the background when there is something to drop (invalid lines, or
+   * consents ended longer ago than retainDays). Looking walks the whole index, in
+   * slices; nobody waits for it, and a failure is reported, never thrown (the old
+   * journal stays whole).
+   */
+  private compactIfNeeded(): void {
+    const journal = this.journal;
+    if (!journal) return;
+    const needed = async (): Promise<boolean> =>
+      journal.invalidLines > 0 || (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), yieldToLoop, true)) > 0);
+    needed()
+      .then((yes) => (yes ? this.compact() : undefined))
+      .catch((e: unknown) => this.warn(`consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /**
@@ -221,13 +236,13 @@ export class ConsentStore {
    */
   compact(): Promise<{ before: number; after: number }> {
     if (!this.journal) return Promise.resolve({ before: 0, after: 0 });
-    return this.journal.compact(() => {
-      const drop = this.droppable();
-      for (const key of drop) {
-        const [subject, purpose] = key.split("\u0000");
-        this.index.forget(subject, purpose);
-      }
-      return { keep: (r: ConsentReceipt) => !drop.has(`${r.subject}\u0000${r.purpose}`) };
+    return this.journal.compact(async () => {
+      if (this.retainDays <= 0) return { keep: () => true };
+      // Decided in the write queue, after every earlier append: what ended before the
+      // cutoff leaves the index, and a receipt is kept exactly when the index still
+      // holds its subject and purpose (every record in the journal made an entry).
+      await this.index.forgetEndedBefore(this.retentionCutoff(), yieldToLoop);
+      return { keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined };
     });
   }
 

@@ -288,6 +288,12 @@ export interface StoreOptions {
   newId?: () => string;
 }
 
+/** A consent that ended (withdrawn, or expired) before `cutoff`; a live one never has. */
+function endedBefore(e: ConsentEntry, cutoff: number): boolean {
+  const endedAt = !e.granted || e.at !== 0 ? e.at : Infinity;
+  return endedAt < cutoff;
+}
+
 /** A planned change: receipts to make durable, then apply. */
 export interface Plan {
   receipts: ConsentReceipt[];
@@ -389,23 +395,53 @@ export class ConsentIndex {
     this.subjects.set(r.subject, next);
   }
 
-  /** Points every entry at the new place of its receipt (after the journal was rewritten). */
-  relocate(move: (offset: number) => number): void {
+  /**
+   * Points every entry at the new place of its receipt (after the journal was
+   * rewritten). A million entries take longer than the event loop may be held, so it
+   * calls `pause` every few milliseconds; the caller keeps writers out meanwhile (the
+   * map must not change while it is walked) and readers of offsets wait.
+   */
+  async relocate(move: (offset: number) => number, pause: () => Promise<void>): Promise<void> {
+    let sliceStart = performance.now();
+    let n = 0;
     for (const list of this.subjects.values()) {
       for (let i = 0; i < list.length; i++) {
         const e = list[i];
         if (typeof e.ref === "number") e.ref = move(e.ref);
       }
+      if ((++n & 1023) === 0 && performance.now() - sliceStart > 8) {
+        await pause();
+        sliceStart = performance.now();
+      }
     }
   }
 
-  /** Forgets a subject and purpose (compaction past the retention period). */
-  forget(subject: string, purpose: string): void {
-    const list = this.subjects.get(subject);
-    if (!list) return;
-    const rest = list.filter((e) => e.purpose !== purpose);
-    if (rest.length === 0) this.subjects.delete(subject);
-    else this.subjects.set(subject, rest);
+  /**
+   * Forgets every subject and purpose whose consent ended (withdrawn, or expired) before
+   * `cutoff` (compaction past the retention period); with `onlyLook`, changes nothing
+   * and stops at the first one. Returns how many it found. Walks the whole index, so it
+   * calls `pause` every few milliseconds; the caller keeps writers out meanwhile.
+   */
+  async forgetEndedBefore(cutoff: number, pause: () => Promise<void>, onlyLook = false): Promise<number> {
+    let found = 0;
+    let sliceStart = performance.now();
+    let n = 0;
+    for (const [subject, list] of this.subjects) {
+      let ended = 0;
+      for (let i = 0; i < list.length; i++) if (endedBefore(list[i], cutoff)) ended++;
+      if (ended > 0) {
+        found += ended;
+        if (onlyLook) return found;
+        // Deleting or replacing the current key while iterating a Map is safe.
+        if (ended === list.length) this.subjects.delete(subject);
+        else this.subjects.set(subject, list.filter((e) => !endedBefore(e, cutoff)));
+      }
+      if ((++n & 1023) === 0 && performance.now() - sliceStart > 8) {
+        await pause();
+        sliceStart = performance.now();
+      }
+    }
+    return found;
   }
 
   entries(): IterableIterator<[string, ConsentEntry[]]> {
