@@ -15,7 +15,6 @@ import {
   type PurposeState,
 } from "./consent";
 import { Journal, type LoadReport } from "./consent-journal";
-import { yieldToLoop } from "./journal-io";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -79,7 +78,7 @@ export class ConsentStore {
           owner: options.owner,
           warn: options.warn,
           onDurable: (record, offset) => this.applyRecord(record, offset),
-          onMoved: (move) => this.index.relocate(move, yieldToLoop),
+          onMoved: (move) => this.index.relocate(move),
         });
         try {
           this.loadReport = this.journal.load();
@@ -223,7 +222,7 @@ export class ConsentStore {
     const journal = this.journal;
     if (!journal) return;
     const needed = async (): Promise<boolean> =>
-      journal.invalidLines > 0 || (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), yieldToLoop, true)) > 0);
+      journal.invalidLines > 0 || (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), true)) > 0);
     needed()
       .then((yes) => (yes ? this.compact() : undefined))
       .catch((e: unknown) => this.warn(`consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`));
@@ -241,7 +240,7 @@ export class ConsentStore {
       // Decided in the write queue, after every earlier append: what ended before the
       // cutoff leaves the index, and a receipt is kept exactly when the index still
       // holds its subject and purpose (every record in the journal made an entry).
-      await this.index.forgetEndedBefore(this.retentionCutoff(), yieldToLoop);
+      await this.index.forgetEndedBefore(this.retentionCutoff());
       return { keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined };
     });
   }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Joi, MessageError, validateMessage } from "../core/validation";
+import { Slicer } from "./slices";
 
 export interface PurposeDef {
   id: string;
@@ -398,34 +399,29 @@ export class ConsentIndex {
   /**
    * Points every entry at the new place of its receipt (after the journal was
    * rewritten). A million entries take longer than the event loop may be held, so it
-   * calls `pause` every few milliseconds; the caller keeps writers out meanwhile (the
-   * map must not change while it is walked) and readers of offsets wait.
+   * lets the event loop run every few milliseconds; the caller keeps writers out
+   * meanwhile (the map must not change while it is walked) and readers of offsets wait.
    */
-  async relocate(move: (offset: number) => number, pause: () => Promise<void>): Promise<void> {
-    let sliceStart = performance.now();
-    let n = 0;
+  async relocate(move: (offset: number) => number): Promise<void> {
+    const slicer = new Slicer();
     for (const list of this.subjects.values()) {
       for (let i = 0; i < list.length; i++) {
         const e = list[i];
         if (typeof e.ref === "number") e.ref = move(e.ref);
       }
-      if ((++n & 1023) === 0 && performance.now() - sliceStart > 8) {
-        await pause();
-        sliceStart = performance.now();
-      }
+      if (slicer.due()) await slicer.pause();
     }
   }
 
   /**
    * Forgets every subject and purpose whose consent ended (withdrawn, or expired) before
    * `cutoff` (compaction past the retention period); with `onlyLook`, changes nothing
-   * and stops at the first one. Returns how many it found. Walks the whole index, so it
-   * calls `pause` every few milliseconds; the caller keeps writers out meanwhile.
+   * and stops at the first one. Returns how many it found. Walks the whole index, in
+   * slices; the caller keeps writers out meanwhile.
    */
-  async forgetEndedBefore(cutoff: number, pause: () => Promise<void>, onlyLook = false): Promise<number> {
+  async forgetEndedBefore(cutoff: number, onlyLook = false): Promise<number> {
     let found = 0;
-    let sliceStart = performance.now();
-    let n = 0;
+    const slicer = new Slicer();
     for (const [subject, list] of this.subjects) {
       let ended = 0;
       for (let i = 0; i < list.length; i++) if (endedBefore(list[i], cutoff)) ended++;
@@ -436,10 +432,7 @@ export class ConsentIndex {
         if (ended === list.length) this.subjects.delete(subject);
         else this.subjects.set(subject, list.filter((e) => !endedBefore(e, cutoff)));
       }
-      if ((++n & 1023) === 0 && performance.now() - sliceStart > 8) {
-        await pause();
-        sliceStart = performance.now();
-      }
+      if (slicer.due()) await slicer.pause();
     }
     return found;
   }

@@ -5,18 +5,11 @@
  * small pieces compaction needs: an output buffer and a map of moved offsets.
  */
 import * as fs from "node:fs";
-import { performance } from "node:perf_hooks";
+import { Slicer, yieldToLoop } from "./slices";
 
-/** Bytes read at a time. */
-const CHUNK = 1024 * 1024;
-/** Longest run of work between two turns of the event loop (well under the 50 ms budget). */
-const SLICE_MS = 8;
+/** Bytes read at a time (one read, one copy of at most this much, between two pauses). */
+const CHUNK = 256 * 1024;
 const NEWLINE = 0x0a;
-
-/** Lets timers and I/O run before going on. */
-export function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function pread(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
@@ -37,7 +30,7 @@ function grow(buf: Buffer, filled: number): Buffer {
 export function scanLinesSync(fd: number, to: number, line: (bytes: Buffer, offset: number) => void): number {
   // One buffer reused for the whole file (a new one per chunk would leave hundreds of
   // MB of dead external memory behind while a large journal loads).
-  let buf: Buffer = Buffer.allocUnsafe(CHUNK * 4);
+  let buf: Buffer = Buffer.allocUnsafe(16 * CHUNK);
   let filled = 0; // bytes in buf
   let bufStart = 0; // file offset of buf[0]
   let position = 0;
@@ -63,10 +56,9 @@ export function scanLinesSync(fd: number, to: number, line: (bytes: Buffer, offs
 }
 
 /**
- * As scanLinesSync, without blocking: reads 1 MiB at a time and calls `pause` after
- * each chunk and whenever SLICE_MS of line work has gone by (by default it only lets
- * the event loop run; compaction uses it to write out what it has gathered). No step
- * between two pauses reads or handles more than one chunk.
+ * As scanLinesSync, without blocking: reads a chunk at a time and calls `pause` after
+ * each chunk and whenever a slice of line work (slices.ts) is used up (by default it
+ * only lets the event loop run; compaction uses it to write out what it has gathered).
  */
 export async function scanLines(
   fd: number,
@@ -79,25 +71,22 @@ export async function scanLines(
   let bufStart = 0;
   let position = 0;
   let complete = 0;
+  const slicer = new Slicer();
   while (position < to) {
     if (filled === buf.length) buf = grow(buf, filled);
     const n = await pread(fd, buf, filled, Math.min(buf.length - filled, to - position), position);
     if (n <= 0) break;
-    let sliceStart = performance.now();
+    slicer.restart();
     position += n;
     filled += n;
     const view = buf.subarray(0, filled);
     let start = 0;
-    let count = 0;
     for (let nl = view.indexOf(NEWLINE, start); nl !== -1; nl = view.indexOf(NEWLINE, start)) {
       if (nl > start) line(view.subarray(start, nl), bufStart + start);
       complete = bufStart + nl + 1;
       start = nl + 1;
       // The buffer is not read into while paused, so the rest of the chunk stays valid.
-      if ((++count & 127) === 0 && performance.now() - sliceStart > SLICE_MS) {
-        await pause();
-        sliceStart = performance.now();
-      }
+      if (slicer.due()) await slicer.pause(pause);
     }
     buf.copyWithin(0, start, filled);
     filled -= start;
