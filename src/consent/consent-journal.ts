@@ -17,6 +17,11 @@
  *   whole journal. It runs alone in the write queue, so appends stay in order.
  * - Export and compaction read the file asynchronously, a chunk at a time, letting the
  *   event loop run between slices of work: a 200 MB journal never freezes the flows.
+ * - The file must stay the one the store opened: before and after each write, on a
+ *   timer, and before a rewrite's rename, the path's device and inode are compared with
+ *   the open descriptor's, and its size with what the store wrote. A file replaced (an
+ *   editor, sed -i, a restore), removed or written by another program makes the journal
+ *   unavailable: an acknowledged change is never written into an unlinked inode.
  * - One writer per file: an in-process registry plus a lock file holding the pid.
  *   A lock whose pid is no longer running (kill -9) is taken over with a warning.
  */
@@ -46,6 +51,21 @@ export class JournalFormatError extends Error {
 
 /** What the start of a file says it is. */
 type FileKind = "empty" | "journal" | "legacy";
+
+/** The journal's file is no longer the one the store opened (replaced, removed, changed). */
+export class JournalChangedError extends Error {
+  constructor(
+    file: string,
+    /** "replaced", "removed" or "changed": short, for a node status. */
+    readonly what: "replaced" | "removed" | "changed",
+    detail: string,
+  ) {
+    super(
+      `consent journal ${file} was ${what} while the store had it open (${detail}); nothing more is written to it and gates block with store-unavailable. Check the file, then restart the flows (a full deploy) to load it as it is now.`,
+    );
+    this.name = "JournalChangedError";
+  }
+}
 
 export class JournalLockError extends Error {
   constructor(message: string) {
@@ -165,7 +185,17 @@ export interface JournalOptions {
    * onDurable gave must be mapped through `move`. Runs before any later append.
    */
   onMoved: (move: (offset: number) => number) => void | Promise<void>;
+  /** Called once when the journal stops accepting writes (a write failed, the file was replaced...). */
+  onFailure?: (error: Error) => void;
+  /** How often the file is checked between writes; default 2000 ms. */
+  watchIntervalMs?: number;
   warn?: (text: string) => void;
+}
+
+/** Device and inode: what makes a file the same file. */
+interface FileId {
+  dev: bigint;
+  ino: bigint;
 }
 
 export class Journal {
@@ -180,6 +210,10 @@ export class Journal {
    */
   private readFd: number | undefined;
   private moving: Promise<void> | undefined;
+  /** The file `fd` is open on. */
+  private id: FileId | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  private watchQueued = false;
   private readonly queue: Task[] = [];
   private draining = false;
   private failure: Error | undefined;
@@ -322,13 +356,14 @@ export class Journal {
     this.openFile();
     fs.fsyncSync(this.fd as number);
     fsyncDir(path.dirname(this.file));
+    this.startWatch();
     if (this.needsHeader) {
       this.warn(`${this.file} was written by an older release (no journal header): adding the header`);
       // First in the queue: every append waits for it. If it fails, the journal stays
       // closed for writing (its torn tail, if any, is still there).
       this.compact(() => ({ keep: () => true })).catch((e: unknown) => {
-        this.failure = new Error(`could not add the journal header: ${e instanceof Error ? e.message : String(e)}`);
-        this.warn(`consent journal ${this.file}: ${this.failure.message}`);
+        const error = this.fail(new Error(`could not add the journal header: ${e instanceof Error ? e.message : String(e)}`));
+        this.warn(`consent journal ${this.file}: ${error.message}`);
       });
     }
     return report;
@@ -346,6 +381,7 @@ export class Journal {
       const a = fs.fstatSync(fd, { bigint: true });
       const r = fs.fstatSync(readFd, { bigint: true });
       if (a.dev !== r.dev || a.ino !== r.ino) throw new Error(`${this.file} was replaced while it was being opened`);
+      this.id = { dev: a.dev, ino: a.ino };
     } catch (e) {
       fs.closeSync(fd);
       if (readFd !== undefined) fs.closeSync(readFd);
@@ -354,6 +390,67 @@ export class Journal {
     this.closeFiles();
     this.fd = fd;
     this.readFd = readFd;
+  }
+
+  /**
+   * Throws (and stops the journal) unless the path still names the file `fd` is open
+   * on, holding exactly `expectedSize` bytes (what this store wrote): a file replaced,
+   * removed, or written by someone else is never written to again.
+   */
+  private async checkFile(expectedSize: number): Promise<void> {
+    const fd = this.fd;
+    const id = this.id;
+    if (fd === undefined || id === undefined) throw new Error("journal is not open");
+    let onDisk: fs.BigIntStats;
+    try {
+      onDisk = await fs.promises.stat(this.file, { bigint: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw this.fail(code === "ENOENT" ? new JournalChangedError(this.file, "removed", "the path no longer exists") : new Error(`cannot check the journal file: ${(e as Error).message}`));
+    }
+    if (onDisk.dev !== id.dev || onDisk.ino !== id.ino) throw this.fail(new JournalChangedError(this.file, "replaced", "the path now names another file"));
+    const mine = await new Promise<fs.BigIntStats>((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+    if (mine.size !== BigInt(expectedSize)) {
+      throw this.fail(new JournalChangedError(this.file, "changed", `it holds ${mine.size} bytes, the store wrote ${expectedSize}: another program wrote to it`));
+    }
+  }
+
+  /** Stops the journal for good (until a restart) and says so once. Returns the failure. */
+  private fail(error: Error): Error {
+    if (this.failure) return this.failure;
+    this.failure = error;
+    this.stopWatch();
+    try {
+      this.options.onFailure?.(error);
+    } catch (e) {
+      this.warn(`consent journal ${this.file}: reporting a failure failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return error;
+  }
+
+  /** Checks the file every few seconds while nothing is written (writes check it themselves). */
+  private startWatch(): void {
+    this.stopWatch();
+    this.watch = setInterval(() => {
+      try {
+        if (this.closed || this.failure || this.watchQueued) return;
+        this.watchQueued = true;
+        // In the queue: never while a write or a rewrite is half done.
+        this.exclusive(() => this.checkFile(this.size))
+          .catch(() => undefined) // a failure was reported by fail()
+          .finally(() => {
+            this.watchQueued = false;
+          });
+      } catch (e) {
+        this.warn(`consent journal ${this.file}: check failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, this.options.watchIntervalMs ?? 2000);
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watch !== undefined) clearInterval(this.watch);
+    this.watch = undefined;
   }
 
   private closeFiles(): void {
@@ -407,7 +504,12 @@ export class Journal {
     this.queue.push(task);
     if (!this.draining) {
       this.draining = true;
-      void this.drain();
+      this.drain().catch((e: unknown) => {
+        // Only a bug gets here (drain catches what its steps throw): stop, never crash.
+        this.draining = false;
+        const error = this.fail(e instanceof Error ? e : new Error(String(e)));
+        for (const t of this.queue.splice(0)) t.reject(error);
+      });
     }
   }
 
@@ -431,13 +533,19 @@ export class Journal {
       let count = 0;
       while (count < this.queue.length && this.queue[count].kind === "append") count++;
       const batch = this.queue.splice(0, count) as Array<Extract<Task, { kind: "append" }>>;
+      const buf = Buffer.from(batch.map((t) => t.line).join(""), "utf8");
       try {
-        await this.writeAndSync(Buffer.from(batch.map((t) => t.line).join(""), "utf8"));
+        // Never into a ghost: the file must be ours before the write, and still be after
+        // the fsync (replaced in between: the lines went to the unlinked inode, so they
+        // are not acknowledged).
+        await this.checkFile(this.size);
+        await this.writeAndSync(buf);
+        await this.checkFile(this.size + buf.length);
       } catch (e) {
         // A failed write may have left a torn line: no later write may follow it until a
         // restart cuts it away. The store fails closed meanwhile.
-        this.failure = e instanceof Error ? e : new Error(String(e));
-        for (const t of batch) t.reject(this.failure);
+        const error = this.fail(e instanceof JournalChangedError || this.failure ? (e as Error) : new Error(`journal write failed: ${e instanceof Error ? e.message : String(e)}`));
+        for (const t of batch) t.reject(error);
         continue;
       }
       this.lines += batch.length;
@@ -546,6 +654,9 @@ export class Journal {
       const readFd = this.readFd as number;
       const to = this.size;
       let written = 0;
+      // Never rewrite a file that is no longer ours: checked before, and again just
+      // before the rename (a backup restored meanwhile must not be renamed over).
+      await this.checkFile(this.size);
       await replaceFile(
         this.file,
         async (handle) => {
@@ -576,7 +687,7 @@ export class Journal {
           );
           await out.flushTo(handle);
         },
-        { mode: FILE_MODE },
+        { mode: FILE_MODE, beforeRename: () => this.checkFile(to) },
       );
       // The new file is in place. Anything that fails from here would leave appends
       // going to the old, unlinked inode or queries reading the wrong lines: the journal
@@ -586,8 +697,16 @@ export class Journal {
         // index's offsets are moved, and wait while they are.
         const newAppend = fs.openSync(this.file, "a", FILE_MODE);
         const newRead = fs.openSync(this.file, "r");
+        const a = fs.fstatSync(newAppend, { bigint: true });
+        const r = fs.fstatSync(newRead, { bigint: true });
+        if (a.dev !== r.dev || a.ino !== r.ino || a.size !== BigInt(written)) {
+          fs.closeSync(newAppend);
+          fs.closeSync(newRead);
+          throw new JournalChangedError(this.file, "replaced", "another file appeared just after the rewrite");
+        }
         if (this.fd !== undefined) fs.closeSync(this.fd);
         this.fd = newAppend;
+        this.id = { dev: a.dev, ino: a.ino };
         this.size = written;
         this.needsHeader = false;
         this.lines = result.after;
@@ -602,8 +721,7 @@ export class Journal {
           this.readFd = newRead;
         }
       } catch (e) {
-        this.failure = new Error(`the journal was rewritten but could not be reopened: ${e instanceof Error ? e.message : String(e)}`);
-        throw this.failure;
+        throw this.fail(e instanceof JournalChangedError ? e : new Error(`the journal was rewritten but could not be reopened: ${e instanceof Error ? e.message : String(e)}`));
       }
     }).then(() => result);
   }
@@ -613,6 +731,7 @@ export class Journal {
     if (this.closed) return;
     await this.exclusive(() => undefined).catch(() => undefined);
     this.closed = true;
+    this.stopWatch();
     this.closeFiles();
     this.unlock();
   }
@@ -620,6 +739,7 @@ export class Journal {
   /** Releases the lock without loading (a store that failed to start). */
   release(): void {
     this.closed = true;
+    this.stopWatch();
     this.closeFiles();
     this.unlock();
   }

@@ -14,7 +14,7 @@ import {
   type PurposeDef,
   type PurposeState,
 } from "./consent";
-import { Journal, type LoadReport } from "./consent-journal";
+import { Journal, JournalChangedError, type LoadReport } from "./consent-journal";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -48,7 +48,12 @@ export interface ConsentStoreOptions {
   now?: () => number;
   newId?: () => string;
   warn?: (text: string) => void;
+  /** How often the journal file is checked between writes (tests); default 2000 ms. */
+  watchIntervalMs?: number;
 }
+
+/** Told when a running store becomes unavailable: the full reason, and a few words for a node status. */
+export type UnavailableListener = (reason: string, short: string) => void;
 
 /** Appends between checks for compaction. */
 const COMPACT_CHECK_EVERY = 10000;
@@ -63,6 +68,7 @@ export class ConsentStore {
   private appendsSinceCheck = 0;
   private readonly retainDays: number;
   private readonly warn: (text: string) => void;
+  private readonly listeners = new Set<UnavailableListener>();
   loadReport: LoadReport | undefined;
 
   /** Opens (and for `file`, loads) the store. Never throws: a failure makes it unavailable. */
@@ -79,6 +85,8 @@ export class ConsentStore {
           warn: options.warn,
           onDurable: (record, offset) => this.applyRecord(record, offset),
           onMoved: (move) => this.index.relocate(move),
+          onFailure: (error) => this.tellUnavailable(error),
+          watchIntervalMs: options.watchIntervalMs,
         });
         try {
           this.loadReport = this.journal.load();
@@ -97,8 +105,27 @@ export class ConsentStore {
   /** Why the store cannot be used, or undefined when it can. */
   get unavailable(): string | undefined {
     if (this.failure) return this.failure;
-    const journalError = this.journal?.error;
-    return journalError ? `journal write failed: ${journalError.message}` : undefined;
+    return this.journal?.error?.message;
+  }
+
+  /**
+   * Calls `listener` when the store stops while running (its journal was replaced,
+   * removed, changed by another program, or a write failed). Returns the unsubscriber.
+   */
+  onUnavailable(listener: UnavailableListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private tellUnavailable(error: Error): void {
+    const short = error instanceof JournalChangedError ? `journal ${error.what}` : "journal write failed";
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(error.message, short);
+      } catch (e) {
+        this.warn(`consent store: a status listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   /** Replaces the clock (tests of expiry). */
@@ -251,6 +278,7 @@ export class ConsentStore {
   }
 
   async close(): Promise<void> {
+    this.listeners.clear();
     const j = this.journal;
     this.journal = undefined;
     this.failure = "store closed";

@@ -6,6 +6,7 @@ import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
 import { Joi, pathString, compilePath, MessageError } from "../core/validation";
 import { configure, failClosed, onInput, type Output } from "../core/node-adapter";
 import type { Key } from "../core/paths";
+import type { NodeStatus } from "../core/status";
 import { appendTrail, privacyOf } from "../core/trail";
 import { PURPOSE_RULE, SUBJECT_RULE, idSchema, readId, type BlockReason } from "../consent/consent";
 import type { ConsentStoreNode } from "../consent/consent-store";
@@ -75,13 +76,24 @@ export = function (RED: RedAPI) {
     const store = storeNode.consentStore;
     let passed = 0;
     let blocked = 0;
-    const okStatus = () => ({
-      fill: blocked > 0 && passed === 0 ? ("yellow" as const) : ("green" as const),
-      shape: "dot" as const,
-      text: `${passed} passed, ${blocked} blocked`,
-    });
+    let unavailableText = "store unavailable";
+    const okStatus = (): NodeStatus =>
+      !store || store.unavailable
+        ? { fill: "red", shape: "ring", text: `${unavailableText}, ${blocked} blocked` }
+        : { fill: blocked > 0 && passed === 0 ? "yellow" : "green", shape: "dot", text: `${passed} passed, ${blocked} blocked` };
     if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else status.showNow(okStatus());
+    // The store can stop while running (its journal replaced or removed): say so at once.
+    if (store) {
+      const stop = store.onUnavailable((_why, short) => {
+        unavailableText = `${short}: store unavailable`;
+        status.showNow({ fill: "red", shape: "ring", text: unavailableText });
+      });
+      node.on("close", (_removed: boolean, done: () => void) => {
+        stop();
+        done();
+      });
+    }
     const readSubject = subjectReader(subjectPath.segments as readonly Key[]);
     const toOutput = config.onBlocked === "output";
 

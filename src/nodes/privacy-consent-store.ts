@@ -54,14 +54,25 @@ export = function (RED: RedAPI) {
       warn: (text) => node.warn(text),
     });
     node.consentStore = store;
+    // A config node has no place on the canvas; its status still reaches Status nodes
+    // and the editor's config list, and the gates and managers using it show it too.
     const reason = store.unavailable;
     if (reason) {
       node.consentStoreError = reason;
       node.error(`consent store unavailable: ${reason}`);
+      node.status({ fill: "red", shape: "ring", text: "unavailable" });
     } else if (store.loadReport) {
       node.log(`loaded ${store.loadReport.receipts} receipts (${store.index.subjectCount} subjects) from ${journalPath(RED.settings.userDir, config.file, node.id)}`);
     }
-    onClose(node, () => store.close());
+    store.onUnavailable((why, short) => {
+      node.consentStoreError = why;
+      node.error(`consent store unavailable: ${why}`);
+      node.status({ fill: "red", shape: "ring", text: `${short}: unavailable` });
+    });
+    onClose(node, async () => {
+      await store.close();
+      node.status({});
+    });
   }
   RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore);
 };

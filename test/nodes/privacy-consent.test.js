@@ -279,6 +279,31 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     return text === "dev-1" ? "pass" : "blocked";
   }
 
+  it("a journal replaced while running (sed -i): the withdrawal errors, the gate blocks with store-unavailable, statuses turn red", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consent-node-")), "j.jsonl");
+    await helper.load(NODES, flow({ backend: "file", file }));
+    const statuses = { store: [], gate: [], mgr: [] };
+    for (const id of Object.keys(statuses)) helper.getNode(id).status = (st) => statuses[id].push(st);
+    const errors = [];
+    helper.getNode("store").error = (e) => errors.push(String(e));
+    await manage({ action: "grant", subject: "alice", purpose: "cloud-upload" });
+    assert.equal((await gateIt({ topic: "alice" })).id, "pass");
+    fs.writeFileSync(`${file}.new`, fs.readFileSync(file));
+    fs.renameSync(`${file}.new`, file);
+    const w = await manage({ action: "withdraw", subject: "alice" });
+    assert.equal(w.id, "caught", "the manager calls done(err): the withdrawal is not acknowledged");
+    assert.match(w.msg.error.message, /was replaced while the store had it open/);
+    const r = await gateIt({ topic: "alice" });
+    assert.equal(r.id, "blocked");
+    assert.equal(r.msg.privacy.blocked.reason, "store-unavailable");
+    assert.deepEqual(statuses.store.at(-1), { fill: "red", shape: "ring", text: "journal replaced: unavailable" });
+    assert.deepEqual(statuses.gate.find((st) => /journal replaced/.test(st.text)), { fill: "red", shape: "ring", text: "journal replaced: store unavailable" });
+    assert.ok(statuses.mgr.some((st) => st.fill === "red"));
+    assert.ok(errors.some((e) => /consent store unavailable: consent journal .* was replaced/.test(e)), errors.join("\n"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(statuses.gate.at(-1).fill, "red", "the gate's counts do not paint it green again");
+  });
+
   it("property: hostile messages get exactly one outcome each, never pollute, never change the store wrongly", async function () {
     this.timeout(60000);
     const fc = require("fast-check");

@@ -20,7 +20,7 @@ function recordLines(file) {
 /** A line as the release before the header wrote it. */
 const legacyLine = (subject, purpose = "p", status = "granted") =>
   JSON.stringify({ receipts: [{ receiptId: `r-${subject}-${status}`, subject, purpose, status, timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" }] });
-const open = (file, extra = {}) => new ConsentStore({ backend: "file", file, purposes: PURPOSES, owner: extra.owner || "test", warn: extra.warn, now: extra.now, retainDays: extra.retainDays });
+const open = (file, extra = {}) => new ConsentStore({ backend: "file", file, purposes: PURPOSES, owner: extra.owner || "test", warn: extra.warn, now: extra.now, retainDays: extra.retainDays, watchIntervalMs: extra.watchIntervalMs });
 
 describe("lib/consent-journal", () => {
   it("keeps every acknowledged change across a reopen, one fsynced line per command", async () => {
@@ -285,6 +285,90 @@ describe("lib/consent-journal", () => {
     assert.equal(again.loadReport.lines, 4);
     assert.equal((await again.execute({ action: "query", subject: "a", purpose: "p" }, "m")).receiptId, "r-a-withdrawn");
     await again.close();
+  });
+
+  describe("a journal replaced, removed or changed while the store runs", () => {
+    /** What `sed -i`, most editors and a restore do: write a new file, rename it over. */
+    function replaceLikeSed(file, edit = (t) => t) {
+      const tmpFile = `${file}.sed`;
+      fs.writeFileSync(tmpFile, edit(fs.readFileSync(file, "utf8")));
+      fs.renameSync(tmpFile, file);
+    }
+
+    it("refuses the next append (sed -i): the withdrawal is not acknowledged, gates block, nothing goes into the unlinked file", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const told = [];
+      const s = open(file, { watchIntervalMs: 60000 });
+      s.onUnavailable((why, short) => told.push(short));
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      const ghost = fs.openSync(file, "r"); // keeps the old inode readable
+      replaceLikeSed(file);
+      const replaced = fs.readFileSync(file);
+      await assert.rejects(s.execute({ action: "withdraw", subject: "alice", purpose: "p" }, "m"), /was replaced while the store had it open/);
+      assert.equal(s.check("alice", "p"), "store-unavailable", "the gate blocks instead of passing on the old grant");
+      assert.match(s.unavailable, /replaced/);
+      assert.deepEqual(told, ["journal replaced"]);
+      assert.deepEqual(fs.readFileSync(file), replaced, "the new file is untouched");
+      assert.equal(fs.fstatSync(ghost).size, replaced.length, "and nothing was written into the old inode");
+      fs.closeSync(ghost);
+      await assert.rejects(s.execute({ action: "grant", subject: "bob", purpose: "p" }, "m"), /unavailable/);
+      await s.close();
+    });
+
+    it("notices on its timer, with no write, and a removed file too", async () => {
+      for (const [what, change] of [["replaced", (f) => replaceLikeSed(f)], ["removed", (f) => fs.unlinkSync(f)]]) {
+        const file = path.join(tmp(), "j.jsonl");
+        const s = open(file, { watchIntervalMs: 20 });
+        await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+        const told = new Promise((resolve) => s.onUnavailable((why, short) => resolve([why, short])));
+        change(file);
+        const [why, short] = await told;
+        assert.equal(short, `journal ${what}`);
+        assert.match(why, new RegExp(`${what} while the store had it open`));
+        assert.equal(s.check("alice", "p"), "store-unavailable");
+        await assert.rejects(s.execute({ action: "withdraw", subject: "alice" }, "m"), new RegExp(what));
+        await s.close();
+        if (what === "removed") assert.equal(fs.existsSync(file), false, "a removed journal is not recreated");
+      }
+    });
+
+    it("refuses to write after another program wrote to the file in place", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const s = open(file, { watchIntervalMs: 60000 });
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      fs.appendFileSync(file, "edited by hand\n");
+      const before = fs.readFileSync(file);
+      await assert.rejects(s.execute({ action: "withdraw", subject: "alice" }, "m"), /was changed while the store had it open .*another program wrote to it/);
+      assert.deepEqual(fs.readFileSync(file), before);
+      assert.equal(s.check("alice", "p"), "store-unavailable");
+      await s.close();
+    });
+
+    it("never renames a compaction over a file restored meanwhile", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const s = open(file, { watchIntervalMs: 60000 });
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      replaceLikeSed(file, (t) => `${t}${legacyLine("restored")}\n`);
+      const restored = fs.readFileSync(file);
+      await assert.rejects(s.compact(), /replaced/);
+      assert.deepEqual(fs.readFileSync(file), restored);
+      assert.deepEqual(fs.readdirSync(path.dirname(file)).sort(), ["j.jsonl", "j.jsonl.lock"], "no temporary file left");
+      await s.close();
+    });
+
+    it("keeps working across its own compaction (the new inode is its own)", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const told = [];
+      const s = open(file, { watchIntervalMs: 10 });
+      s.onUnavailable((why) => told.push(why));
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      await s.compact();
+      await new Promise((r) => setTimeout(r, 60));
+      await s.execute({ action: "withdraw", subject: "alice", purpose: "p" }, "m");
+      assert.equal(s.check("alice", "p"), "withdrawn");
+      assert.deepEqual(told, []);
+      await s.close();
+    });
   });
 
   it("is a class a store can use alone (Journal)", () => {
