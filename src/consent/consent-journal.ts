@@ -22,8 +22,11 @@
  *   the open descriptor's, and its size with what the store wrote. A file replaced (an
  *   editor, sed -i, a restore), removed or written by another program makes the journal
  *   unavailable: an acknowledged change is never written into an unlinked inode.
- * - One writer per file: an in-process registry plus a lock file holding the pid.
- *   A lock whose pid is no longer running (kill -9) is taken over with a warning.
+ * - One writer per file: an in-process registry plus a lock file holding the pid, the
+ *   process's start time and the boot id (Linux /proc). A lock is taken over, with a
+ *   warning, when its process is gone (kill -9), when the pid now belongs to another
+ *   process (started at another time, or since a reboot; pids are reused), or, for a
+ *   lock without a start time, when the process is plainly not Node.js (`sleep 30`).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -90,6 +93,10 @@ interface LockFile {
   pid: number;
   owner: string;
   since: string;
+  /** The holder's start time (field 22 of /proc/<pid>/stat, clock ticks since boot). */
+  start?: string;
+  /** /proc/sys/kernel/random/boot_id when the lock was written. */
+  boot?: string;
 }
 
 const REGISTRY_KEY = Symbol.for("@privacy-toolkit/node-red-privacy:consent-journal-locks");
@@ -114,12 +121,111 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function readLock(lockFile: string): LockFile | undefined {
+/** A small /proc file, or undefined (no /proc: macOS, Windows; or the process is gone). */
+function readProc(file: string): string | undefined {
   try {
-    const parsed = JSON.parse(fs.readFileSync(lockFile, "utf8")) as Partial<LockFile>;
-    return typeof parsed.pid === "number" ? (parsed as LockFile) : undefined;
+    return fs.readFileSync(file, "utf8");
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * When a process started, in clock ticks since boot: with the pid, it names one process
+ * (a pid alone is reused). Undefined where /proc is missing or unreadable.
+ */
+export function processStart(pid: number): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after
+  // the last ")"; starttime is field 22, the 20th after it.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const start = fields[19];
+  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+}
+
+function bootId(): string | undefined {
+  return readProc("/proc/sys/kernel/random/boot_id")?.trim() || undefined;
+}
+
+/**
+ * For a lock written before start times were recorded: whether its pid runs something
+ * that could be a Node-RED (node, or a process titled node-red, as Node-RED titles
+ * itself). Undefined when it cannot be told.
+ */
+function couldBeNodeRed(pid: number): boolean | undefined {
+  const cmdline = readProc(`/proc/${pid}/cmdline`);
+  if (cmdline === undefined) return undefined;
+  const argv = cmdline.split("\0").filter((a) => a !== "");
+  if (argv.length === 0) return undefined; // a kernel thread or a zombie: cannot tell
+  const exe = path.basename(argv[0]).toLowerCase();
+  return exe.startsWith("node") || argv.some((a) => /node-red/i.test(a));
+}
+
+/**
+ * Why a lock that names a live process does not count, or undefined when it does (the
+ * process may be another Node-RED writing this journal: leave it alone).
+ */
+function staleBecause(lock: LockFile): string | undefined {
+  const now = processStart(lock.pid);
+  if (now === undefined) return undefined; // no /proc to tell by: a live pid holds the lock
+  const boot = bootId();
+  if (lock.boot !== undefined && boot !== undefined && lock.boot !== boot) return `it was written before the last reboot; process ${lock.pid} is now another program`;
+  if (lock.start !== undefined) return lock.start === now ? undefined : `process ${lock.pid} is now another program (it started at another time)`;
+  return couldBeNodeRed(lock.pid) === false ? `process ${lock.pid} is not Node-RED (${JSON.stringify((readProc(`/proc/${lock.pid}/cmdline`) ?? "").split("\0")[0])})` : undefined;
+}
+
+/**
+ * The lock file's content, or undefined when it is gone or not a lock (garbage, empty).
+ * A lock that cannot be read (another user's) is not taken over: that throws.
+ */
+function readLock(lockFile: string): LockFile | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new JournalLockError(`cannot read the lock ${lockFile} (${code ?? (e as Error).message}); two stores may not write the same file`);
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<LockFile>;
+    return typeof parsed.pid === "number" && Number.isSafeInteger(parsed.pid) && parsed.pid > 0 ? (parsed as LockFile) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lock file names this process (and this run of it). */
+function isMine(lock: LockFile | undefined, mine: LockFile): boolean {
+  return lock !== undefined && lock.pid === mine.pid && lock.start === mine.start;
+}
+
+/**
+ * Creates the lock file with its whole content at once, or returns false when one
+ * exists: written to a temporary name and hard-linked into place, so another process
+ * never reads a half-written lock (and takes it for a stale one). Where hard links are
+ * not supported (FAT on a USB stick), an exclusive create and one write.
+ */
+function createLock(lockFile: string, text: string): boolean {
+  const tmp = `${lockFile}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(tmp, text, { flag: "wx", mode: FILE_MODE });
+  try {
+    fs.linkSync(tmp, lockFile);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  try {
+    fs.writeFileSync(lockFile, text, { flag: "wx", mode: FILE_MODE });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
   }
 }
 
@@ -201,6 +307,7 @@ interface FileId {
 export class Journal {
   readonly file: string;
   private readonly lockFile: string;
+  private readonly lockRecord: LockFile;
   private readonly key: string;
   /** Appends go here (O_APPEND). */
   private fd: number | undefined;
@@ -243,6 +350,11 @@ export class Journal {
     this.file = real;
     this.key = this.file;
     this.lockFile = `${this.file}.lock`;
+    this.lockRecord = { pid: process.pid, owner: options.owner, since: new Date().toISOString() };
+    const start = processStart(process.pid);
+    const boot = bootId();
+    if (start !== undefined) this.lockRecord.start = start;
+    if (boot !== undefined) this.lockRecord.boot = boot;
     this.onDurable = options.onDurable;
     this.warn = options.warn ?? (() => undefined);
     this.lock();
@@ -254,17 +366,25 @@ export class Journal {
     if (holder !== undefined) {
       throw new JournalLockError(`journal ${this.file} is already open by consent store ${holder}; give each store its own file`);
     }
-    const mine: LockFile = { pid: process.pid, owner: this.options.owner, since: new Date().toISOString() };
-    try {
-      fs.writeFileSync(this.lockFile, JSON.stringify(mine), { flag: "wx" });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    const text = JSON.stringify(this.lockRecord);
+    if (!createLock(this.lockFile, text)) {
       const other = readLock(this.lockFile);
-      if (other && other.pid !== process.pid && processAlive(other.pid)) {
+      let why: string | undefined;
+      if (other === undefined) why = "the lock file is empty or not a lock";
+      else if (other.pid === process.pid) why = "it names this process (a store that was not closed)";
+      else if (!processAlive(other.pid)) why = `process ${other.pid} is gone`;
+      else why = staleBecause(other);
+      if (why === undefined && other !== undefined) {
         throw new JournalLockError(`journal ${this.file} is locked by process ${other.pid} (store ${other.owner}); two stores may not write the same file`);
       }
-      this.warn(`taking over a stale lock on ${this.file} (process ${other ? other.pid : "unknown"} is gone)`);
-      fs.writeFileSync(this.lockFile, JSON.stringify(mine));
+      this.warn(`taking over a stale lock on ${this.file}: ${why}`);
+      // Whole or not at all, as any file this package replaces.
+      writeFileAtomicSync(this.lockFile, text, { mode: FILE_MODE });
+      // Two processes taking over the same stale lock at once: the last rename wins,
+      // the other sees it is not its own and steps back.
+      if (!isMine(readLock(this.lockFile), this.lockRecord)) {
+        throw new JournalLockError(`journal ${this.file} was just locked by another process; two stores may not write the same file`);
+      }
     }
     reg.set(this.key, this.options.owner);
   }
@@ -272,8 +392,13 @@ export class Journal {
   private unlock(): void {
     const reg = registry();
     if (reg.get(this.key) === this.options.owner) reg.delete(this.key);
-    const current = readLock(this.lockFile);
-    if (current && current.pid === process.pid) {
+    let current: LockFile | undefined;
+    try {
+      current = readLock(this.lockFile);
+    } catch {
+      return; // not readable: not ours to remove
+    }
+    if (isMine(current, this.lockRecord)) {
       try {
         fs.unlinkSync(this.lockFile);
       } catch {

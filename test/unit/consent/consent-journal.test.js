@@ -174,6 +174,66 @@ describe("lib/consent-journal", () => {
     await s.close();
   });
 
+  describe("a lock naming a live process", () => {
+    const { processStart } = require("../../../dist/consent/consent-journal");
+    const bootId = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    let sleeper;
+    beforeEach(async () => {
+      sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+      // Until exec, the child is still a copy of node: wait until it is sleep.
+      const cmdline = () => { try { return fs.readFileSync(`/proc/${sleeper.pid}/cmdline`, "utf8"); } catch { return ""; } };
+      while (!cmdline().startsWith("sleep")) await new Promise((r) => setTimeout(r, 5));
+    });
+    afterEach(() => sleeper.kill("SIGKILL"));
+
+    for (const [name, lock, why] of [
+      ["an unrelated program, in a lock without a start time (as the last release wrote it)", (pid) => ({ pid, owner: "old", since: "x" }), /process \d+ is not Node-RED \("sleep"\)/],
+      ["a process started after the lock was written (the pid was reused)", (pid) => ({ pid, owner: "old", since: "x", start: "1", boot: bootId }), /is now another program \(it started at another time\)/],
+      ["a pid from before a reboot", (pid) => ({ pid, owner: "old", since: "x", start: processStart(pid), boot: "00000000-0000-0000-0000-000000000000" }), /before the last reboot/],
+    ]) {
+      it(`takes it over when it is ${name}`, async () => {
+        const file = path.join(tmp(), "j.jsonl");
+        fs.writeFileSync(`${file}.lock`, JSON.stringify(lock(sleeper.pid)));
+        const warnings = [];
+        const s = open(file, { warn: (w) => warnings.push(w) });
+        assert.equal(s.unavailable, undefined, "a stranger's pid does not block the store forever");
+        assert.ok(warnings.some((w) => /taking over a stale lock/.test(w) && why.test(w)), warnings.join("\n"));
+        const mine = JSON.parse(fs.readFileSync(`${file}.lock`, "utf8"));
+        assert.equal(mine.pid, process.pid);
+        assert.equal(mine.start, processStart(process.pid));
+        await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+        await s.close();
+        assert.equal(fs.existsSync(`${file}.lock`), false);
+      });
+    }
+
+    it("refuses while another process's live store holds it, and takes it over once that process is killed", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const store = require.resolve("../../../dist/consent/consent-store");
+      const script = `const { ConsentStore } = require(${JSON.stringify(store)});
+        const s = new ConsentStore({ backend: "file", file: ${JSON.stringify(file)}, purposes: [], owner: "other" });
+        process.stdout.write(s.unavailable ? "FAILED " + s.unavailable : "READY");
+        setInterval(() => {}, 1000);`;
+      const other = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        const said = await new Promise((resolve) => other.stdout.once("data", (d) => resolve(String(d))));
+        assert.equal(said, "READY");
+        const s = open(file);
+        assert.match(s.unavailable, new RegExp(`locked by process ${other.pid} \\(store other\\)`));
+        await s.close();
+        assert.equal(JSON.parse(fs.readFileSync(`${file}.lock`, "utf8")).pid, other.pid, "another process's lock is left alone");
+      } finally {
+        other.kill("SIGKILL");
+        await new Promise((resolve) => other.once("exit", resolve));
+      }
+      const warnings = [];
+      const s = open(file, { warn: (w) => warnings.push(w) });
+      assert.equal(s.unavailable, undefined);
+      assert.ok(warnings.some((w) => new RegExp(`process ${other.pid} is gone`).test(w)), warnings.join("\n"));
+      await s.close();
+    });
+  });
+
   it("fails closed after a write error instead of writing after a possibly torn line", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const s = open(file);
