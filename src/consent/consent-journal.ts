@@ -674,9 +674,17 @@ export class Journal {
         continue;
       }
       this.lines += batch.length;
-      for (const t of batch) {
-        this.onDurable(t.record, this.size);
-        this.size += t.bytes;
+      try {
+        for (const t of batch) {
+          this.onDurable(t.record, this.size);
+          this.size += t.bytes;
+        }
+      } catch (e) {
+        // Durable but not applied (a bug): the index no longer matches the file, so stop
+        // rather than answer from it; nothing is acknowledged.
+        const error = this.fail(new Error(`a written record could not be applied: ${e instanceof Error ? e.message : String(e)}`));
+        for (const t of batch) t.reject(error);
+        continue;
       }
       for (const t of batch) t.resolve();
     }

@@ -279,11 +279,37 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     return text === "dev-1" ? "pass" : "blocked";
   }
 
+  it("a store pointed at a file that is not a journal (flows.json): refused, red, gates block, the file untouched", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consent-node-"));
+    const file = path.join(dir, "flows.json");
+    const flows = JSON.stringify([{ id: "t", type: "tab", label: "Flow 1" }], null, 4);
+    fs.writeFileSync(file, flows);
+    await helper.load(NODES, flow({ backend: "file", file, store2: [] }));
+    const store = helper.getNode("store");
+    assert.match(store.consentStoreError, /flows\.json is not a consent journal/);
+    const r = await gateIt({ topic: "a" });
+    assert.equal(r.msg.privacy.blocked.reason, "store-unavailable");
+    const m = await manage({ action: "grant", subject: "a", purpose: "cloud-upload" });
+    assert.equal(m.id, "caught");
+    assert.match(m.msg.error.message, /not a consent journal/);
+    await helper.unload();
+    assert.equal(fs.readFileSync(file, "utf8"), flows);
+    assert.deepEqual(fs.readdirSync(dir), ["flows.json"]);
+  });
+
   it("a journal replaced while running (sed -i): the withdrawal errors, the gate blocks with store-unavailable, statuses turn red", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consent-node-")), "j.jsonl");
     await helper.load(NODES, flow({ backend: "file", file }));
     const statuses = { store: [], gate: [], mgr: [] };
-    for (const id of Object.keys(statuses)) helper.getNode(id).status = (st) => statuses[id].push(st);
+    for (const id of Object.keys(statuses)) {
+      // Spied on, not replaced: a config node's status goes through Node-RED as it is.
+      const n = helper.getNode(id);
+      const real = n.status.bind(n);
+      n.status = (st) => {
+        statuses[id].push(st);
+        return real(st);
+      };
+    }
     const errors = [];
     helper.getNode("store").error = (e) => errors.push(String(e));
     await manage({ action: "grant", subject: "alice", purpose: "cloud-upload" });
