@@ -423,15 +423,19 @@ export class Journal {
     }
     let kind: FileKind = "empty";
     let size = 0;
+    let complete = 0;
+    let loaded: FileId | undefined;
     try {
       if (readFd !== undefined) {
-        size = fs.fstatSync(readFd).size;
+        const st = fs.fstatSync(readFd, { bigint: true });
+        size = Number(st.size);
+        loaded = { dev: st.dev, ino: st.ino };
         kind = classify(this.file, readFd, size);
       }
       if (kind === "legacy" || kind === "journal") {
         const legacy = kind === "legacy";
         let lineNo = 0;
-        const complete = scanLinesSync(readFd as number, size, (bytes, offset) => {
+        complete = scanLinesSync(readFd as number, size, (bytes, offset) => {
           lineNo++;
           if (offset === 0 && !legacy) return; // the header
           const receipts = parseJournalLine(bytes.toString("utf8"));
@@ -455,12 +459,6 @@ export class Journal {
             if (!looksLikeRecordStart(tail.toString("utf8"))) throw new JournalFormatError(this.file, "it has no journal header and its last line is not a consent record");
           }
           report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
-          // A journal with its header is ours to cut; one from before the header loses
-          // its torn tail in the rewrite that adds the header (queued below).
-          if (!legacy) {
-            fs.truncateSync(this.file, complete);
-            this.size = complete;
-          }
         }
         if (legacy) {
           this.needsHeader = true;
@@ -471,14 +469,25 @@ export class Journal {
         writeFileAtomicSync(this.file, HEADER, { mode: FILE_MODE });
         this.size = HEADER_BYTES;
         report.header = "created";
+        loaded = undefined;
       }
     } finally {
       if (readFd !== undefined) fs.closeSync(readFd);
     }
+    this.openFile();
+    // What is open now must be the file just read (a restore at the wrong moment).
+    if (loaded !== undefined && (this.id?.dev !== loaded.dev || this.id?.ino !== loaded.ino)) {
+      throw new JournalChangedError(this.file, "replaced", "it changed while it was being loaded");
+    }
+    // A journal with its header is ours to cut, through our own descriptor; one from
+    // before the header loses its torn tail in the rewrite that adds it (queued below).
+    if (report.tornBytes > 0 && !this.needsHeader) {
+      fs.ftruncateSync(this.fd as number, complete);
+      this.size = complete;
+    }
     for (const w of report.warnings) this.warn(w);
     this.lines = report.lines + report.skipped;
     this.invalidLines = report.skipped;
-    this.openFile();
     fs.fsyncSync(this.fd as number);
     fsyncDir(path.dirname(this.file));
     this.startWatch();
