@@ -27,11 +27,11 @@ function receipt(subject, purpose, status, policyVersion, t) {
   return { receiptId: randomUUID(), subject, purpose, status, timestamp: new Date(t).toISOString(), expiresAt: null, policyVersion, method: "bench" };
 }
 
-/** Writes `lines` journal lines through a few large writes. */
+/** Writes the header and `lines` journal lines through a few large writes. */
 function writeJournal(file, lines, lineAt) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, "w");
-  let buf = [];
+  let buf = [JSON.stringify({ format: "node-red-privacy/consent-journal", version: 1 })];
   for (let i = 0; i < lines; i++) {
     buf.push(JSON.stringify(lineAt(i)));
     if (buf.length === 10000) {

@@ -5,17 +5,70 @@
  *
  * - Appends that arrive while an fsync is in flight are written together and share
  *   the next fsync (group commit), so many grants a second cost few fsyncs.
+ * - The first line names the format: {"format":"node-red-privacy/consent-journal","version":1}.
+ *   A missing or empty file gets it when the journal is created; a journal written before
+ *   the header existed (every line a record) gets it on first open, through a rewrite.
+ *   Any other file is refused and left exactly as it was: the store never truncates or
+ *   rewrites a file it did not write (a typo pointing it at flows.json must cost nothing).
  * - Loading skips a torn last line (a crash mid-write: that command was never
  *   acknowledged) and truncates it away, so the next append starts on a clean line.
  * - Compaction rewrites the kept lines to a temp file, fsyncs it, renames it over the
- *   journal and fsyncs the directory: a crash at any point leaves one whole journal.
- * - One writer per file: an in-process registry plus a lock file holding the pid.
- *   A lock whose pid is no longer running (kill -9) is taken over with a warning.
+ *   journal and fsyncs the directory (core/atomic-file): a crash at any point leaves one
+ *   whole journal. It runs alone in the write queue, so appends stay in order.
+ * - Export and compaction read the file asynchronously, a chunk at a time, letting the
+ *   event loop run between slices of work: a 200 MB journal never freezes the flows.
+ * - The file must stay the one the store opened: before and after each write, on a
+ *   timer, and before a rewrite's rename, the path's device and inode are compared with
+ *   the open descriptor's, and its size with what the store wrote. A file replaced (an
+ *   editor, sed -i, a restore), removed or written by another program makes the journal
+ *   unavailable: an acknowledged change is never written into an unlinked inode.
+ * - One writer per file: an in-process registry plus a lock file holding the pid, the
+ *   process's start time and the boot id (Linux /proc). A lock is taken over, with a
+ *   warning, when its process is gone (kill -9), when the pid now belongs to another
+ *   process (started at another time, or since a reboot; pids are reused), or, for a
+ *   lock without a start time, when the process is plainly not Node.js (`sleep 30`).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fsyncDir, replaceFileSync } from "../core/atomic-file";
+import { fsyncDir, replaceFile, writeFileAtomicSync } from "../core/atomic-file";
 import { parseJournalLine, type ConsentReceipt, type JournalRecord } from "./consent";
+import { OffsetShift, OutBuffer, scanLines, scanLinesSync } from "./journal-io";
+
+export const JOURNAL_FORMAT = "node-red-privacy/consent-journal";
+export const JOURNAL_VERSION = 1;
+/** The journal's first line. */
+const HEADER = `${JSON.stringify({ format: JOURNAL_FORMAT, version: JOURNAL_VERSION })}\n`;
+const HEADER_BYTES = Buffer.byteLength(HEADER);
+/** How every line the journal has ever written starts (JSON.stringify of a record). */
+const RECORD_START = '{"receipts":[';
+/** How much of the file is read to tell what it is. */
+const SNIFF_BYTES = 1024 * 1024;
+
+/** The file is not a consent journal (or one of a newer format): refused, left untouched. */
+export class JournalFormatError extends Error {
+  constructor(file: string, why: string) {
+    super(`${file} is not a consent journal this release can use (${why}); the store refuses it and leaves it untouched. Point the store at another file (a missing or empty one starts a new journal).`);
+    this.name = "JournalFormatError";
+  }
+}
+
+/** What the start of a file says it is. */
+type FileKind = "empty" | "journal" | "legacy";
+
+/** The journal's file is no longer the one the store opened (replaced, removed, changed). */
+export class JournalChangedError extends Error {
+  constructor(
+    file: string,
+    /** "replaced", "removed" or "changed": short, for a node status. */
+    readonly what: "replaced" | "removed" | "changed",
+    detail: string,
+  ) {
+    super(
+      `consent journal ${file} was ${what} while the store had it open (${detail}); nothing more is written to it and gates block with store-unavailable. Check the file, then restart the flows (a full deploy) to load it as it is now.`,
+    );
+    this.name = "JournalChangedError";
+  }
+}
 
 export class JournalLockError extends Error {
   constructor(message: string) {
@@ -25,6 +78,8 @@ export class JournalLockError extends Error {
 }
 
 export interface LoadReport {
+  /** "created": the file was missing or empty and now holds the header; "upgraded": a journal without the header gets it (a rewrite queued at load). */
+  header: "present" | "created" | "upgraded";
   lines: number;
   receipts: number;
   /** Complete lines that were not valid records (skipped, dropped by the next compaction). */
@@ -38,6 +93,10 @@ interface LockFile {
   pid: number;
   owner: string;
   since: string;
+  /** The holder's start time (field 22 of /proc/<pid>/stat, clock ticks since boot). */
+  start?: string;
+  /** /proc/sys/kernel/random/boot_id when the lock was written. */
+  boot?: string;
 }
 
 const REGISTRY_KEY = Symbol.for("@privacy-toolkit/node-red-privacy:consent-journal-locks");
@@ -62,59 +121,157 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function readLock(lockFile: string): LockFile | undefined {
+/** A small /proc file, or undefined (no /proc: macOS, Windows; or the process is gone). */
+function readProc(file: string): string | undefined {
   try {
-    const parsed = JSON.parse(fs.readFileSync(lockFile, "utf8")) as Partial<LockFile>;
-    return typeof parsed.pid === "number" ? (parsed as LockFile) : undefined;
+    return fs.readFileSync(file, "utf8");
   } catch {
     return undefined;
   }
 }
 
-const CHUNK = 4 * 1024 * 1024;
+/**
+ * When a process started, in clock ticks since boot: with the pid, it names one process
+ * (a pid alone is reused). Undefined where /proc is missing or unreadable.
+ */
+export function processStart(pid: number): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after
+  // the last ")"; starttime is field 22, the 20th after it.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const start = fields[19];
+  return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+}
+
+function bootId(): string | undefined {
+  return readProc("/proc/sys/kernel/random/boot_id")?.trim() || undefined;
+}
+
+/**
+ * For a lock written before start times were recorded: whether its pid runs something
+ * that could be a Node-RED (node, or a process titled node-red, as Node-RED titles
+ * itself). Undefined when it cannot be told.
+ */
+function couldBeNodeRed(pid: number): boolean | undefined {
+  const cmdline = readProc(`/proc/${pid}/cmdline`);
+  if (cmdline === undefined) return undefined;
+  const argv = cmdline.split("\0").filter((a) => a !== "");
+  if (argv.length === 0) return undefined; // a kernel thread or a zombie: cannot tell
+  const exe = path.basename(argv[0]).toLowerCase();
+  return exe.startsWith("node") || argv.some((a) => /node-red/i.test(a));
+}
+
+/**
+ * Why a lock that names a live process does not count, or undefined when it does (the
+ * process may be another Node-RED writing this journal: leave it alone).
+ */
+function staleBecause(lock: LockFile): string | undefined {
+  const now = processStart(lock.pid);
+  if (now === undefined) return undefined; // no /proc to tell by: a live pid holds the lock
+  const boot = bootId();
+  if (lock.boot !== undefined && boot !== undefined && lock.boot !== boot) return `it was written before the last reboot; process ${lock.pid} is now another program`;
+  if (lock.start !== undefined) return lock.start === now ? undefined : `process ${lock.pid} is now another program (it started at another time)`;
+  return couldBeNodeRed(lock.pid) === false ? `process ${lock.pid} is not Node-RED (${JSON.stringify((readProc(`/proc/${lock.pid}/cmdline`) ?? "").split("\0")[0])})` : undefined;
+}
+
+/**
+ * The lock file's content, or undefined when it is gone or not a lock (garbage, empty).
+ * A lock that cannot be read (another user's) is not taken over: that throws.
+ */
+function readLock(lockFile: string): LockFile | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new JournalLockError(`cannot read the lock ${lockFile} (${code ?? (e as Error).message}); two stores may not write the same file`);
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<LockFile>;
+    return typeof parsed.pid === "number" && Number.isSafeInteger(parsed.pid) && parsed.pid > 0 ? (parsed as LockFile) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lock file names this process (and this run of it). */
+function isMine(lock: LockFile | undefined, mine: LockFile): boolean {
+  return lock !== undefined && lock.pid === mine.pid && lock.start === mine.start;
+}
+
+/**
+ * Creates the lock file with its whole content at once, or returns false when one
+ * exists: written to a temporary name and hard-linked into place, so another process
+ * never reads a half-written lock (and takes it for a stale one). Where hard links are
+ * not supported (FAT on a USB stick), an exclusive create and one write.
+ */
+function createLock(lockFile: string, text: string): boolean {
+  const tmp = `${lockFile}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(tmp, text, { flag: "wx", mode: FILE_MODE });
+  try {
+    fs.linkSync(tmp, lockFile);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  try {
+    fs.writeFileSync(lockFile, text, { flag: "wx", mode: FILE_MODE });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+}
+
 const FILE_MODE = 0o600;
 const NEWLINE = 0x0a;
 
+/** A text is a prefix of a record's start, or starts with it: a line this journal wrote, maybe torn. */
+function looksLikeRecordStart(text: string): boolean {
+  return text.startsWith(RECORD_START) || RECORD_START.startsWith(text);
+}
+
 /**
- * Calls `line` for every complete line of the file (without the newline) and returns
- * the byte length of the complete part (where a torn tail starts).
+ * Tells what a file is from its first line, without changing it. Throws
+ * JournalFormatError for anything that is neither a journal nor a journal from before
+ * the header (whose every line is then checked while it loads).
  */
-function forEachLine(file: string, line: (text: string, offset: number) => void): { complete: number; size: number } {
-  const fd = fs.openSync(file, "r");
-  try {
-    const size = fs.fstatSync(fd).size;
-    // One buffer reused for the whole file (a new one per chunk would leave hundreds of
-    // MB of dead external memory behind while a large journal loads).
-    let buf = Buffer.allocUnsafe(CHUNK);
-    let filled = 0; // bytes in buf
-    let bufStart = 0; // file offset of buf[0]
-    let position = 0;
-    let complete = 0;
-    while (position < size) {
-      if (filled === buf.length) {
-        // A line longer than the buffer: grow it.
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
-      const n = fs.readSync(fd, buf, filled, Math.min(buf.length - filled, size - position), position);
-      if (n <= 0) break;
-      position += n;
-      filled += n;
-      let start = 0;
-      for (let nl = buf.indexOf(NEWLINE, start); nl !== -1 && nl < filled; nl = buf.indexOf(NEWLINE, start)) {
-        if (nl > start) line(buf.toString("utf8", start, nl), bufStart + start);
-        complete = bufStart + nl + 1;
-        start = nl + 1;
-      }
-      buf.copyWithin(0, start, filled);
-      filled -= start;
-      bufStart += start;
-    }
-    return { complete, size };
-  } finally {
-    fs.closeSync(fd);
+function classify(file: string, fd: number, size: number): FileKind {
+  if (size === 0) return "empty";
+  const head = Buffer.allocUnsafe(Math.min(size, SNIFF_BYTES));
+  const n = fs.readSync(fd, head, 0, head.length, 0);
+  const nl = head.subarray(0, n).indexOf(NEWLINE);
+  if (nl === -1) {
+    // One line, not ended: only a journal from before the header whose first write was torn.
+    if (n === size && looksLikeRecordStart(head.toString("utf8", 0, n))) return "legacy";
+    throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
   }
+  const first = head.toString("utf8", 0, nl);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(first);
+  } catch {
+    throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
+  }
+  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "format" in parsed) {
+    const { format, version } = parsed as { format: unknown; version: unknown };
+    if (format !== JOURNAL_FORMAT) throw new JournalFormatError(file, `its header names the format ${JSON.stringify(format)}`);
+    if (version !== JOURNAL_VERSION) throw new JournalFormatError(file, `it is version ${JSON.stringify(version)} of the journal format, written by a newer release; this one reads version ${JOURNAL_VERSION}`);
+    return "journal";
+  }
+  if (parseJournalLine(first) !== undefined) return "legacy";
+  throw new JournalFormatError(file, "its first line is neither the journal header nor a consent record");
+}
+
+/** What a compaction keeps, decided when it starts. */
+export interface Keep {
+  keep: (r: ConsentReceipt) => boolean;
 }
 
 type Task =
@@ -129,19 +286,48 @@ export interface JournalOptions {
    * resolves, with the byte offset of its line (to read the receipts back later).
    */
   onDurable: (record: JournalRecord, offset: number) => void;
+  /**
+   * Called when a rewrite (compaction, or adding the header) has moved lines: offsets
+   * onDurable gave must be mapped through `move`. Runs before any later append.
+   */
+  onMoved: (move: (offset: number) => number) => void | Promise<void>;
+  /** Called once when the journal stops accepting writes (a write failed, the file was replaced...). */
+  onFailure?: (error: Error) => void;
+  /** How often the file is checked between writes; default 2000 ms. */
+  watchIntervalMs?: number;
   warn?: (text: string) => void;
+}
+
+/** Device and inode: what makes a file the same file. */
+interface FileId {
+  dev: bigint;
+  ino: bigint;
 }
 
 export class Journal {
   readonly file: string;
   private readonly lockFile: string;
+  private readonly lockRecord: LockFile;
   private readonly key: string;
+  /** Appends go here (O_APPEND). */
   private fd: number | undefined;
+  /**
+   * Reads (a receipt at an offset, compaction) go here: the same inode as `fd`, whose
+   * offsets the index holds, even while a rewrite has already renamed a new file in.
+   */
+  private readFd: number | undefined;
+  private moving: Promise<void> | undefined;
+  /** The file `fd` is open on. */
+  private id: FileId | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  private watchQueued = false;
   private readonly queue: Task[] = [];
   private draining = false;
   private failure: Error | undefined;
   private closed = false;
   private readonly onDurable: (record: JournalRecord, offset: number) => void;
+  /** The file has no header yet (written by an older release): nothing is appended until the rewrite that adds it. */
+  private needsHeader = false;
   /** Bytes in the file: where the next line starts. */
   private size = 0;
   private readonly warn: (text: string) => void;
@@ -164,6 +350,11 @@ export class Journal {
     this.file = real;
     this.key = this.file;
     this.lockFile = `${this.file}.lock`;
+    this.lockRecord = { pid: process.pid, owner: options.owner, since: new Date().toISOString() };
+    const start = processStart(process.pid);
+    const boot = bootId();
+    if (start !== undefined) this.lockRecord.start = start;
+    if (boot !== undefined) this.lockRecord.boot = boot;
     this.onDurable = options.onDurable;
     this.warn = options.warn ?? (() => undefined);
     this.lock();
@@ -175,17 +366,25 @@ export class Journal {
     if (holder !== undefined) {
       throw new JournalLockError(`journal ${this.file} is already open by consent store ${holder}; give each store its own file`);
     }
-    const mine: LockFile = { pid: process.pid, owner: this.options.owner, since: new Date().toISOString() };
-    try {
-      fs.writeFileSync(this.lockFile, JSON.stringify(mine), { flag: "wx" });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    const text = JSON.stringify(this.lockRecord);
+    if (!createLock(this.lockFile, text)) {
       const other = readLock(this.lockFile);
-      if (other && other.pid !== process.pid && processAlive(other.pid)) {
+      let why: string | undefined;
+      if (other === undefined) why = "the lock file is empty or not a lock";
+      else if (other.pid === process.pid) why = "it names this process (a store that was not closed)";
+      else if (!processAlive(other.pid)) why = `process ${other.pid} is gone`;
+      else why = staleBecause(other);
+      if (why === undefined && other !== undefined) {
         throw new JournalLockError(`journal ${this.file} is locked by process ${other.pid} (store ${other.owner}); two stores may not write the same file`);
       }
-      this.warn(`taking over a stale lock on ${this.file} (process ${other ? other.pid : "unknown"} is gone)`);
-      fs.writeFileSync(this.lockFile, JSON.stringify(mine));
+      this.warn(`taking over a stale lock on ${this.file}: ${why}`);
+      // Whole or not at all, as any file this package replaces.
+      writeFileAtomicSync(this.lockFile, text, { mode: FILE_MODE });
+      // Two processes taking over the same stale lock at once: the last rename wins,
+      // the other sees it is not its own and steps back.
+      if (!isMine(readLock(this.lockFile), this.lockRecord)) {
+        throw new JournalLockError(`journal ${this.file} was just locked by another process; two stores may not write the same file`);
+      }
     }
     reg.set(this.key, this.options.owner);
   }
@@ -193,8 +392,13 @@ export class Journal {
   private unlock(): void {
     const reg = registry();
     if (reg.get(this.key) === this.options.owner) reg.delete(this.key);
-    const current = readLock(this.lockFile);
-    if (current && current.pid === process.pid) {
+    let current: LockFile | undefined;
+    try {
+      current = readLock(this.lockFile);
+    } catch {
+      return; // not readable: not ours to remove
+    }
+    if (isMine(current, this.lockRecord)) {
       try {
         fs.unlinkSync(this.lockFile);
       } catch {
@@ -206,38 +410,202 @@ export class Journal {
   /**
    * Reads the whole journal, calling onDurable for each valid record, cuts a torn tail,
    * and opens the file for appending. Synchronous: the store is complete before any
-   * flow starts.
+   * flow starts. Throws JournalFormatError, before changing anything, for a file that
+   * is not a journal.
    */
   load(): LoadReport {
-    const report: LoadReport = { lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [] };
-    if (fs.existsSync(this.file)) {
-      let lineNo = 0;
-      const { complete, size } = forEachLine(this.file, (text, offset) => {
-        lineNo++;
-        const receipts = parseJournalLine(text);
-        if (receipts === undefined) {
-          report.skipped++;
-          if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
-          return;
-        }
-        report.lines++;
-        report.receipts += receipts.length;
-        this.onDurable({ receipts }, offset);
-      });
-      this.size = complete;
-      if (complete < size) {
-        report.tornBytes = size - complete;
-        report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
-        fs.truncateSync(this.file, complete);
+    const report: LoadReport = { header: "present", lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [] };
+    let readFd: number | undefined;
+    try {
+      readFd = fs.openSync(this.file, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    let kind: FileKind = "empty";
+    let size = 0;
+    let complete = 0;
+    let loaded: FileId | undefined;
+    try {
+      if (readFd !== undefined) {
+        const st = fs.fstatSync(readFd, { bigint: true });
+        size = Number(st.size);
+        loaded = { dev: st.dev, ino: st.ino };
+        kind = classify(this.file, readFd, size);
       }
+      if (kind === "legacy" || kind === "journal") {
+        const legacy = kind === "legacy";
+        let lineNo = 0;
+        complete = scanLinesSync(readFd as number, size, (bytes, offset) => {
+          lineNo++;
+          if (offset === 0 && !legacy) return; // the header
+          const receipts = parseJournalLine(bytes.toString("utf8"));
+          if (receipts === undefined) {
+            // A file without the header is ours only if every line is a record.
+            if (legacy) throw new JournalFormatError(this.file, `it has no journal header and its line ${lineNo} is not a consent record`);
+            report.skipped++;
+            if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
+            return;
+          }
+          report.lines++;
+          report.receipts += receipts.length;
+          this.onDurable({ receipts }, offset);
+        });
+        this.size = size;
+        if (complete < size) {
+          report.tornBytes = size - complete;
+          if (legacy) {
+            const tail = Buffer.allocUnsafe(Math.min(report.tornBytes, RECORD_START.length));
+            fs.readSync(readFd as number, tail, 0, tail.length, complete);
+            if (!looksLikeRecordStart(tail.toString("utf8"))) throw new JournalFormatError(this.file, "it has no journal header and its last line is not a consent record");
+          }
+          report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
+        }
+        if (legacy) {
+          this.needsHeader = true;
+          report.header = "upgraded";
+        }
+      } else {
+        // Missing or empty: the journal starts here, with its header, written whole.
+        writeFileAtomicSync(this.file, HEADER, { mode: FILE_MODE });
+        this.size = HEADER_BYTES;
+        report.header = "created";
+        loaded = undefined;
+      }
+    } finally {
+      if (readFd !== undefined) fs.closeSync(readFd);
+    }
+    this.openFile();
+    // What is open now must be the file just read (a restore at the wrong moment).
+    if (loaded !== undefined && (this.id?.dev !== loaded.dev || this.id?.ino !== loaded.ino)) {
+      throw new JournalChangedError(this.file, "replaced", "it changed while it was being loaded");
+    }
+    // A journal with its header is ours to cut, through our own descriptor; one from
+    // before the header loses its torn tail in the rewrite that adds it (queued below).
+    if (report.tornBytes > 0 && !this.needsHeader) {
+      fs.ftruncateSync(this.fd as number, complete);
+      this.size = complete;
     }
     for (const w of report.warnings) this.warn(w);
     this.lines = report.lines + report.skipped;
     this.invalidLines = report.skipped;
-    this.fd = fs.openSync(this.file, "a", FILE_MODE);
-    fs.fsyncSync(this.fd);
+    fs.fsyncSync(this.fd as number);
     fsyncDir(path.dirname(this.file));
+    this.startWatch();
+    if (this.needsHeader) {
+      this.warn(`${this.file} was written by an older release (no journal header): adding the header`);
+      // First in the queue: every append waits for it. If it fails, the journal stays
+      // closed for writing (its torn tail, if any, is still there).
+      this.compact(() => ({ keep: () => true })).catch((e: unknown) => {
+        const error = this.fail(new Error(`could not add the journal header: ${e instanceof Error ? e.message : String(e)}`));
+        this.warn(`consent journal ${this.file}: ${error.message}`);
+      });
+    }
     return report;
+  }
+
+  /**
+   * Opens the file for appending and for reading, and checks both are one file (it
+   * could be replaced between two opens); closes what was open before.
+   */
+  private openFile(): void {
+    const fd = fs.openSync(this.file, "a", FILE_MODE);
+    let readFd: number | undefined;
+    try {
+      readFd = fs.openSync(this.file, "r");
+      const a = fs.fstatSync(fd, { bigint: true });
+      const r = fs.fstatSync(readFd, { bigint: true });
+      if (a.dev !== r.dev || a.ino !== r.ino) throw new Error(`${this.file} was replaced while it was being opened`);
+      this.id = { dev: a.dev, ino: a.ino };
+    } catch (e) {
+      fs.closeSync(fd);
+      if (readFd !== undefined) fs.closeSync(readFd);
+      throw e;
+    }
+    this.closeFiles();
+    this.fd = fd;
+    this.readFd = readFd;
+  }
+
+  /**
+   * Throws (and stops the journal) unless the path still names the file `fd` is open
+   * on, holding exactly `expectedSize` bytes (what this store wrote): a file replaced,
+   * removed, or written by someone else is never written to again.
+   */
+  private async checkFile(expectedSize: number): Promise<void> {
+    const fd = this.fd;
+    const id = this.id;
+    if (fd === undefined || id === undefined) throw new Error("journal is not open");
+    let onDisk: fs.BigIntStats;
+    try {
+      onDisk = await fs.promises.stat(this.file, { bigint: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw this.fail(code === "ENOENT" ? new JournalChangedError(this.file, "removed", "the path no longer exists") : new Error(`cannot check the journal file: ${(e as Error).message}`));
+    }
+    if (onDisk.dev !== id.dev || onDisk.ino !== id.ino) throw this.fail(new JournalChangedError(this.file, "replaced", "the path now names another file"));
+    const mine = await new Promise<fs.BigIntStats>((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+    if (mine.size !== BigInt(expectedSize)) {
+      throw this.fail(new JournalChangedError(this.file, "changed", `it holds ${mine.size} bytes, the store wrote ${expectedSize}: another program wrote to it`));
+    }
+  }
+
+  /** Stops the journal for good (until a restart) and says so once. Returns the failure. */
+  private fail(error: Error): Error {
+    if (this.failure) return this.failure;
+    this.failure = error;
+    this.stopWatch();
+    try {
+      this.options.onFailure?.(error);
+    } catch (e) {
+      this.warn(`consent journal ${this.file}: reporting a failure failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return error;
+  }
+
+  /** Checks the file every few seconds while nothing is written (writes check it themselves). */
+  private startWatch(): void {
+    this.stopWatch();
+    this.watch = setInterval(() => {
+      try {
+        if (this.closed || this.failure || this.watchQueued) return;
+        this.watchQueued = true;
+        // In the queue: never while a write or a rewrite is half done.
+        this.exclusive(() => this.checkFile(this.size))
+          .catch(() => undefined) // a failure was reported by fail()
+          .finally(() => {
+            this.watchQueued = false;
+          });
+      } catch (e) {
+        this.warn(`consent journal ${this.file}: check failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }, this.options.watchIntervalMs ?? 2000);
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watch !== undefined) clearInterval(this.watch);
+    this.watch = undefined;
+  }
+
+  private closeFiles(): void {
+    for (const fd of [this.fd, this.readFd]) {
+      if (fd === undefined) continue;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.fd = undefined;
+    this.readFd = undefined;
+  }
+
+  /**
+   * While a rewrite is moving the index's offsets to the new file: readAt must wait for
+   * it (an offset may be old or new until it is done). Undefined otherwise.
+   */
+  get relocating(): Promise<void> | undefined {
+    return this.moving;
   }
 
   /** Why the journal stopped accepting writes, if it did. */
@@ -270,7 +638,12 @@ export class Journal {
     this.queue.push(task);
     if (!this.draining) {
       this.draining = true;
-      void this.drain();
+      this.drain().catch((e: unknown) => {
+        // Only a bug gets here (drain catches what its steps throw): stop, never crash.
+        this.draining = false;
+        const error = this.fail(e instanceof Error ? e : new Error(String(e)));
+        for (const t of this.queue.splice(0)) t.reject(error);
+      });
     }
   }
 
@@ -294,19 +667,33 @@ export class Journal {
       let count = 0;
       while (count < this.queue.length && this.queue[count].kind === "append") count++;
       const batch = this.queue.splice(0, count) as Array<Extract<Task, { kind: "append" }>>;
+      const buf = Buffer.from(batch.map((t) => t.line).join(""), "utf8");
       try {
-        await this.writeAndSync(Buffer.from(batch.map((t) => t.line).join(""), "utf8"));
+        // Never into a ghost: the file must be ours before the write, and still be after
+        // the fsync (replaced in between: the lines went to the unlinked inode, so they
+        // are not acknowledged).
+        await this.checkFile(this.size);
+        await this.writeAndSync(buf);
+        await this.checkFile(this.size + buf.length);
       } catch (e) {
         // A failed write may have left a torn line: no later write may follow it until a
         // restart cuts it away. The store fails closed meanwhile.
-        this.failure = e instanceof Error ? e : new Error(String(e));
-        for (const t of batch) t.reject(this.failure);
+        const error = this.fail(e instanceof JournalChangedError || this.failure ? (e as Error) : new Error(`journal write failed: ${e instanceof Error ? e.message : String(e)}`));
+        for (const t of batch) t.reject(error);
         continue;
       }
       this.lines += batch.length;
-      for (const t of batch) {
-        this.onDurable(t.record, this.size);
-        this.size += t.bytes;
+      try {
+        for (const t of batch) {
+          this.onDurable(t.record, this.size);
+          this.size += t.bytes;
+        }
+      } catch (e) {
+        // Durable but not applied (a bug): the index no longer matches the file, so stop
+        // rather than answer from it; nothing is acknowledged.
+        const error = this.fail(new Error(`a written record could not be applied: ${e instanceof Error ? e.message : String(e)}`));
+        for (const t of batch) t.reject(error);
+        continue;
       }
       for (const t of batch) t.resolve();
     }
@@ -316,6 +703,7 @@ export class Journal {
   private async writeAndSync(buf: Buffer): Promise<void> {
     const fd = this.fd;
     if (fd === undefined) throw new Error("journal is not open");
+    if (this.needsHeader) throw new Error("the journal header was not added");
     let offset = 0;
     while (offset < buf.length) {
       const written = await new Promise<number>((resolve, reject) => fs.write(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n))));
@@ -324,93 +712,159 @@ export class Journal {
     await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** The receipts of the line at `offset` (an offset onDurable gave), read synchronously. */
+  /**
+   * The receipts of the line at `offset` (an offset onDurable gave), read synchronously
+   * (one short line) from the journal's own inode. Not while `relocating`.
+   */
   readAt(offset: number): ConsentReceipt[] {
-    const fd = fs.openSync(this.file, "r");
-    try {
-      const parts: Buffer[] = [];
-      const chunk = Buffer.allocUnsafe(4096);
-      let position = offset;
-      for (;;) {
-        const n = fs.readSync(fd, chunk, 0, chunk.length, position);
-        if (n <= 0) break;
-        const nl = chunk.subarray(0, n).indexOf(NEWLINE);
-        if (nl !== -1) {
-          parts.push(Buffer.from(chunk.subarray(0, nl)));
-          break;
-        }
-        parts.push(Buffer.from(chunk.subarray(0, n)));
-        position += n;
+    const fd = this.readFd;
+    if (fd === undefined) return [];
+    const parts: Buffer[] = [];
+    const chunk = Buffer.allocUnsafe(4096);
+    let position = offset;
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, position);
+      if (n <= 0) break;
+      const nl = chunk.subarray(0, n).indexOf(NEWLINE);
+      if (nl !== -1) {
+        parts.push(Buffer.from(chunk.subarray(0, nl)));
+        break;
       }
-      return parseJournalLine(Buffer.concat(parts).toString("utf8")) ?? [];
-    } finally {
-      fs.closeSync(fd);
+      parts.push(Buffer.from(chunk.subarray(0, n)));
+      position += n;
     }
-  }
-
-  /** Every receipt of one subject, in the order they were written. */
-  readSubject(subject: string): Promise<ConsentReceipt[]> {
-    const out: ConsentReceipt[] = [];
-    // A cheap substring test before parsing: the journal writes JSON.stringify output,
-    // so the subject appears exactly in this form in each of its lines.
-    const needle = `"subject":${JSON.stringify(subject)}`;
-    return this.exclusive(() => {
-      forEachLine(this.file, (text) => {
-        if (!text.includes(needle)) return;
-        const receipts = parseJournalLine(text);
-        if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
-      });
-    }).then(() => out);
+    return parseJournalLine(Buffer.concat(parts).toString("utf8")) ?? [];
   }
 
   /**
-   * Rewrites the journal keeping only the receipts `keep` accepts (decided when the
-   * rewrite starts, after every earlier append). Lines left empty and invalid lines go.
+   * Every receipt of one subject, in the order they were written. Takes a snapshot in
+   * the write queue (a descriptor of its own on the journal's inode, and its length
+   * then: every acknowledged line, no half-written one), then reads it outside the queue
+   * without blocking, so appends go on meanwhile and a compaction that renames a new
+   * file in does not change what this export reads.
    */
-  compact(plan: () => { keep: (r: ConsentReceipt) => boolean; moved: (offsets: Map<number, number>) => void }): Promise<{ before: number; after: number }> {
+  async readSubject(subject: string): Promise<ConsentReceipt[]> {
+    let fd: number | undefined;
+    let size = 0;
+    await this.exclusive(() => {
+      fd = this.snapshotFd();
+      size = this.size;
+    });
+    const out: ConsentReceipt[] = [];
+    // A cheap byte search before parsing: the journal writes JSON.stringify output, so
+    // the subject appears exactly in this form in each of its lines.
+    const needle = Buffer.from(`"subject":${JSON.stringify(subject)}`, "utf8");
+    try {
+      await scanLines(fd as number, size, (bytes) => {
+        if (bytes.indexOf(needle) === -1) return;
+        const receipts = parseJournalLine(bytes.toString("utf8"));
+        if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
+      });
+    } finally {
+      fs.closeSync(fd as number);
+    }
+    return out;
+  }
+
+  /** A new read descriptor on the journal's inode (the caller closes it). In the queue only. */
+  private snapshotFd(): number {
+    const fd = fs.openSync(this.file, "r");
+    try {
+      const mine = fs.fstatSync(this.fd as number, { bigint: true });
+      const got = fs.fstatSync(fd, { bigint: true });
+      if (mine.dev !== got.dev || mine.ino !== got.ino) throw new Error(`${this.file} is no longer the file this store writes`);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    return fd;
+  }
+
+  /**
+   * Rewrites the journal, header first, keeping only the receipts `keep` accepts
+   * (decided when the rewrite starts, after every earlier append). Lines left empty and
+   * invalid lines go; onMoved learns where the kept lines went. Runs alone in the write
+   * queue, reading and writing a chunk at a time without blocking; the new file replaces
+   * the old one atomically (core replaceFile).
+   */
+  compact(plan: () => Keep | Promise<Keep>): Promise<{ before: number; after: number }> {
     const result = { before: 0, after: 0 };
-    return this.exclusive(() => {
-      const { keep, moved } = plan();
-      const offsets = new Map<number, number>();
+    return this.exclusive(async () => {
+      const { keep } = await plan();
+      const shift = new OffsetShift();
+      const headed = !this.needsHeader;
+      const readFd = this.readFd as number;
+      const to = this.size;
       let written = 0;
-      replaceFileSync(
+      // Never rewrite a file that is no longer ours: checked before, and again just
+      // before the rename (a backup restored meanwhile must not be renamed over).
+      await this.checkFile(this.size);
+      await replaceFile(
         this.file,
-        (out) => {
-          let pending: string[] = [];
-          let pendingBytes = 0;
-          const flush = (): void => {
-            if (pending.length === 0) return;
-            fs.writeSync(out, pending.join(""));
-            pending = [];
-            pendingBytes = 0;
-          };
-          forEachLine(this.file, (text, offset) => {
-            result.before++;
-            const receipts = parseJournalLine(text);
-            if (!receipts) return;
-            const kept = receipts.filter(keep);
-            if (kept.length === 0) return;
-            const line = kept.length === receipts.length ? `${text}\n` : `${JSON.stringify({ receipts: kept })}\n`;
-            pending.push(line);
-            offsets.set(offset, written);
-            const bytes = Buffer.byteLength(line);
-            written += bytes;
-            pendingBytes += bytes;
-            result.after++;
-            if (pendingBytes > CHUNK) flush();
-          });
-          flush();
+        async (handle) => {
+          const out = new OutBuffer();
+          written += out.appendString(HEADER);
+          await scanLines(
+            readFd,
+            to,
+            (bytes, offset) => {
+              if (offset === 0 && headed) return; // the header
+              result.before++;
+              const receipts = parseJournalLine(bytes.toString("utf8"));
+              if (!receipts) return;
+              const kept = receipts.filter(keep);
+              if (kept.length === 0) return;
+              shift.add(offset, written);
+              if (kept.length === receipts.length) {
+                // Unchanged: the same bytes, not a re-serialisation.
+                out.append(bytes);
+                written += bytes.length + out.appendString("\n");
+              } else {
+                written += out.appendString(`${JSON.stringify({ receipts: kept })}\n`);
+              }
+              result.after++;
+            },
+            // Between slices: write out what was gathered (this also lets the loop run).
+            () => out.flushTo(handle),
+          );
+          await out.flushTo(handle);
         },
-        { mode: FILE_MODE },
+        { mode: FILE_MODE, beforeRename: () => this.checkFile(to) },
       );
-      // The old descriptor points at the replaced inode: append to the new file from here.
-      if (this.fd !== undefined) fs.closeSync(this.fd);
-      this.fd = undefined;
-      this.fd = fs.openSync(this.file, "a", FILE_MODE);
-      this.size = written;
-      moved(offsets);
-      this.lines = result.after;
-      this.invalidLines = 0;
+      // The new file is in place. Anything that fails from here would leave appends
+      // going to the old, unlinked inode or queries reading the wrong lines: the journal
+      // stops instead (a restart loads the new file).
+      try {
+        // Appends go to the new file from here; reads stay on the old inode until the
+        // index's offsets are moved, and wait while they are.
+        const newAppend = fs.openSync(this.file, "a", FILE_MODE);
+        const newRead = fs.openSync(this.file, "r");
+        const a = fs.fstatSync(newAppend, { bigint: true });
+        const r = fs.fstatSync(newRead, { bigint: true });
+        if (a.dev !== r.dev || a.ino !== r.ino || a.size !== BigInt(written)) {
+          fs.closeSync(newAppend);
+          fs.closeSync(newRead);
+          throw new JournalChangedError(this.file, "replaced", "another file appeared just after the rewrite");
+        }
+        if (this.fd !== undefined) fs.closeSync(this.fd);
+        this.fd = newAppend;
+        this.id = { dev: a.dev, ino: a.ino };
+        this.size = written;
+        this.needsHeader = false;
+        this.lines = result.after;
+        this.invalidLines = 0;
+        const moving = Promise.resolve().then(() => this.options.onMoved((offset) => shift.map(offset)));
+        this.moving = moving;
+        try {
+          await moving;
+        } finally {
+          this.moving = undefined;
+          if (this.readFd !== undefined) fs.closeSync(this.readFd);
+          this.readFd = newRead;
+        }
+      } catch (e) {
+        throw this.fail(e instanceof JournalChangedError ? e : new Error(`the journal was rewritten but could not be reopened: ${e instanceof Error ? e.message : String(e)}`));
+      }
     }).then(() => result);
   }
 
@@ -419,22 +873,16 @@ export class Journal {
     if (this.closed) return;
     await this.exclusive(() => undefined).catch(() => undefined);
     this.closed = true;
-    if (this.fd !== undefined) {
-      try {
-        fs.closeSync(this.fd);
-      } catch {
-        // already closed
-      }
-      this.fd = undefined;
-    }
+    this.stopWatch();
+    this.closeFiles();
     this.unlock();
   }
 
   /** Releases the lock without loading (a store that failed to start). */
   release(): void {
     this.closed = true;
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
+    this.stopWatch();
+    this.closeFiles();
     this.unlock();
   }
 }

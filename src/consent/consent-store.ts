@@ -14,7 +14,7 @@ import {
   type PurposeDef,
   type PurposeState,
 } from "./consent";
-import { Journal, type LoadReport } from "./consent-journal";
+import { Journal, JournalChangedError, type LoadReport } from "./consent-journal";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -48,7 +48,12 @@ export interface ConsentStoreOptions {
   now?: () => number;
   newId?: () => string;
   warn?: (text: string) => void;
+  /** How often the journal file is checked between writes (tests); default 2000 ms. */
+  watchIntervalMs?: number;
 }
+
+/** Told when a running store becomes unavailable: the full reason, and a few words for a node status. */
+export type UnavailableListener = (reason: string, short: string) => void;
 
 /** Appends between checks for compaction. */
 const COMPACT_CHECK_EVERY = 10000;
@@ -62,12 +67,15 @@ export class ConsentStore {
   private failure: string | undefined;
   private appendsSinceCheck = 0;
   private readonly retainDays: number;
+  private readonly warn: (text: string) => void;
+  private readonly listeners = new Set<UnavailableListener>();
   loadReport: LoadReport | undefined;
 
   /** Opens (and for `file`, loads) the store. Never throws: a failure makes it unavailable. */
   constructor(options: ConsentStoreOptions) {
     this.backend = options.backend;
     this.retainDays = options.retainDays ?? 0;
+    this.warn = options.warn ?? (() => undefined);
     this.index = new ConsentIndex({ purposes: options.purposes, now: options.now, newId: options.newId });
     if (options.backend === "file") {
       try {
@@ -76,6 +84,9 @@ export class ConsentStore {
           owner: options.owner,
           warn: options.warn,
           onDurable: (record, offset) => this.applyRecord(record, offset),
+          onMoved: (move) => this.index.relocate(move),
+          onFailure: (error) => this.tellUnavailable(error),
+          watchIntervalMs: options.watchIntervalMs,
         });
         try {
           this.loadReport = this.journal.load();
@@ -84,7 +95,7 @@ export class ConsentStore {
           this.journal = undefined;
           throw e;
         }
-        if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
+        this.compactIfNeeded();
       } catch (e) {
         this.failure = e instanceof Error ? e.message : String(e);
       }
@@ -94,8 +105,27 @@ export class ConsentStore {
   /** Why the store cannot be used, or undefined when it can. */
   get unavailable(): string | undefined {
     if (this.failure) return this.failure;
-    const journalError = this.journal?.error;
-    return journalError ? `journal write failed: ${journalError.message}` : undefined;
+    return this.journal?.error?.message;
+  }
+
+  /**
+   * Calls `listener` when the store stops while running (its journal was replaced,
+   * removed, changed by another program, or a write failed). Returns the unsubscriber.
+   */
+  onUnavailable(listener: UnavailableListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private tellUnavailable(error: Error): void {
+    const short = error instanceof JournalChangedError ? `journal ${error.what}` : "journal write failed";
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(error.message, short);
+      } catch (e) {
+        this.warn(`consent store: a status listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   /** Replaces the clock (tests of expiry). */
@@ -142,6 +172,7 @@ export class ConsentStore {
       }
       case "query": {
         const subject = String(cmd.subject);
+        await this.offsetsSettled();
         const states = this.states(subject, this.index.queryPurposes(subject, cmd.purpose));
         if (typeof cmd.purpose === "string") return { subject, ...states[cmd.purpose] };
         return { subject, purposes: states };
@@ -151,6 +182,7 @@ export class ConsentStore {
       case "export": {
         const subject = String(cmd.subject);
         const receipts = await this.receiptsOf(subject);
+        await this.offsetsSettled();
         const purposes = this.states(subject, this.index.queryPurposes(subject, undefined));
         return { subject, exportedAt: new Date(this.index.now()).toISOString(), purposes, receipts };
       }
@@ -162,10 +194,20 @@ export class ConsentStore {
       await this.journal.append(record);
       if (++this.appendsSinceCheck >= COMPACT_CHECK_EVERY) {
         this.appendsSinceCheck = 0;
-        if (this.journal.invalidLines > 0 || this.droppable().size > 0) void this.compact().catch(() => undefined);
+        this.compactIfNeeded();
       }
     } else {
       this.applyRecord(record, undefined);
+    }
+  }
+
+  /**
+   * Waits while a rewrite moves the index's offsets (states() reads receipts at them).
+   * The caller then reads at once, in the same turn: no await between.
+   */
+  private async offsetsSettled(): Promise<void> {
+    for (let moving = this.journal?.relocating; moving !== undefined; moving = this.journal?.relocating) {
+      await moving.catch(() => undefined);
     }
   }
 
@@ -192,18 +234,25 @@ export class ConsentStore {
     return Promise.resolve((this.history.get(subject) ?? []).map((r) => ({ ...r })));
   }
 
-  /** Subject/purpose pairs whose consent ended more than retainDays ago (none when kept forever). */
-  private droppable(): Set<string> {
-    const out = new Set<string>();
-    if (this.retainDays <= 0) return out;
-    const cutoff = this.index.now() - this.retainDays * DAY_MS;
-    for (const [subject, perSubject] of this.index.entries()) {
-      for (const e of perSubject) {
-        const endedAt = !e.granted || e.at !== 0 ? e.at : Infinity;
-        if (endedAt < cutoff) out.add(`${subject}\u0000${e.purpose}`);
-      }
-    }
-    return out;
+  /** Consents that ended before this are dropped by compaction (-Infinity: kept forever). */
+  private retentionCutoff(): number {
+    return this.retainDays > 0 ? this.index.now() - this.retainDays * DAY_MS : -Infinity;
+  }
+
+  /**
+   * Compacts in the background when there is something to drop (invalid lines, or
+   * consents ended longer ago than retainDays). Looking walks the whole index, in
+   * slices; nobody waits for it, and a failure is reported, never thrown (the old
+   * journal stays whole).
+   */
+  private compactIfNeeded(): void {
+    const journal = this.journal;
+    if (!journal) return;
+    const needed = async (): Promise<boolean> =>
+      journal.invalidLines > 0 || (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), true)) > 0);
+    needed()
+      .then((yes) => (yes ? this.compact() : undefined))
+      .catch((e: unknown) => this.warn(`consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /**
@@ -213,16 +262,13 @@ export class ConsentStore {
    */
   compact(): Promise<{ before: number; after: number }> {
     if (!this.journal) return Promise.resolve({ before: 0, after: 0 });
-    return this.journal.compact(() => {
-      const drop = this.droppable();
-      for (const key of drop) {
-        const [subject, purpose] = key.split("\u0000");
-        this.index.forget(subject, purpose);
-      }
-      return {
-        keep: (r: ConsentReceipt) => !drop.has(`${r.subject}\u0000${r.purpose}`),
-        moved: (offsets: Map<number, number>) => this.index.relocate(offsets),
-      };
+    return this.journal.compact(async () => {
+      if (this.retainDays <= 0) return { keep: () => true };
+      // Decided in the write queue, after every earlier append: what ended before the
+      // cutoff leaves the index, and a receipt is kept exactly when the index still
+      // holds its subject and purpose (every record in the journal made an entry).
+      await this.index.forgetEndedBefore(this.retentionCutoff());
+      return { keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined };
     });
   }
 
@@ -232,6 +278,7 @@ export class ConsentStore {
   }
 
   async close(): Promise<void> {
+    this.listeners.clear();
     const j = this.journal;
     this.journal = undefined;
     this.failure = "store closed";

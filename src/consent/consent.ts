@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Joi, MessageError, validateMessage } from "../core/validation";
+import { Slicer } from "./slices";
 
 export interface PurposeDef {
   id: string;
@@ -68,25 +69,198 @@ export interface PurposeState {
 
 export type Action = "grant" | "withdraw" | "query" | "list" | "export";
 
+/** A validated msg.consent: every field normalised (see readId, ttlSeconds, expiryMillis). */
 export interface ConsentCommand {
   action: Action;
   subject?: string;
   purpose?: string | string[];
-  expiresAt?: number | string | Date;
-  ttl?: number | string;
+  /** Milliseconds since 1970. */
+  expiresAt?: number;
+  /** Seconds. */
+  ttl?: number;
   policyVersion?: string;
   method?: string;
   note?: string;
 }
 
-const ID = Joi.alternatives().try(Joi.string().trim().min(1).max(512), Joi.number().custom((v: number) => String(v)));
-const PURPOSE = Joi.string().trim().min(1).max(200).invalid("__proto__", "constructor", "prototype");
-const PURPOSES = Joi.alternatives().try(PURPOSE, Joi.array().items(PURPOSE).min(1).max(100).unique());
-const TTL = Joi.alternatives().try(Joi.number().positive().max(100 * 365 * 86400), Joi.string().trim().pattern(/^\d+(\.\d+)?\s*[smhdw]$/i, "ttl"));
+/**
+ * How a subject, purpose, policy version or method may look. One rule per kind, used by
+ * the manager's commands, the store's config and the gate's messages alike, so a value
+ * one of them accepts names the same record in the others (" alice " granted at the
+ * manager is "alice" at the gate too).
+ */
+export interface IdRule {
+  /** Longest value after trimming, in UTF-16 code units (as JavaScript counts length). */
+  max: number;
+  /** Whether a number stands for its decimal text (subject 42 is "42"). */
+  numbers: boolean;
+  /** Refuse names that would reach an object's prototype when used as a key. */
+  reserved: boolean;
+}
+
+export const SUBJECT_RULE: IdRule = { max: 512, numbers: true, reserved: false };
+export const PURPOSE_RULE: IdRule = { max: 200, numbers: false, reserved: true };
+export const POLICY_VERSION_RULE: IdRule = { max: 100, numbers: true, reserved: false };
+export const METHOD_RULE: IdRule = { max: 100, numbers: false, reserved: false };
+
+/**
+ * Why a value is refused. `absent`: there is no usable value at all (missing, empty,
+ * not a string or a finite number), which a gate reports as no-subject rather than as
+ * an error. The texts are fixed, so refusing allocates nothing.
+ */
+export class IdRefusal {
+  constructor(
+    readonly problem: string,
+    readonly absent: boolean,
+  ) {}
+}
+
+const REFUSED = {
+  type: new IdRefusal("must be a string or a number", true),
+  typeString: new IdRefusal("must be a string", true),
+  empty: new IdRefusal("must not be empty", true),
+  unsafe: new IdRefusal(`must lie between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (send a larger id as a string)`, false),
+  control: new IdRefusal("must not contain control characters, line separators or unpaired surrogates", false),
+  reserved: new IdRefusal("must not be __proto__, constructor or prototype", false),
+};
+const TOO_LONG = new Map<number, IdRefusal>();
+function tooLong(max: number): IdRefusal {
+  let r = TOO_LONG.get(max);
+  if (r === undefined) {
+    r = new IdRefusal(`must be at most ${max} characters long`, false);
+    TOO_LONG.set(max, r);
+  }
+  return r;
+}
+
+/**
+ * True when the text holds a control character (C0, DEL, C1), a line or paragraph
+ * separator, or an unpaired surrogate. The journal is UTF-8: an unpaired surrogate
+ * would be read back as U+FFFD and so name someone else after a restart; a control
+ * character makes ids that look alike in a log or the editor but differ.
+ */
+function hasForbiddenChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      // A high surrogate followed by a low one is one character; anything else is unpaired.
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      if (c > 0xdbff || next < 0xdc00 || next > 0xdfff) return true;
+      i++;
+    }
+  }
+  return false;
+}
+
+/**
+ * The one normalisation of a subject, purpose, policy version or method: a string,
+ * trimmed, or (where the rule allows) a finite number as its decimal text; not empty,
+ * not longer than the rule's max, no control characters. Returns the value or why not.
+ * Allocates nothing for a value that needs no trimming (the gate calls it per message).
+ */
+export function readId(value: unknown, rule: IdRule): string | IdRefusal {
+  let text: string;
+  if (typeof value === "string") {
+    text = value.trim();
+  } else if (typeof value === "number" && rule.numbers) {
+    if (!Number.isFinite(value)) return REFUSED.type;
+    // Beyond 2^53 a number is not the id that was sent (12345678901234567890 reads as ...000).
+    if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return REFUSED.unsafe;
+    text = String(value);
+  } else {
+    return rule.numbers ? REFUSED.type : REFUSED.typeString;
+  }
+  if (text === "") return REFUSED.empty;
+  if (text.length > rule.max) return tooLong(rule.max);
+  if (hasForbiddenChar(text)) return REFUSED.control;
+  if (rule.reserved && (text === "__proto__" || text === "constructor" || text === "prototype")) return REFUSED.reserved;
+  return text;
+}
+
+/** A joi schema applying `readId`: the value comes out normalised, the error names the field. */
+export function idSchema(rule: IdRule): Joi.AnySchema {
+  return Joi.any().custom((value: unknown, helpers) => {
+    const r = readId(value, rule);
+    return typeof r === "string" ? r : helpers.message({ custom: `{{#label}} ${r.problem}` });
+  });
+}
+
+const MAX_PURPOSES = 100;
+
+/** One purpose or a list of distinct purposes; the error names the item that is wrong. */
+const PURPOSES = Joi.any().custom((value: unknown, helpers) => {
+  if (!Array.isArray(value)) {
+    const r = readId(value, PURPOSE_RULE);
+    if (typeof r === "string") return r;
+    return helpers.message({ custom: `{{#label}} ${r === REFUSED.typeString ? "must be a purpose id or a list of them" : r.problem}` });
+  }
+  if (value.length < 1 || value.length > MAX_PURPOSES) return helpers.message({ custom: `{{#label}} must list 1 to ${MAX_PURPOSES} purposes` });
+  const out: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const r = readId(value[i], PURPOSE_RULE);
+    if (typeof r !== "string") return helpers.message({ custom: `{{#label}} item ${i + 1} ${r.problem}` });
+    if (out.includes(r)) return helpers.message({ custom: `{{#label}} item ${i + 1} repeats an earlier purpose` });
+    out.push(r);
+  }
+  return out;
+});
+
+/** The longest ttl and the latest expiry: 100 years (consent for longer is not consent). */
+export const MAX_TTL_SECONDS = 100 * 365 * 86400;
+
+const TTL_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
+const TTL_TEXT = /^(\d{1,20}(?:\.\d{1,20})?)\s*([smhdw]?)$/i;
+
+/**
+ * ttl in seconds: a number of seconds, or a string "3600", "90s", "30m", "12h", "30d",
+ * "2w". Throws a MessageError naming msg.consent.ttl when it is not one, not above 0,
+ * or more than 100 years (a huge ttl used to end in "RangeError: Invalid time value").
+ */
+export function ttlSeconds(ttl: unknown): number {
+  let seconds: number;
+  if (typeof ttl === "number") {
+    seconds = ttl;
+  } else {
+    const m = typeof ttl === "string" ? TTL_TEXT.exec(ttl.trim()) : null;
+    if (!m) throw new MessageError('msg.consent.ttl must be a number of seconds or a duration such as "30m", "12h" or "90d"');
+    seconds = Number(m[1]) * (m[2] === "" ? 1 : TTL_UNITS[m[2].toLowerCase()]);
+  }
+  if (Number.isNaN(seconds)) throw new MessageError('msg.consent.ttl must be a number of seconds or a duration such as "30m", "12h" or "90d"');
+  if (!(seconds > 0)) throw new MessageError("msg.consent.ttl must be more than 0");
+  if (!(seconds <= MAX_TTL_SECONDS)) throw new MessageError(`msg.consent.ttl must be at most 100 years (${MAX_TTL_SECONDS} seconds)`);
+  return seconds;
+}
+
+/**
+ * An expiry: a Date (from any realm: a function node's Date is not this realm's),
+ * milliseconds since 1970 (a number or a string of digits), or a date text such as ISO
+ * 8601. Returns milliseconds; how far ahead it may be is checked against "now" in plan().
+ */
+export function expiryMillis(value: unknown): number {
+  let t = NaN;
+  if (typeof value === "number") t = value;
+  else if (typeof value === "string") t = /^\s*\d{1,16}\s*$/.test(value) ? Number(value) : Date.parse(value);
+  else if (Object.prototype.toString.call(value) === "[object Date]") t = Date.prototype.getTime.call(value as Date);
+  // 8.64e15 ms is the last moment a Date can hold.
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) throw new MessageError("msg.consent.expiresAt must be a date (ISO 8601 text, a Date or milliseconds since 1970)");
+  return t;
+}
+
+/** A joi schema from a function that throws a MessageError "msg.consent.<field> ...". */
+function thrown(read: (value: unknown) => number): Joi.AnySchema {
+  return Joi.any().custom((value: unknown, helpers) => {
+    try {
+      return read(value);
+    } catch (e) {
+      return helpers.message({ custom: `{{#label}} ${(e as Error).message.replace(/^msg\.consent\.\w+ /, "")}` });
+    }
+  });
+}
 
 const COMMAND = Joi.object({
   action: Joi.string().valid("grant", "withdraw", "query", "list", "export").required(),
-  subject: Joi.when("action", { is: "list", then: Joi.forbidden(), otherwise: ID.required() }),
+  subject: Joi.when("action", { is: "list", then: Joi.forbidden(), otherwise: idSchema(SUBJECT_RULE).required() }),
   purpose: Joi.when("action", {
     switch: [
       { is: "grant", then: PURPOSES.required() },
@@ -94,29 +268,15 @@ const COMMAND = Joi.object({
     ],
     otherwise: Joi.forbidden(),
   }),
-  expiresAt: Joi.when("action", { is: "grant", then: Joi.date(), otherwise: Joi.forbidden() }),
-  ttl: Joi.when("action", { is: "grant", then: TTL, otherwise: Joi.forbidden() }),
-  policyVersion: Joi.when("action", {
-    is: Joi.valid("grant", "withdraw"),
-    then: Joi.alternatives().try(Joi.string().trim().min(1).max(100), Joi.number().custom((v: number) => String(v))),
-    otherwise: Joi.forbidden(),
-  }),
-  method: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().trim().min(1).max(100), otherwise: Joi.forbidden() }),
+  expiresAt: Joi.when("action", { is: "grant", then: thrown(expiryMillis), otherwise: Joi.forbidden() }),
+  ttl: Joi.when("action", { is: "grant", then: thrown(ttlSeconds), otherwise: Joi.forbidden() }),
+  policyVersion: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: idSchema(POLICY_VERSION_RULE), otherwise: Joi.forbidden() }),
+  method: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: idSchema(METHOD_RULE), otherwise: Joi.forbidden() }),
   note: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().max(1000), otherwise: Joi.forbidden() }),
 })
   .oxor("expiresAt", "ttl")
   .messages({ "object.oxor": "{{#label}} must give expiresAt or ttl, not both" })
   .required();
-
-const TTL_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
-
-/** ttl in seconds: a number of seconds, or a string "90s", "30m", "12h", "30d", "2w". */
-export function ttlSeconds(ttl: number | string): number {
-  if (typeof ttl === "number") return ttl;
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(ttl.trim());
-  if (!m) throw new MessageError(`msg.consent.ttl "${ttl}" is not a duration such as 3600, "30m", "12h" or "90d"`);
-  return Number(m[1]) * TTL_UNITS[m[2].toLowerCase()];
-}
 
 /** Validates msg.consent; throws MessageError naming the problem. */
 export function parseCommand(raw: unknown): ConsentCommand {
@@ -127,6 +287,12 @@ export interface StoreOptions {
   purposes: readonly PurposeDef[];
   now?: () => number;
   newId?: () => string;
+}
+
+/** A consent that ended (withdrawn, or expired) before `cutoff`; a live one never has. */
+function endedBefore(e: ConsentEntry, cutoff: number): boolean {
+  const endedAt = !e.granted || e.at !== 0 ? e.at : Infinity;
+  return endedAt < cutoff;
 }
 
 /** A planned change: receipts to make durable, then apply. */
@@ -230,25 +396,45 @@ export class ConsentIndex {
     this.subjects.set(r.subject, next);
   }
 
-  /** Points an entry at the new place of its receipt (after compaction). */
-  relocate(moved: Map<number, number>): void {
+  /**
+   * Points every entry at the new place of its receipt (after the journal was
+   * rewritten). A million entries take longer than the event loop may be held, so it
+   * lets the event loop run every few milliseconds; the caller keeps writers out
+   * meanwhile (the map must not change while it is walked) and readers of offsets wait.
+   */
+  async relocate(move: (offset: number) => number): Promise<void> {
+    const slicer = new Slicer();
     for (const list of this.subjects.values()) {
       for (let i = 0; i < list.length; i++) {
         const e = list[i];
-        if (typeof e.ref !== "number") continue;
-        const to = moved.get(e.ref);
-        if (to !== undefined) e.ref = to;
+        if (typeof e.ref === "number") e.ref = move(e.ref);
       }
+      if (slicer.due()) await slicer.pause();
     }
   }
 
-  /** Forgets a subject and purpose (compaction past the retention period). */
-  forget(subject: string, purpose: string): void {
-    const list = this.subjects.get(subject);
-    if (!list) return;
-    const rest = list.filter((e) => e.purpose !== purpose);
-    if (rest.length === 0) this.subjects.delete(subject);
-    else this.subjects.set(subject, rest);
+  /**
+   * Forgets every subject and purpose whose consent ended (withdrawn, or expired) before
+   * `cutoff` (compaction past the retention period); with `onlyLook`, changes nothing
+   * and stops at the first one. Returns how many it found. Walks the whole index, in
+   * slices; the caller keeps writers out meanwhile.
+   */
+  async forgetEndedBefore(cutoff: number, onlyLook = false): Promise<number> {
+    let found = 0;
+    const slicer = new Slicer();
+    for (const [subject, list] of this.subjects) {
+      let ended = 0;
+      for (let i = 0; i < list.length; i++) if (endedBefore(list[i], cutoff)) ended++;
+      if (ended > 0) {
+        found += ended;
+        if (onlyLook) return found;
+        // Deleting or replacing the current key while iterating a Map is safe.
+        if (ended === list.length) this.subjects.delete(subject);
+        else this.subjects.set(subject, list.filter((e) => !endedBefore(e, cutoff)));
+      }
+      if (slicer.due()) await slicer.pause();
+    }
+    return found;
   }
 
   entries(): IterableIterator<[string, ConsentEntry[]]> {
@@ -281,13 +467,12 @@ export class ConsentIndex {
       if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
       let expiresAt: string | null = null;
       if (cmd.expiresAt !== undefined) {
-        const t = new Date(cmd.expiresAt).getTime();
+        const t = cmd.expiresAt;
         if (!(t > now)) throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is not in the future`);
+        if (t - now > MAX_TTL_SECONDS * 1000) throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is more than 100 years ahead`);
         expiresAt = new Date(t).toISOString();
       } else if (cmd.ttl !== undefined) {
-        const seconds = ttlSeconds(cmd.ttl);
-        if (!(seconds > 0)) throw new MessageError("msg.consent.ttl must be positive");
-        expiresAt = new Date(now + seconds * 1000).toISOString();
+        expiresAt = new Date(now + cmd.ttl * 1000).toISOString();
       }
       if (cmd.policyVersion !== undefined) {
         for (const p of purposes) {
@@ -381,6 +566,14 @@ export interface JournalRecord {
 
 const STATUS = new Set(["granted", "withdrawn"]);
 
+/**
+ * A receipt's times must be real times: an expiry that does not parse would read as NaN,
+ * and NaN <= now is false, so a hand-edited "expiresAt": "soon" would never expire.
+ */
+function timesValid(timestamp: string, expiresAt: string | null): boolean {
+  return Number.isFinite(parseTime(timestamp)) && (expiresAt === null || Number.isFinite(parseTime(expiresAt)));
+}
+
 /** Checks a parsed journal line; returns its receipts or undefined when it is not one. */
 export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
   if (typeof value !== "object" || value === null) return undefined;
@@ -393,6 +586,7 @@ export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
     if (typeof c.status !== "string" || !STATUS.has(c.status) || typeof c.timestamp !== "string") return undefined;
     if (c.expiresAt !== null && typeof c.expiresAt !== "string") return undefined;
     if (typeof c.policyVersion !== "string" || typeof c.method !== "string") return undefined;
+    if (!timesValid(c.timestamp, c.expiresAt)) return undefined;
   }
   return receipts as ConsentReceipt[];
 }
@@ -426,7 +620,7 @@ export function parseJournalLine(text: string): ConsentReceipt[] | undefined {
         method: unescape(m[8]),
       };
       if (m[9] !== undefined) r.note = unescape(m[9]);
-      return [r];
+      return timesValid(r.timestamp, r.expiresAt) ? [r] : undefined;
     } catch {
       return undefined;
     }

@@ -13,6 +13,16 @@ export interface AtomicWriteOptions {
   mode?: number;
 }
 
+export interface ReplaceOptions extends AtomicWriteOptions {
+  /**
+   * Called after the new file is written and fsynced, just before the rename. Throwing
+   * cancels the replacement (the temporary file is removed, the target left as it is):
+   * a writer that must not rename over a file someone else has put there since it
+   * started (a restored backup) checks that here, as late as it can.
+   */
+  beforeRename?: () => Promise<void>;
+}
+
 const DEFAULT_MODE = 0o600;
 let sequence = 0;
 
@@ -65,7 +75,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
 export async function replaceFile(
   file: string,
   fill: (handle: fs.promises.FileHandle) => Promise<void>,
-  options: AtomicWriteOptions = {},
+  options: ReplaceOptions = {},
 ): Promise<void> {
   const tmp = tempName(file);
   const handle = await fs.promises.open(tmp, "wx", options.mode ?? DEFAULT_MODE);
@@ -76,6 +86,7 @@ export async function replaceFile(
     } finally {
       await handle.close();
     }
+    if (options.beforeRename) await options.beforeRename();
     await fs.promises.rename(tmp, file);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });

@@ -6,8 +6,9 @@ import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
 import { Joi, pathString, compilePath, MessageError } from "../core/validation";
 import { configure, failClosed, onInput, type Output } from "../core/node-adapter";
 import type { Key } from "../core/paths";
+import type { NodeStatus } from "../core/status";
 import { appendTrail, privacyOf } from "../core/trail";
-import type { BlockReason } from "../consent/consent";
+import { PURPOSE_RULE, SUBJECT_RULE, idSchema, readId, type BlockReason } from "../consent/consent";
 import type { ConsentStoreNode } from "../consent/consent-store";
 
 interface GateConfig {
@@ -23,7 +24,7 @@ const SCHEMA = Joi.object<GateConfig>({
   purposeFrom: Joi.string().valid("config", "msg").default("config"),
   purpose: Joi.when("purposeFrom", {
     is: "config",
-    then: Joi.string().trim().min(1).max(200).required(),
+    then: idSchema(PURPOSE_RULE).required(),
     otherwise: Joi.string().allow("").optional(),
   }),
   subjectProperty: pathString().default("topic"),
@@ -75,13 +76,24 @@ export = function (RED: RedAPI) {
     const store = storeNode.consentStore;
     let passed = 0;
     let blocked = 0;
-    const okStatus = () => ({
-      fill: blocked > 0 && passed === 0 ? ("yellow" as const) : ("green" as const),
-      shape: "dot" as const,
-      text: `${passed} passed, ${blocked} blocked`,
-    });
+    let unavailableText = "store unavailable";
+    const okStatus = (): NodeStatus =>
+      !store || store.unavailable
+        ? { fill: "red", shape: "ring", text: `${unavailableText}, ${blocked} blocked` }
+        : { fill: blocked > 0 && passed === 0 ? "yellow" : "green", shape: "dot", text: `${passed} passed, ${blocked} blocked` };
     if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else status.showNow(okStatus());
+    // The store can stop while running (its journal replaced or removed): say so at once.
+    if (store) {
+      const stop = store.onUnavailable((_why, short) => {
+        unavailableText = `${short}: store unavailable`;
+        status.showNow({ fill: "red", shape: "ring", text: unavailableText });
+      });
+      node.on("close", (_removed: boolean, done: () => void) => {
+        stop();
+        done();
+      });
+    }
     const readSubject = subjectReader(subjectPath.segments as readonly Key[]);
     const toOutput = config.onBlocked === "output";
 
@@ -91,14 +103,21 @@ export = function (RED: RedAPI) {
       (msg: NodeMessage): Output => {
         let purpose: string;
         if (config.purposeFrom === "msg") {
-          const p = msg.purpose;
-          if (typeof p !== "string" || p.trim() === "") throw new MessageError("msg.purpose must be a non-empty string (the gate takes its purpose from the message)");
+          // The same normalisation as the store's: a purpose granted there is found here.
+          const p = readId(msg.purpose, PURPOSE_RULE);
+          if (typeof p !== "string") {
+            throw new MessageError(p.absent ? "msg.purpose must be a non-empty string (the gate takes its purpose from the message)" : `msg.purpose ${p.problem}`);
+          }
           purpose = p;
         } else {
           purpose = config.purpose;
         }
-        const raw = readSubject(msg);
-        const subject = typeof raw === "string" ? raw : typeof raw === "number" && Number.isFinite(raw) ? String(raw) : "";
+        // Trimmed like the store trims it: " alice " granted at the manager is "alice" here.
+        // No usable value is no-subject; a value the store could never hold is an error.
+        const s = readId(readSubject(msg), SUBJECT_RULE);
+        let subject = "";
+        if (typeof s === "string") subject = s;
+        else if (!s.absent) throw new MessageError(`msg.${config.subjectProperty} (the subject) ${s.problem}`);
         let result: ReturnType<NonNullable<typeof store>["check"]> | BlockReason;
         if (subject === "") result = "no-subject";
         else if (!store) result = "store-unavailable";

@@ -5,7 +5,7 @@
 import type { RedAPI, NodeDef } from "../core/red-types";
 import { Joi, validateConfig } from "../core/validation";
 import { ConsentStore, journalPath, type Backend, type ConsentStoreNode } from "../consent/consent-store";
-import type { PurposeDef } from "../consent/consent";
+import { POLICY_VERSION_RULE, PURPOSE_RULE, idSchema, type PurposeDef } from "../consent/consent";
 import { onClose } from "../core/node-adapter";
 
 interface StoreConfig {
@@ -21,11 +21,12 @@ const SCHEMA = Joi.object<StoreConfig>({
   purposes: Joi.array()
     .items(
       Joi.object({
-        id: Joi.string().trim().min(1).max(200).pattern(/^[^\s]+$/, "no spaces").invalid("__proto__", "constructor", "prototype").required(),
-        description: Joi.string().allow("").max(2000).default(""),
-        policyVersion: Joi.alternatives()
-          .try(Joi.string().trim().min(1).max(100), Joi.number().custom((v: number) => String(v)))
+        // The purpose rule every command and gate uses, and no spaces inside (an id, not a title).
+        id: idSchema(PURPOSE_RULE)
+          .custom((v: string, helpers) => (/\s/.test(v) ? helpers.message({ custom: "{{#label}} must not contain spaces" }) : v))
           .required(),
+        description: Joi.string().allow("").max(2000).default(""),
+        policyVersion: idSchema(POLICY_VERSION_RULE).required(),
       }),
     )
     .unique("id")
@@ -53,14 +54,25 @@ export = function (RED: RedAPI) {
       warn: (text) => node.warn(text),
     });
     node.consentStore = store;
+    // A config node has no place on the canvas; its status still reaches Status nodes
+    // and the editor's config list, and the gates and managers using it show it too.
     const reason = store.unavailable;
     if (reason) {
       node.consentStoreError = reason;
       node.error(`consent store unavailable: ${reason}`);
+      node.status({ fill: "red", shape: "ring", text: "unavailable" });
     } else if (store.loadReport) {
       node.log(`loaded ${store.loadReport.receipts} receipts (${store.index.subjectCount} subjects) from ${journalPath(RED.settings.userDir, config.file, node.id)}`);
     }
-    onClose(node, () => store.close());
+    store.onUnavailable((why, short) => {
+      node.consentStoreError = why;
+      node.error(`consent store unavailable: ${why}`);
+      node.status({ fill: "red", shape: "ring", text: `${short}: unavailable` });
+    });
+    onClose(node, async () => {
+      await store.close();
+      node.status({});
+    });
   }
   RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore);
 };

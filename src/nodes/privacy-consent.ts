@@ -5,9 +5,10 @@
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
 import { Joi } from "../core/validation";
 import { configure, failClosed, onInput } from "../core/node-adapter";
-import { Metrics } from "../core/status";
+import { Metrics, type NodeStatus } from "../core/status";
 import { appendTrail, privacyOf } from "../core/trail";
 import type { ConsentStoreNode } from "../consent/consent-store";
+import { METHOD_RULE, idSchema } from "../consent/consent";
 
 interface ManagerConfig {
   store: string;
@@ -16,7 +17,7 @@ interface ManagerConfig {
 
 const SCHEMA = Joi.object<ManagerConfig>({
   store: Joi.string().trim().min(1).required(),
-  method: Joi.string().trim().min(1).max(100).empty("").default("node-red"),
+  method: idSchema(METHOD_RULE).empty(Joi.string().trim().valid("")).default("node-red"),
 });
 
 export = function (RED: RedAPI) {
@@ -32,9 +33,20 @@ export = function (RED: RedAPI) {
       return;
     }
     const metrics = new Metrics();
-    const okStatus = () => ({ fill: "green" as const, shape: "dot" as const, text: metrics.summary(["granted", "withdrawn"]) });
+    let unavailableText = "store unavailable";
+    const okStatus = (): NodeStatus =>
+      store.unavailable ? { fill: "red", shape: "ring", text: unavailableText } : { fill: "green", shape: "dot", text: metrics.summary(["granted", "withdrawn"]) };
     if (store.unavailable) rt.status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else rt.status.showNow(okStatus());
+    // The store can stop while running (its journal replaced or removed): say so at once.
+    const stop = store.onUnavailable((_why, short) => {
+      unavailableText = `${short}: store unavailable`;
+      rt.status.showNow({ fill: "red", shape: "ring", text: unavailableText });
+    });
+    node.on("close", (_removed: boolean, done: () => void) => {
+      stop();
+      done();
+    });
     onInput(
       node,
       rt.status,

@@ -149,6 +149,53 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     assert.match(r.msg.error.message, /msg\.purpose/);
   });
 
+  it("normalises subject and purpose as the store does: granted as \" spaced \", passed as \" spaced \" and \"spaced\"", async () => {
+    await helper.load(NODES, flow({ gate: { purposeFrom: "msg", purpose: "" } }));
+    const g = await manage({ action: "grant", subject: " spaced ", purpose: " cloud-upload " });
+    assert.equal(g.msg.payload.subject, "spaced");
+    for (const topic of [" spaced ", "spaced", "\tspaced\n"]) {
+      const r = await gateIt({ topic, purpose: " cloud-upload " });
+      assert.equal(r.id, "pass", JSON.stringify(topic));
+    }
+    await manage({ action: "withdraw", subject: "spaced " });
+    const r = await gateIt({ topic: " spaced", purpose: "cloud-upload" });
+    assert.deepEqual(r.msg.privacy.blocked, { reason: "withdrawn", subject: "spaced", purpose: "cloud-upload" });
+  });
+
+  it("fails a message whose subject or purpose the store could never hold, naming the field", async () => {
+    await helper.load(NODES, flow({ gate: { purposeFrom: "msg", purpose: "", subjectProperty: "payload.owner" } }));
+    const cases = [
+      [{ payload: { owner: "a\u0000b" }, purpose: "cloud-upload" }, /msg\.payload\.owner \(the subject\) must not contain control characters/],
+      [{ payload: { owner: "x".repeat(513) }, purpose: "cloud-upload" }, /msg\.payload\.owner \(the subject\) must be at most 512 characters/],
+      [{ payload: { owner: 2 ** 60 }, purpose: "cloud-upload" }, /msg\.payload\.owner \(the subject\) must lie between/],
+      [{ payload: { owner: "a" }, purpose: "cloud\u001bupload" }, /msg\.purpose must not contain control characters/],
+      [{ payload: { owner: "a" }, purpose: "   " }, /msg\.purpose must be a non-empty string/],
+    ];
+    for (const [msg, re] of cases) {
+      const r = await gateIt(msg);
+      assert.equal(r.id, "caught", JSON.stringify(msg));
+      assert.match(r.msg.error.message, re);
+    }
+    for (const owner of ["", "   ", undefined]) {
+      const r = await gateIt({ payload: { owner }, purpose: "cloud-upload" });
+      assert.equal(r.msg.privacy.blocked.reason, "no-subject");
+    }
+  });
+
+  it("answers a ttl or expiry out of range with a validation error, not a RangeError", async () => {
+    await helper.load(NODES, flow());
+    for (const [extra, re] of [
+      [{ ttl: "99999999999999w" }, /msg\.consent\.ttl must be at most 100 years/],
+      [{ expiresAt: 1e20 }, /msg\.consent\.expiresAt must be a date/],
+      [{ expiresAt: "2999-01-01T00:00:00Z" }, /msg\.consent\.expiresAt .* is more than 100 years ahead/],
+    ]) {
+      const r = await manage({ action: "grant", subject: "a", purpose: "cloud-upload", ...extra });
+      assert.equal(r.id, "caught", JSON.stringify(extra));
+      assert.match(r.msg.error.message, re);
+    }
+    assert.equal(helper.getNode("store").consentStore.index.receiptCount, 0);
+  });
+
   it("drops blocked messages when onBlocked is drop", async () => {
     await helper.load(NODES, flow({ gate: { onBlocked: "drop" } }));
     await assert.rejects(gateIt({ topic: "nobody" }), /nothing reached/);
@@ -219,6 +266,70 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     assert.match(m.msg.error.message, /already open/);
   });
 
+  /** What the gate should do with a subject value, written out independently of readId. */
+  function gateOutcome(value) {
+    let text;
+    if (typeof value === "string") text = value.trim();
+    else if (typeof value === "number" && Number.isFinite(value)) {
+      if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return "caught";
+      text = String(value);
+    } else return "blocked"; // no-subject
+    if (text === "") return "blocked";
+    if (text.length > 512 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text) || !text.isWellFormed()) return "caught";
+    return text === "dev-1" ? "pass" : "blocked";
+  }
+
+  it("a store pointed at a file that is not a journal (flows.json): refused, red, gates block, the file untouched", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consent-node-"));
+    const file = path.join(dir, "flows.json");
+    const flows = JSON.stringify([{ id: "t", type: "tab", label: "Flow 1" }], null, 4);
+    fs.writeFileSync(file, flows);
+    await helper.load(NODES, flow({ backend: "file", file, store2: [] }));
+    const store = helper.getNode("store");
+    assert.match(store.consentStoreError, /flows\.json is not a consent journal/);
+    const r = await gateIt({ topic: "a" });
+    assert.equal(r.msg.privacy.blocked.reason, "store-unavailable");
+    const m = await manage({ action: "grant", subject: "a", purpose: "cloud-upload" });
+    assert.equal(m.id, "caught");
+    assert.match(m.msg.error.message, /not a consent journal/);
+    await helper.unload();
+    assert.equal(fs.readFileSync(file, "utf8"), flows);
+    assert.deepEqual(fs.readdirSync(dir), ["flows.json"]);
+  });
+
+  it("a journal replaced while running (sed -i): the withdrawal errors, the gate blocks with store-unavailable, statuses turn red", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "consent-node-")), "j.jsonl");
+    await helper.load(NODES, flow({ backend: "file", file }));
+    const statuses = { store: [], gate: [], mgr: [] };
+    for (const id of Object.keys(statuses)) {
+      // Spied on, not replaced: a config node's status goes through Node-RED as it is.
+      const n = helper.getNode(id);
+      const real = n.status.bind(n);
+      n.status = (st) => {
+        statuses[id].push(st);
+        return real(st);
+      };
+    }
+    const errors = [];
+    helper.getNode("store").error = (e) => errors.push(String(e));
+    await manage({ action: "grant", subject: "alice", purpose: "cloud-upload" });
+    assert.equal((await gateIt({ topic: "alice" })).id, "pass");
+    fs.writeFileSync(`${file}.new`, fs.readFileSync(file));
+    fs.renameSync(`${file}.new`, file);
+    const w = await manage({ action: "withdraw", subject: "alice" });
+    assert.equal(w.id, "caught", "the manager calls done(err): the withdrawal is not acknowledged");
+    assert.match(w.msg.error.message, /was replaced while the store had it open/);
+    const r = await gateIt({ topic: "alice" });
+    assert.equal(r.id, "blocked");
+    assert.equal(r.msg.privacy.blocked.reason, "store-unavailable");
+    assert.deepEqual(statuses.store.at(-1), { fill: "red", shape: "ring", text: "journal replaced: unavailable" });
+    assert.deepEqual(statuses.gate.find((st) => /journal replaced/.test(st.text)), { fill: "red", shape: "ring", text: "journal replaced: store unavailable" });
+    assert.ok(statuses.mgr.some((st) => st.fill === "red"));
+    assert.ok(errors.some((e) => /consent store unavailable: consent journal .* was replaced/.test(e)), errors.join("\n"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(statuses.gate.at(-1).fill, "red", "the gate's counts do not paint it green again");
+  });
+
   it("property: hostile messages get exactly one outcome each, never pollute, never change the store wrongly", async function () {
     this.timeout(60000);
     const fc = require("fast-check");
@@ -227,7 +338,7 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
     const store = helper.getNode("store").consentStore;
     const hostile = fc.oneof(
       fc.anything(),
-      fc.record({ deviceId: fc.oneof(fc.constant("dev-1"), fc.anything()), ["__proto__"]: fc.anything(), constructor: fc.anything() }, { requiredKeys: [] }),
+      fc.record({ deviceId: fc.oneof(fc.constant("dev-1"), fc.constant(" dev-1\t"), fc.string({ unit: "binary", maxLength: 8 }), fc.anything()), ["__proto__"]: fc.anything(), constructor: fc.anything() }, { requiredKeys: [] }),
     );
     await fc.assert(
       fc.asyncProperty(hostile, fc.option(fc.anything(), { nil: undefined }), fc.anything(), async (payload, privacy, consent) => {
@@ -237,8 +348,7 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
         const deviceId = payload && typeof payload === "object" && Object.prototype.hasOwnProperty.call(payload, "deviceId") ? payload.deviceId : undefined;
         const privacyOk = privacy === undefined || privacy === null || (typeof privacy === "object" && !Array.isArray(privacy) && Object.getPrototypeOf(privacy) === Object.prototype && (privacy.trail === undefined || privacy.trail === null || Array.isArray(privacy.trail)));
         if (!privacyOk) assert.equal(r.id, "caught");
-        else if (deviceId === "dev-1") assert.equal(r.id, "pass");
-        else assert.equal(r.id, "blocked");
+        else assert.equal(r.id, gateOutcome(deviceId));
         const before = store.index.receiptCount;
         const m = await manage(consent);
         if (m.id === "caught") assert.equal(store.index.receiptCount, before, "a refused command changed nothing");

@@ -48,7 +48,9 @@ describe("consent in a real Node-RED runtime", function () {
     await waitFor(() => readJsonLines(passed.file).length === 1, { what: "a passed reading" });
     await rt.stop();
     const journal = path.join(userDir, "privacy-consent", "store.jsonl");
-    assert.equal(fs.readFileSync(journal, "utf8").trim().split("\n").length, 1, "the journal is in the user directory");
+    const lines = fs.readFileSync(journal, "utf8").trim().split("\n");
+    assert.deepEqual(JSON.parse(lines[0]), { format: "node-red-privacy/consent-journal", version: 1 }, "the journal is in the user directory, header first");
+    assert.equal(lines.length, 2);
     assert.equal(fs.existsSync(`${journal}.lock`), false, "a graceful stop releases the lock");
 
     rt = await startRuntime({ userDir });
@@ -56,6 +58,31 @@ describe("consent in a real Node-RED runtime", function () {
     const p = await waitFor(() => readJsonLines(passed.file)[1], { what: "a reading passed after the restart" });
     assert.equal(p.privacy.trail[0].allowed, true);
     assert.equal(readJsonLines(blocked.file).length, 1);
+  });
+
+  it("a store pointed at the runtime's own flows.json refuses it and leaves it byte for byte; Node-RED keeps running", async () => {
+    const dir = tempDir();
+    const userDir = path.join(dir, "user");
+    const blocked = fileSink("blocked", "t", dir);
+    const flows = [
+      { id: "t", type: "tab", label: "consent" },
+      // retainDays: the release before this one compacted such a file to 0 bytes at start.
+      { id: "store", type: "privacy-consent-store", backend: "file", file: "flows.json", retainDays: 1, purposes: PURPOSES },
+      { id: "reading", type: "inject", z: "t", props: [{ p: "topic", v: "alice", vt: "str" }], wires: [["gate"]] },
+      { id: "gate", type: "privacy-consent-gate", z: "t", store: "store", purpose: "cloud-upload", wires: [[], [blocked.input]] },
+      ...blocked.nodes,
+    ];
+    rt = await startRuntime({ userDir, flows });
+    const flowsFile = path.join(userDir, "flows.json");
+    const before = fs.readFileSync(flowsFile);
+    await inject(rt, "reading");
+    const b = await waitFor(() => readJsonLines(blocked.file)[0], { what: "a blocked reading" });
+    assert.equal(b.privacy.blocked.reason, "store-unavailable");
+    assert.match(rt.output(), /flows\.json is not a consent journal/);
+    await rt.stop();
+    assert.deepEqual(fs.readFileSync(flowsFile), before);
+    assert.equal(fs.existsSync(`${flowsFile}.lock`), false);
+    rt = undefined;
   });
 
   it("after kill -9 while grants are being written, every acknowledged grant is there", async () => {

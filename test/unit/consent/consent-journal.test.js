@@ -9,7 +9,18 @@ const { ConsentStore } = require("../../../dist/consent/consent-store");
 
 const PURPOSES = [{ id: "p", description: "", policyVersion: "1" }, { id: "q", description: "", policyVersion: "1" }];
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "consent-journal-"));
-const open = (file, extra = {}) => new ConsentStore({ backend: "file", file, purposes: PURPOSES, owner: extra.owner || "test", warn: extra.warn, now: extra.now, retainDays: extra.retainDays });
+const HEADER = '{"format":"node-red-privacy/consent-journal","version":1}';
+/** The record lines of a journal, after checking its header. */
+function recordLines(file) {
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  assert.equal(lines[0], HEADER, "the journal starts with its header");
+  assert.equal(lines.pop(), "", "every line is ended");
+  return lines.slice(1);
+}
+/** A line as the release before the header wrote it. */
+const legacyLine = (subject, purpose = "p", status = "granted") =>
+  JSON.stringify({ receipts: [{ receiptId: `r-${subject}-${status}`, subject, purpose, status, timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" }] });
+const open = (file, extra = {}) => new ConsentStore({ backend: "file", file, purposes: PURPOSES, owner: extra.owner || "test", warn: extra.warn, now: extra.now, retainDays: extra.retainDays, watchIntervalMs: extra.watchIntervalMs });
 
 describe("lib/consent-journal", () => {
   it("keeps every acknowledged change across a reopen, one fsynced line per command", async () => {
@@ -18,10 +29,9 @@ describe("lib/consent-journal", () => {
     await s.execute({ action: "grant", subject: "a", purpose: ["p", "q"] }, "m");
     await s.execute({ action: "withdraw", subject: "a", purpose: "q" }, "m");
     await s.close();
-    const lines = fs.readFileSync(file, "utf8").split("\n");
-    assert.equal(lines.length, 3);
+    const lines = recordLines(file);
+    assert.equal(lines.length, 2);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600, "only the owner may read the journal");
-    assert.equal(lines[2], "");
     assert.equal(JSON.parse(lines[0]).receipts.length, 2);
     const again = open(file);
     assert.equal(typeof again.check("a", "p"), "object");
@@ -66,9 +76,9 @@ describe("lib/consent-journal", () => {
     await s2.execute({ action: "grant", subject: "b", purpose: "p" }, "m");
     await s2.compact();
     await s2.close();
-    const text = fs.readFileSync(file, "utf8");
-    assert.ok(!text.includes("not json"));
-    assert.equal(text.trim().split("\n").length, 2);
+    const lines = recordLines(file);
+    assert.ok(!lines.includes("not json"));
+    assert.equal(lines.length, 2);
     const s3 = open(file);
     assert.equal(s3.loadReport.skipped, 0);
     assert.equal(typeof s3.check("a", "p"), "object");
@@ -112,7 +122,7 @@ describe("lib/consent-journal", () => {
     const s = open(file);
     const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => s.execute({ action: "grant", subject: `s${i}`, purpose: "p" }, "m")));
     assert.equal(new Set(acks.map((r) => r.receiptId)).size, 300);
-    assert.equal(fs.readFileSync(file, "utf8").trim().split("\n").length, 300);
+    assert.equal(recordLines(file).length, 300);
     await s.close();
   });
 
@@ -164,6 +174,66 @@ describe("lib/consent-journal", () => {
     await s.close();
   });
 
+  describe("a lock naming a live process", () => {
+    const { processStart } = require("../../../dist/consent/consent-journal");
+    const bootId = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    let sleeper;
+    beforeEach(async () => {
+      sleeper = spawn("sleep", ["30"], { stdio: "ignore" });
+      // Until exec, the child is still a copy of node: wait until it is sleep.
+      const cmdline = () => { try { return fs.readFileSync(`/proc/${sleeper.pid}/cmdline`, "utf8"); } catch { return ""; } };
+      while (!cmdline().startsWith("sleep")) await new Promise((r) => setTimeout(r, 5));
+    });
+    afterEach(() => sleeper.kill("SIGKILL"));
+
+    for (const [name, lock, why] of [
+      ["an unrelated program, in a lock without a start time (as the last release wrote it)", (pid) => ({ pid, owner: "old", since: "x" }), /process \d+ is not Node-RED \("sleep"\)/],
+      ["a process started after the lock was written (the pid was reused)", (pid) => ({ pid, owner: "old", since: "x", start: "1", boot: bootId }), /is now another program \(it started at another time\)/],
+      ["a pid from before a reboot", (pid) => ({ pid, owner: "old", since: "x", start: processStart(pid), boot: "00000000-0000-0000-0000-000000000000" }), /before the last reboot/],
+    ]) {
+      it(`takes it over when it is ${name}`, async () => {
+        const file = path.join(tmp(), "j.jsonl");
+        fs.writeFileSync(`${file}.lock`, JSON.stringify(lock(sleeper.pid)));
+        const warnings = [];
+        const s = open(file, { warn: (w) => warnings.push(w) });
+        assert.equal(s.unavailable, undefined, "a stranger's pid does not block the store forever");
+        assert.ok(warnings.some((w) => /taking over a stale lock/.test(w) && why.test(w)), warnings.join("\n"));
+        const mine = JSON.parse(fs.readFileSync(`${file}.lock`, "utf8"));
+        assert.equal(mine.pid, process.pid);
+        assert.equal(mine.start, processStart(process.pid));
+        await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+        await s.close();
+        assert.equal(fs.existsSync(`${file}.lock`), false);
+      });
+    }
+
+    it("refuses while another process's live store holds it, and takes it over once that process is killed", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const store = require.resolve("../../../dist/consent/consent-store");
+      const script = `const { ConsentStore } = require(${JSON.stringify(store)});
+        const s = new ConsentStore({ backend: "file", file: ${JSON.stringify(file)}, purposes: [], owner: "other" });
+        process.stdout.write(s.unavailable ? "FAILED " + s.unavailable : "READY");
+        setInterval(() => {}, 1000);`;
+      const other = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      try {
+        const said = await new Promise((resolve) => other.stdout.once("data", (d) => resolve(String(d))));
+        assert.equal(said, "READY");
+        const s = open(file);
+        assert.match(s.unavailable, new RegExp(`locked by process ${other.pid} \\(store other\\)`));
+        await s.close();
+        assert.equal(JSON.parse(fs.readFileSync(`${file}.lock`, "utf8")).pid, other.pid, "another process's lock is left alone");
+      } finally {
+        other.kill("SIGKILL");
+        await new Promise((resolve) => other.once("exit", resolve));
+      }
+      const warnings = [];
+      const s = open(file, { warn: (w) => warnings.push(w) });
+      assert.equal(s.unavailable, undefined);
+      assert.ok(warnings.some((w) => new RegExp(`process ${other.pid} is gone`).test(w)), warnings.join("\n"));
+      await s.close();
+    });
+  });
+
   it("fails closed after a write error instead of writing after a possibly torn line", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const s = open(file);
@@ -189,6 +259,176 @@ describe("lib/consent-journal", () => {
     assert.deepEqual(out.receipts.map((r) => `${r.purpose}:${r.status}`), ["p:granted", "p:withdrawn", "q:withdrawn"]);
     assert.equal((await s.receiptsOf('a"b')).length, 2);
     await s.close();
+  });
+
+  describe("a file that is not a journal", () => {
+    const notJournals = {
+      "flows.json (pretty)": JSON.stringify([{ id: "t", type: "tab", label: "Flow 1" }, { id: "n", type: "inject", z: "t" }], null, 4),
+      "flows.json (one line, no newline)": JSON.stringify([{ id: "t", type: "tab" }]),
+      "a settings.js": "module.exports = {\n  uiPort: 1880,\n};\n",
+      "binary": Buffer.from([0, 1, 2, 255, 10, 0, 13, 10]),
+      "records, then a foreign line": `${legacyLine("a")}\nhello\n`,
+      "records, then a foreign unended tail": `${legacyLine("a")}\nhello`,
+      "a newer journal version": '{"format":"node-red-privacy/consent-journal","version":2}\n',
+      "another format's header": '{"format":"something-else","version":1}\n',
+      "blank lines only": "\n\n\n",
+    };
+    for (const [name, content] of Object.entries(notJournals)) {
+      it(`refuses ${name} with an error naming the file, and leaves it byte for byte (no compaction, no truncation)`, async () => {
+        const dir = tmp();
+        const file = path.join(dir, "flows.json");
+        fs.writeFileSync(file, content);
+        const before = fs.readFileSync(file);
+        const { mtimeMs, ino } = fs.statSync(file);
+        const s = open(file, { retainDays: 1 });
+        assert.match(s.unavailable, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not a consent journal`));
+        assert.equal(s.check("a", "p"), "store-unavailable");
+        await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: "p" }, "m"), /not a consent journal/);
+        await s.compact();
+        await s.close();
+        assert.deepEqual(fs.readFileSync(file), before);
+        assert.equal(fs.statSync(file).mtimeMs, mtimeMs);
+        assert.equal(fs.statSync(file).ino, ino);
+        assert.deepEqual(fs.readdirSync(dir), ["flows.json"], "no lock or temp file is left behind");
+      });
+    }
+    it("says which version a newer journal is", () => {
+      const file = path.join(tmp(), "j.jsonl");
+      fs.writeFileSync(file, '{"format":"node-red-privacy/consent-journal","version":2}\n');
+      const s = open(file);
+      assert.match(s.unavailable, /version 2 of the journal format, written by a newer release/);
+    });
+  });
+
+  it("creates a missing or empty journal with its header", async () => {
+    const dir = tmp();
+    const missing = path.join(dir, "new.jsonl");
+    const empty = path.join(dir, "empty.jsonl");
+    fs.writeFileSync(empty, "");
+    for (const file of [missing, empty]) {
+      const s = open(file);
+      assert.equal(s.unavailable, undefined);
+      assert.equal(s.loadReport.header, "created");
+      assert.equal(fs.readFileSync(file, "utf8"), `${HEADER}\n`);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      await s.execute({ action: "grant", subject: "a", purpose: "p" }, "m");
+      await s.close();
+      assert.equal(recordLines(file).length, 1);
+      const again = open(file);
+      assert.equal(again.loadReport.header, "present");
+      assert.equal(typeof again.check("a", "p"), "object");
+      await again.close();
+    }
+  });
+
+  it("adds the header to a journal written before it existed, keeping every record (and cutting a torn tail)", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const old = [legacyLine("a"), legacyLine("b", "q"), legacyLine("a", "p", "withdrawn")];
+    fs.writeFileSync(file, `${old.join("\n")}\n{"receipts":[{"receiptId":"x","sub`);
+    const warnings = [];
+    const s = open(file, { warn: (w) => warnings.push(w) });
+    assert.equal(s.unavailable, undefined);
+    assert.equal(s.loadReport.header, "upgraded");
+    assert.equal(s.loadReport.tornBytes > 0, true);
+    assert.ok(warnings.some((w) => /older release \(no journal header\): adding the header/.test(w)), warnings.join("\n"));
+    // The append waits for the header; the query reads receipts at their new offsets.
+    await s.execute({ action: "grant", subject: "c", purpose: "p" }, "m");
+    assert.deepEqual(recordLines(file).slice(0, 3), old);
+    assert.equal(recordLines(file).length, 4);
+    const q = await s.execute({ action: "query", subject: "b", purpose: "q" }, "m");
+    assert.equal(q.receiptId, "r-b-granted");
+    assert.equal(q.state, "granted");
+    assert.equal(s.check("a", "p"), "withdrawn");
+    await s.close();
+    const again = open(file);
+    assert.equal(again.loadReport.header, "present");
+    assert.equal(again.loadReport.lines, 4);
+    assert.equal((await again.execute({ action: "query", subject: "a", purpose: "p" }, "m")).receiptId, "r-a-withdrawn");
+    await again.close();
+  });
+
+  describe("a journal replaced, removed or changed while the store runs", () => {
+    /** What `sed -i`, most editors and a restore do: write a new file, rename it over. */
+    function replaceLikeSed(file, edit = (t) => t) {
+      const tmpFile = `${file}.sed`;
+      fs.writeFileSync(tmpFile, edit(fs.readFileSync(file, "utf8")));
+      fs.renameSync(tmpFile, file);
+    }
+
+    it("refuses the next append (sed -i): the withdrawal is not acknowledged, gates block, nothing goes into the unlinked file", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const told = [];
+      const s = open(file, { watchIntervalMs: 60000 });
+      s.onUnavailable((why, short) => told.push(short));
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      const ghost = fs.openSync(file, "r"); // keeps the old inode readable
+      replaceLikeSed(file);
+      const replaced = fs.readFileSync(file);
+      await assert.rejects(s.execute({ action: "withdraw", subject: "alice", purpose: "p" }, "m"), /was replaced while the store had it open/);
+      assert.equal(s.check("alice", "p"), "store-unavailable", "the gate blocks instead of passing on the old grant");
+      assert.match(s.unavailable, /replaced/);
+      assert.deepEqual(told, ["journal replaced"]);
+      assert.deepEqual(fs.readFileSync(file), replaced, "the new file is untouched");
+      assert.equal(fs.fstatSync(ghost).size, replaced.length, "and nothing was written into the old inode");
+      fs.closeSync(ghost);
+      await assert.rejects(s.execute({ action: "grant", subject: "bob", purpose: "p" }, "m"), /unavailable/);
+      await s.close();
+    });
+
+    it("notices on its timer, with no write, and a removed file too", async () => {
+      for (const [what, change] of [["replaced", (f) => replaceLikeSed(f)], ["removed", (f) => fs.unlinkSync(f)]]) {
+        const file = path.join(tmp(), "j.jsonl");
+        const s = open(file, { watchIntervalMs: 20 });
+        await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+        const told = new Promise((resolve) => s.onUnavailable((why, short) => resolve([why, short])));
+        change(file);
+        const [why, short] = await told;
+        assert.equal(short, `journal ${what}`);
+        assert.match(why, new RegExp(`${what} while the store had it open`));
+        assert.equal(s.check("alice", "p"), "store-unavailable");
+        await assert.rejects(s.execute({ action: "withdraw", subject: "alice" }, "m"), new RegExp(what));
+        await s.close();
+        if (what === "removed") assert.equal(fs.existsSync(file), false, "a removed journal is not recreated");
+      }
+    });
+
+    it("refuses to write after another program wrote to the file in place", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const s = open(file, { watchIntervalMs: 60000 });
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      fs.appendFileSync(file, "edited by hand\n");
+      const before = fs.readFileSync(file);
+      await assert.rejects(s.execute({ action: "withdraw", subject: "alice" }, "m"), /was changed while the store had it open .*another program wrote to it/);
+      assert.deepEqual(fs.readFileSync(file), before);
+      assert.equal(s.check("alice", "p"), "store-unavailable");
+      await s.close();
+    });
+
+    it("never renames a compaction over a file restored meanwhile", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const s = open(file, { watchIntervalMs: 60000 });
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      replaceLikeSed(file, (t) => `${t}${legacyLine("restored")}\n`);
+      const restored = fs.readFileSync(file);
+      await assert.rejects(s.compact(), /replaced/);
+      assert.deepEqual(fs.readFileSync(file), restored);
+      assert.deepEqual(fs.readdirSync(path.dirname(file)).sort(), ["j.jsonl", "j.jsonl.lock"], "no temporary file left");
+      await s.close();
+    });
+
+    it("keeps working across its own compaction (the new inode is its own)", async () => {
+      const file = path.join(tmp(), "j.jsonl");
+      const told = [];
+      const s = open(file, { watchIntervalMs: 10 });
+      s.onUnavailable((why) => told.push(why));
+      await s.execute({ action: "grant", subject: "alice", purpose: "p" }, "m");
+      await s.compact();
+      await new Promise((r) => setTimeout(r, 60));
+      await s.execute({ action: "withdraw", subject: "alice", purpose: "p" }, "m");
+      assert.equal(s.check("alice", "p"), "withdrawn");
+      assert.deepEqual(told, []);
+      await s.close();
+    });
   });
 
   it("is a class a store can use alone (Journal)", () => {

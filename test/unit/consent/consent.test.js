@@ -4,7 +4,8 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const fc = require("fast-check");
-const { parseCommand, ttlSeconds, receiptsOf, parseJournalLine, parseTime } = require("../../../dist/consent/consent");
+const vm = require("node:vm");
+const { parseCommand, ttlSeconds, receiptsOf, parseJournalLine, parseTime, readId, SUBJECT_RULE, PURPOSE_RULE, IdRefusal } = require("../../../dist/consent/consent");
 const { ConsentStore } = require("../../../dist/consent/consent-store");
 
 const PURPOSES = [
@@ -32,12 +33,61 @@ describe("lib/consent: commands", () => {
     [{ action: "withdraw", subject: "a", ttl: 5 }, /msg\.consent\.ttl is not allowed/],
     [{ action: "list", subject: "a" }, /msg\.consent\.subject is not allowed/],
     [{ action: "grant", subject: "a", purpose: "analytics", extra: 1 }, /msg\.consent\.extra is not allowed/],
+    // Range: a ttl or expiry no Date can hold used to end in "RangeError: Invalid time value".
+    [{ action: "grant", subject: "a", purpose: "analytics", ttl: "99999999999999w" }, /^MessageError: msg\.consent\.ttl must be at most 100 years/],
+    [{ action: "grant", subject: "a", purpose: "analytics", ttl: 1e300 }, /^MessageError: msg\.consent\.ttl must be at most 100 years/],
+    [{ action: "grant", subject: "a", purpose: "analytics", ttl: "0s" }, /^MessageError: msg\.consent\.ttl must be more than 0/],
+    [{ action: "grant", subject: "a", purpose: "analytics", ttl: NaN }, /^MessageError: msg\.consent\.ttl must be a number of seconds/],
+    [{ action: "grant", subject: "a", purpose: "analytics", expiresAt: 1e20 }, /^MessageError: msg\.consent\.expiresAt must be a date/],
+    [{ action: "grant", subject: "a", purpose: "analytics", expiresAt: "99999999999999999999" }, /^MessageError: msg\.consent\.expiresAt must be a date/],
+    // One normalisation of ids, the field named.
+    [{ action: "grant", subject: "   ", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not be empty/],
+    [{ action: "grant", subject: "a\u0000b", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not contain control characters/],
+    [{ action: "grant", subject: "a\u2028b", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not contain control characters/],
+    [{ action: "grant", subject: "\ud800x", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not contain control characters, line separators or unpaired surrogates/],
+    [{ action: "grant", subject: "x".repeat(513), purpose: "analytics" }, /^MessageError: msg\.consent\.subject must be at most 512 characters long/],
+    [{ action: "grant", subject: 2 ** 60, purpose: "analytics" }, /^MessageError: msg\.consent\.subject must lie between/],
+    [{ action: "grant", subject: "a", purpose: ["analytics", "bad\tname"] }, /^MessageError: msg\.consent\.purpose item 2 must not contain control characters/],
+    [{ action: "grant", subject: "a", purpose: ["analytics", " analytics "] }, /^MessageError: msg\.consent\.purpose item 2 repeats an earlier purpose/],
+    [{ action: "grant", subject: "a", purpose: "p".repeat(201) }, /^MessageError: msg\.consent\.purpose must be at most 200 characters long/],
+    [{ action: "grant", subject: "a", purpose: "__proto__" }, /^MessageError: msg\.consent\.purpose must not be __proto__/],
+    [{ action: "grant", subject: "a", purpose: "analytics", method: "form\n" + "x" }, /^MessageError: msg\.consent\.method must not contain control characters/],
+    [{ action: "grant", subject: "a", purpose: "analytics", policyVersion: "1\u0085" }, /^MessageError: msg\.consent\.policyVersion must not contain control characters/],
     ["grant", /msg\.consent must be of type object/],
     [undefined, /msg\.consent is required/],
   ];
   for (const [cmd, re] of bad) {
     it(`refuses ${JSON.stringify(cmd)}`, () => assert.throws(() => parseCommand(cmd), re));
   }
+  it("normalises subjects and purposes one way: trimmed, numbers as text, no empty, over-long or control characters", () => {
+    assert.equal(readId(" alice ", SUBJECT_RULE), "alice");
+    assert.equal(readId(42, SUBJECT_RULE), "42");
+    assert.equal(readId("\u{1F600}", SUBJECT_RULE), "\u{1F600}", "a surrogate pair is one character");
+    for (const absent of [undefined, null, "", "  ", NaN, Infinity, {}, ["a"], true, Buffer.from("a")]) {
+      const r = readId(absent, SUBJECT_RULE);
+      assert.ok(r instanceof IdRefusal && r.absent, String(absent));
+    }
+    for (const bad of ["a\u0000", "a\u007f", "a\u0085b", "\udc00", "x".repeat(513), 2 ** 54]) {
+      const r = readId(bad, SUBJECT_RULE);
+      assert.ok(r instanceof IdRefusal && !r.absent, JSON.stringify(bad));
+    }
+    assert.ok(readId(7, PURPOSE_RULE) instanceof IdRefusal, "a purpose is a string");
+    assert.equal(readId(" cloud ", PURPOSE_RULE), "cloud");
+  });
+  it("normalises the command: trimmed ids, ttl in seconds, expiresAt in ms (a Date from another realm too)", () => {
+    const cmd = parseCommand({ action: "grant", subject: " spaced ", purpose: [" analytics "], ttl: "1.5h", method: " form " });
+    assert.deepEqual(cmd, { action: "grant", subject: "spaced", purpose: ["analytics"], ttl: 5400, method: "form" });
+    const foreign = vm.runInNewContext("new Date(Date.UTC(2030, 0, 1))");
+    assert.equal(parseCommand({ action: "grant", subject: "a", purpose: "p", expiresAt: foreign }).expiresAt, Date.UTC(2030, 0, 1));
+    assert.equal(parseCommand({ action: "grant", subject: "a", purpose: "p", expiresAt: "2030-01-01T00:00:00Z" }).expiresAt, Date.UTC(2030, 0, 1));
+    assert.equal(parseCommand({ action: "grant", subject: "a", purpose: "p", ttl: "3600" }).ttl, 3600);
+  });
+  it("refuses an expiry more than 100 years ahead with a message naming the field", async () => {
+    const s = memoryStore();
+    await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: "analytics", expiresAt: "2200-01-01T00:00:00Z" }, "m"), /^MessageError: msg\.consent\.expiresAt 2200-01-01T00:00:00\.000Z is more than 100 years ahead/);
+    const r = await s.execute({ action: "grant", subject: "a", purpose: "analytics", ttl: "5200w" }, "m");
+    assert.equal(r.expiresAt, new Date(T0 + 5200 * 7 * 86400e3).toISOString());
+  });
   it("reads ttl as seconds or as a number with a unit", () => {
     assert.equal(ttlSeconds(90), 90);
     assert.equal(ttlSeconds("90s"), 90);
@@ -47,8 +97,13 @@ describe("lib/consent: commands", () => {
     assert.equal(ttlSeconds("2w"), 1209600);
   });
   it("accepts a journal line only when every receipt has the right shape", () => {
-    const good = { receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "t", expiresAt: null, policyVersion: "1", method: "m" };
+    const good = { receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" };
     assert.equal(receiptsOf({ receipts: [good] }).length, 1);
+    // Times that do not parse would make an expiry that never comes (NaN <= now is false).
+    assert.equal(receiptsOf({ receipts: [{ ...good, expiresAt: "soon" }] }), undefined);
+    assert.equal(receiptsOf({ receipts: [{ ...good, timestamp: "t" }] }), undefined);
+    assert.equal(parseJournalLine(JSON.stringify({ receipts: [{ ...good, expiresAt: "soon" }] })), undefined, "fast path too");
+    assert.equal(parseJournalLine(JSON.stringify({ receipts: [{ ...good, expiresAt: "2030-01-01T00:00:00.000Z" }] })).length, 1);
     assert.equal(receiptsOf({ receipts: [{ ...good, status: "maybe" }] }), undefined);
     assert.equal(receiptsOf({ receipts: [good, { ...good, subject: 1 }] }), undefined);
     assert.equal(receiptsOf(null), undefined);
@@ -88,7 +143,7 @@ describe("lib/consent: journal lines", () => {
       const got = parseJournalLine(junk);
       if (got !== undefined) assert.deepEqual(got, JSON.parse(junk).receipts);
     }), { numRuns: 1000 });
-    const good = JSON.stringify({ receipts: [{ receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "t", expiresAt: null, policyVersion: "1", method: "m" }] });
+    const good = JSON.stringify({ receipts: [{ receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" }] });
     for (let cut = 1; cut < good.length; cut++) assert.equal(parseJournalLine(good.slice(0, cut)), undefined, `cut at ${cut}`);
     assert.equal(parseJournalLine(good.replace('"granted"', '"maybe"')), undefined);
   });

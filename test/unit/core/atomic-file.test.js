@@ -32,6 +32,21 @@ describe("core/atomic-file", () => {
     assert.deepEqual(fs.readdirSync(dir), ["state.json"]);
   });
 
+  it("cancels the replacement when beforeRename throws, and renames after it when it does not", async () => {
+    const file = path.join(dir, "state.json");
+    fs.writeFileSync(file, "old");
+    const seen = [];
+    await assert.rejects(
+      replaceFile(file, async (h) => void (await h.writeFile("new")), { beforeRename: async () => { seen.push(fs.readdirSync(dir).length); throw new Error("target changed"); } }),
+      /target changed/,
+    );
+    assert.deepEqual(seen, [2], "called with the temporary file written, before the rename");
+    assert.equal(fs.readFileSync(file, "utf8"), "old");
+    assert.deepEqual(fs.readdirSync(dir), ["state.json"]);
+    await replaceFile(file, async (h) => void (await h.writeFile("new")), { beforeRename: async () => assert.equal(fs.readFileSync(file, "utf8"), "old") });
+    assert.equal(fs.readFileSync(file, "utf8"), "new");
+  });
+
   it("gives the new file a new inode, so a reader holding the old one never sees half a write", () => {
     const file = path.join(dir, "state.json");
     fs.writeFileSync(file, "old");
