@@ -50,8 +50,12 @@ describe("examples imported from Import > Examples and deployed (headless Chromi
         // Importing onto the canvas leaves the nodes attached to the mouse: place them.
         await page.mouse.move(500, 300);
         await page.mouse.click(500, 300);
-        const imported = await page.evaluate(() => RED.nodes.filterNodes({}).map((n) => n.type));
         const expected = JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), "utf8")).filter((n) => n.type.startsWith("privacy-") && n.z).map((n) => n.type);
+        // On a loaded machine the import lands a moment after the click: wait for it, then check.
+        await page
+          .waitForFunction((types) => types.every((t) => RED.nodes.filterNodes({ type: t }).length > 0), expected, { timeout: 15000 })
+          .catch(() => undefined);
+        const imported = await page.evaluate(() => RED.nodes.filterNodes({}).map((n) => n.type));
         for (const t of expected) assert.ok(imported.includes(t), `${t} imported from ${file}`);
         await page.click("#red-ui-header-button-deploy");
         // An example may ask for a key first (keyring from credentials): confirm like a user would.
