@@ -9,7 +9,6 @@ const F = require("../../helpers/audit-flows");
 
 const paths = (flows) => audit(flows).findings.filter((f) => f.rule === "unprotected-path");
 const ids = (flows) => paths(flows).map((f) => f.id).sort();
-const CLOUD = "https://api.example.com/upload";
 
 describe("audit: unprotected paths", () => {
   const z = "t";
