@@ -129,7 +129,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       const broker = brokerOf(n, config);
       const topic = str(n.topic);
       const e = configEndpoint(broker);
-      const where = e.cls === "unknown" ? "" : e.cls === "public" ? ` from ${e.host}` : ` from ${describeHost(e)}`;
+      const on = e.cls === "loopback" ? "on " : "";
+      const where = e.cls === "unknown" ? "" : ` from the broker ${on}${describeHost(e)}`;
       return { what: `MQTT messages${topic ? ` on ${topic}` : ""}${where}`, origin: `mqtt:${str(n.broker)}` };
     },
   },

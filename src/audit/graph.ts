@@ -220,5 +220,5 @@ export function label(o: FlowObject | undefined): string {
   if (!o) return "a node that is missing";
   const name =
     typeof o.name === "string" && o.name.trim() !== "" ? o.name.trim() : typeof o.label === "string" ? o.label : "";
-  return name ? `"${name}" (${o.type})` : `${o.type} ${o.id}`;
+  return name ? `"${name}" (${o.type})` : `${o.type} [${o.id}]`;
 }
