@@ -32,6 +32,8 @@ export interface GNode {
   calls: number[] | null;
   /** A link out in return mode. */
   returns: boolean;
+  /** Nodes that read what this node writes to flow or global context (they start messages with it). */
+  contextTo: number[];
   cls: Classification;
 }
 
@@ -123,6 +125,7 @@ export function buildGraph(input: unknown): Graph {
       instanceOf: o.type.startsWith("subflow:") ? o.type.slice("subflow:".length) : null,
       calls: null,
       returns: o.type === "link out" && o.mode === "return",
+      contextTo: [],
       cls: classify(o, config),
     });
   }
@@ -170,6 +173,7 @@ export function buildGraph(input: unknown): Graph {
     else fed = byZ.get(w.z) ?? [];
     for (const n of fed) if (!QUIET.has(n.type)) n.watchers.push(w.idx);
   }
+  linkContext(nodes);
   const templates = new Map<string, Template>();
   for (const [id, sf] of subflows) {
     const ins = Array.isArray(sf.in) ? sf.in : [];
@@ -204,6 +208,105 @@ export function buildGraph(input: unknown): Graph {
   }
   for (const n of nodes) if (n.instanceOf) templates.get(n.instanceOf)?.instances.push(n.idx);
   return { byId, tabs, templates, nodes, index, config, wires, skipped };
+}
+
+// ------------------------------------------------------------------ context
+
+interface ContextRef {
+  scope: "flow" | "global";
+  /** The top-level key ("energy" for "energy.today"); "" when the code computes it. */
+  key: string;
+}
+
+const CONTEXT_SCOPES = new Set(["flow", "global"]);
+
+/** "#:(file)::energy.today" -> "energy". */
+function contextKey(raw: string): string {
+  const k = raw.replace(/^#:\([^)]*\)::/, "").trim();
+  return k.split(/[.[]/, 1)[0];
+}
+
+function codeRefs(code: string, op: "set" | "get"): ContextRef[] {
+  const out: ContextRef[] = [];
+  const re = new RegExp(`\\b(flow|global)\\.${op}\\(\\s*(?:(["'\`])([^"'\`\\n]{1,200})\\2|[^)\\s])`, "g");
+  for (const m of code.matchAll(re)) {
+    out.push({ scope: m[1] as ContextRef["scope"], key: m[3] ? contextKey(m[3]) : "" });
+  }
+  return out;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/**
+ * What a node writes to and reads from flow and global context. A function's
+ * flow.set("x", ...) and a change rule setting flow.x from the message write the
+ * message's data there; a function's flow.get, a change rule's "to" of type flow, an
+ * inject property of type flow, and {{flow.x}} in a template read it into a new message.
+ */
+function contextRefs(o: FlowObject): { writes: ContextRef[]; reads: ContextRef[] } {
+  const writes: ContextRef[] = [];
+  const reads: ContextRef[] = [];
+  const ref = (scope: unknown, key: unknown): ContextRef | null =>
+    typeof scope === "string" && CONTEXT_SCOPES.has(scope)
+      ? { scope: scope as ContextRef["scope"], key: contextKey(str(key)) }
+      : null;
+  if (o.type === "function") {
+    const code = `${str(o.func)}\n${str(o.initialize)}`;
+    writes.push(...codeRefs(code, "set"));
+    reads.push(...codeRefs(code, "get"));
+  } else if (o.type === "change" && Array.isArray(o.rules)) {
+    for (const r of o.rules) {
+      if (typeof r !== "object" || r === null) continue;
+      const rule = r as Record<string, unknown>;
+      if (rule.t === "set" || rule.t === "change") {
+        // Setting context from a constant writes no message data.
+        const w = rule.tot === "str" || rule.tot === "num" || rule.tot === "bool" ? null : ref(rule.pt, rule.p);
+        if (w) writes.push(w);
+        const rd = ref(rule.tot, rule.to);
+        if (rd) reads.push(rd);
+      } else if (rule.t === "move") {
+        const rd = ref(rule.pt, rule.p);
+        if (rd) reads.push(rd);
+        const w = ref(rule.tot, rule.to);
+        if (w) writes.push(w);
+      }
+    }
+  } else if (o.type === "inject") {
+    for (const p of Array.isArray(o.props) ? o.props : []) {
+      if (typeof p !== "object" || p === null) continue;
+      const prop = p as Record<string, unknown>;
+      const v = prop.p === "payload" && prop.v === undefined ? o.payload : prop.v;
+      const vt = prop.p === "payload" && prop.vt === undefined ? o.payloadType : prop.vt;
+      const rd = ref(vt, v);
+      if (rd) reads.push(rd);
+    }
+  } else if (o.type === "template") {
+    for (const m of str(o.template).matchAll(/\{\{\{?\s*(flow|global)\.([\w$]+)/g)) reads.push(ref(m[1], m[2]) as ContextRef);
+  }
+  return { writes, reads };
+}
+
+/** Writer -> reader edges through context (flow: same tab; subflow templates are left out). */
+function linkContext(nodes: GNode[]): void {
+  const refs = nodes.map((n) => (n.template === null ? contextRefs(n.obj) : { writes: [], reads: [] }));
+  const readers = nodes.filter((n) => refs[n.idx].reads.length > 0);
+  if (readers.length === 0) return;
+  for (const w of nodes) {
+    for (const wr of refs[w.idx].writes) {
+      for (const r of readers) {
+        if (r === w || w.contextTo.includes(r.idx)) continue;
+        const hit = refs[r.idx].reads.some(
+          (rd) =>
+            rd.scope === wr.scope &&
+            (wr.scope === "global" || r.z === w.z) &&
+            (!rd.key || !wr.key || rd.key === wr.key),
+        );
+        if (hit) w.contextTo.push(r.idx);
+      }
+    }
+  }
 }
 
 /** The tab a node lives on, or null inside a subflow template or for a global config node. */

@@ -152,6 +152,9 @@ export function walkFrom(
     const n = nodes[idx];
     visit({ node: n, ctx, enc, path: () => pathOf(key) });
     for (const w of n.watchers) arrive(ctx, w, enc, key);
+    // What it stores in context, as it came in, is read back later by another node that
+    // starts a message of its own (outside any link call: only nodes on tabs take part).
+    for (const r of n.contextTo) arrive(0, r, enc, key);
     if (n.instanceOf !== null) {
       const t = g.templates.get(n.instanceOf);
       if (!t) continue;

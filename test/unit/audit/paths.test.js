@@ -198,6 +198,28 @@ describe("audit: unprotected paths", () => {
     assert.deepEqual(ids(flows), [], "a catch scoped to other nodes does not see it");
   });
 
+  it("follows data parked in flow or global context to the node that reads it into a new message", () => {
+    const flows = [
+      ...base(),
+      F.tab("t2"),
+      F.mqttIn("in", z, "local", "power", ["add", "keep"]),
+      F.fn("add", z, 'flow.set("energy_today", (flow.get("energy_today") || 0) + msg.payload);\nreturn null;', [[]]),
+      F.node("keep", "change", z, { rules: [{ t: "set", p: "last.reading", pt: "global", to: "payload", tot: "msg" }] }, [[]]),
+      F.node("daily", "inject", z, { props: [{ p: "payload", v: "energy_today", vt: "flow" }] }, [["up1"]]),
+      F.fn("other", z, 'msg.payload = flow.get("something_else");\nreturn msg;', ["up2"]),
+      F.fn("report", "t2", 'msg.payload = global.get("last");\nreturn msg;', ["up3"]),
+      F.node("t2flow", "inject", "t2", { props: [{ p: "payload", v: "energy_today", vt: "flow" }] }, [["up4"]]),
+      F.httpReq("up1", z, "https://energy.example.com/a"),
+      F.httpReq("up2", z, "https://energy.example.com/b"),
+      F.httpReq("up3", "t2", "https://energy.example.com/c"),
+      F.httpReq("up4", "t2", "https://energy.example.com/d"),
+    ];
+    const found = paths(flows);
+    assert.deepEqual(found.map((f) => f.id).sort(), ["unprotected-path:in>up1", "unprotected-path:in>up3"]);
+    assert.deepEqual(found.find((f) => f.id.endsWith("up1")).nodes, ["in", "add", "daily", "up1"]);
+    assert.deepEqual(found.find((f) => f.id.endsWith("up3")).nodes, ["in", "keep", "report", "up3"], "global context crosses tabs");
+  });
+
   it("disabled nodes and tabs: the path is dormant, not gone; an enabled route makes it active", () => {
     const flows = [...base(), F.mqttIn("in", z, "local", "x", ["c"]), { ...F.change("c", z, ["out"]), d: true }, F.mqttOut("out", z, "cloud")];
     let [f] = paths(flows);
