@@ -105,6 +105,18 @@ function commandEndpoint(command: string): Endpoint | null {
 }
 
 /**
+ * Whether an http request sends anything of the message: not a GET or HEAD with a fixed
+ * URL that leaves the payload out (fetching a camera snapshot sends nothing of the
+ * doorbell event that triggered it). msg.method ("use") or a templated URL do send.
+ */
+function httpSendsData(node: FlowObject): boolean {
+  const method = str(node.method || "GET").toUpperCase();
+  const payloadToQuery = node.paytoqs === true || node.paytoqs === "query" || node.paytoqs === "body";
+  const fixedUrl = str(node.url) !== "" && !/\{\{|\$\{/.test(str(node.url));
+  return !((method === "GET" || method === "HEAD") && !payloadToQuery && fixedUrl);
+}
+
+/**
  * Whether a function node can hand on what it received: not when it has no output,
  * and not when its code never names `msg` (it can only send messages it makes itself).
  */
@@ -197,7 +209,13 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   },
   {
     types: ["http request"],
-    sink: (n) => hostSink("HTTP request to", parseEndpoint(n.url, "http")),
+    sink: (n) => (httpSendsData(n) ? hostSink("HTTP request to", parseEndpoint(n.url, "http")) : null),
+    // What it fetches from a device in the house (a camera snapshot, the router's list
+    // of connected phones) is data about the home; a reply from the internet is not.
+    source: (n) => {
+      const e = parseEndpoint(n.url, "http");
+      return e.cls === "lan" || e.cls === "loopback" ? { what: `what it fetches from ${describeHost(e)}` } : null;
+    },
   },
   {
     types: ["websocket out"],

@@ -108,6 +108,8 @@ function isLiteralSecret(value: string): boolean {
   // ${ENV}, {{mustache}}, $(ENV), <your key here>, env.get(...), msg.x.
   if (/^\$\{[^}]*\}$|^\{\{[^}]*\}\}$|^\$\([^)]*\)$|^<[^>]*>$/.test(v)) return false;
   if (/^(?:env|process\.env|msg|flow|global|context)\b/.test(v)) return false;
+  // A property path ("oauth2Response.access_token" tells the e-mail node where the token is).
+  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v)) return false;
   return true;
 }
 

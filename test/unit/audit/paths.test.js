@@ -81,6 +81,21 @@ describe("audit: unprotected paths", () => {
     assert.deepEqual(sev, { pub: "high", lan: "low", unk: "medium", file: "low", lanb: "low" });
   });
 
+  it("an http request sends the message only when it can: a GET of a fixed URL sends nothing; a device's answer is a source", () => {
+    const flows = [
+      ...base(),
+      F.node("inj", "inject", z, {}, [["cam"]]),
+      F.mqttIn("in", z, "local", "x", ["get", "tpl", "use"]),
+      { ...F.httpReq("get", z, "https://api.example.com/status", [[]]), method: "GET", paytoqs: "ignore" },
+      { ...F.httpReq("tpl", z, "https://api.example.com/q?lat={{payload.lat}}", [[]]), method: "GET" },
+      { ...F.httpReq("use", z, "https://api.example.com/x", [[]]), method: "use" },
+      { ...F.httpReq("cam", z, "http://192.168.1.50/snapshot.jpg", [["out"]]), method: "GET" },
+      F.mqttOut("out", z, "cloud"),
+    ];
+    assert.deepEqual(ids(flows), ["unprotected-path:cam>out", "unprotected-path:in>tpl", "unprotected-path:in>use"]);
+    assert.match(paths(flows)[0].explanation, /what it fetches from 192\.168\.1\.50 on your network/);
+  });
+
   it("data read from a broker and published back to the same broker is no finding", () => {
     const flows = [...base(), F.broker("nas", "nas.local"), F.mqttIn("in", z, "nas", "x", ["c"]), F.change("c", z, ["back"]), F.mqttOut("back", z, "nas")];
     assert.deepEqual(ids(flows), []);
