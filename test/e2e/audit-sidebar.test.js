@@ -7,7 +7,9 @@
  * Screenshots: test-output/screenshots/audit-sidebar-*.png.
  */
 const assert = require("node:assert/strict");
-const { startRuntime, api } = require("../helpers/runtime");
+const fs = require("node:fs");
+const path = require("node:path");
+const { startRuntime, api, deploy } = require("../helpers/runtime");
 const { launchBrowser, newPage, openEditor, screenshot } = require("../helpers/browser");
 
 const TAB = "leaky-tab";
@@ -39,7 +41,9 @@ describe("privacy audit sidebar (headless Chromium)", function () {
   let rt;
   let browser;
   before(async () => {
-    rt = await startRuntime({ flows: FLOWS });
+    // The demo's keyring reads its key from the environment; its update check must not reach the internet.
+    const keys = JSON.stringify({ "demo-1": Buffer.alloc(32, 1).toString("base64url") });
+    rt = await startRuntime({ flows: FLOWS, env: { PRIVACY_DEMO_KEYS: keys, npm_config_registry: "http://127.0.0.1:9/" } });
     browser = await launchBrowser();
   });
   after(async () => {
@@ -127,6 +131,25 @@ describe("privacy audit sidebar (headless Chromium)", function () {
     await page.evaluate(() => RED.sidebar.show("privacy-audit"));
     await page.waitForSelector(`.privacy-audit-section[data-section="accepted"] .privacy-audit-finding[data-id="${PATH_ID}"]`, { timeout: 15000 });
     await screenshot(page, "audit-sidebar-after-deploy");
+    assert.deepEqual(errors, []);
+  });
+
+  it("the demo pipeline: a newcomer sees its deliberately leaky branch at once, and nothing else from the flows", async () => {
+    const demo = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "examples", "smart-home-privacy-pipeline.json"), "utf8"));
+    await deploy(rt, demo);
+    const { page, errors } = await newPage(browser);
+    await openEditor(page, rt.url);
+    await page.evaluate(() => RED.sidebar.show("privacy-audit"));
+    await page.waitForSelector('.privacy-audit-section[data-section="dormant"] .privacy-audit-finding', { timeout: 15000 });
+    // (The instance's httpNodeAuth finding is dormant with it: the branch holds the only http in.)
+    const dormant = (await sectionIds(page, "dormant")).filter((id) => !id.startsWith("instance-"));
+    assert.deepEqual(dormant, ["unprotected-path:pipe-leak-in>pipe-leak-upload"]);
+    // What is left is about this test instance (no login, a generated credential key), not the flows.
+    const active = [...(await sectionIds(page, "high")), ...(await sectionIds(page, "medium")), ...(await sectionIds(page, "low"))];
+    assert.deepEqual(active.filter((id) => !id.startsWith("instance-")), []);
+    await page.click('.privacy-audit-section[data-section="dormant"] .privacy-audit-title');
+    await page.waitForFunction(() => RED.view.selection().nodes && RED.view.selection().nodes.length === 3, null, { timeout: 5000 });
+    await screenshot(page, "audit-sidebar-demo");
     assert.deepEqual(errors, []);
   });
 });
