@@ -67,15 +67,23 @@ function fixType(sink: SinkInfo): string {
 
 export function unprotectedPaths(c: PathContext): Finding[] {
   const found = new Map<string, Finding>();
+  // Sources (in a context) whose active walk left a disabled node out: only their walk
+  // through disabled nodes can find dormant paths (most flows have none: one pass).
+  const again = new Set<string>();
   for (const includeDisabled of [false, true]) {
     const policy: WalkPolicy = { includeDisabled, transfer: protectTransfer };
     for (const src of c.g.nodes) {
       const info = src.cls.source;
-      if (!info || (!includeDisabled && src.disabled)) continue;
+      if (!info) continue;
       for (const sctx of c.ctxs.forNode(src)) {
-        if (!includeDisabled && c.ctxs.disabled[sctx]) continue;
         const srcKey = keyOf(c, src, sctx);
-        walkFrom(c.g, c.ctxs, src, sctx, policy, (r) => {
+        const off = src.disabled || c.ctxs.disabled[sctx];
+        if (!includeDisabled && off) {
+          again.add(srcKey);
+          continue;
+        }
+        if (includeDisabled && !again.has(srcKey)) continue;
+        const stopped = walkFrom(c.g, c.ctxs, src, sctx, policy, (r) => {
           const sink = r.node.cls.sink;
           if (!sink || r.enc !== 0 || (info.origin !== undefined && info.origin === sink.key)) return;
           const id = `unprotected-path:${srcKey}>${keyOf(c, r.node, r.ctx)}`;
@@ -104,6 +112,7 @@ export function unprotectedPaths(c: PathContext): Finding[] {
             anchor: visibleTab(c, r.node, r.ctx) ?? visibleTab(c, src, sctx),
           });
         });
+        if (stopped) again.add(srcKey);
       }
     }
   }

@@ -58,6 +58,13 @@ const TOKEN_PATTERNS: ReadonlyArray<[string, RegExp]> = [
   ["a bearer token", /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/],
 ];
 const BASIC_AUTH = /\bBasic\s+([A-Za-z0-9+/]{8,}={0,2})/g;
+/**
+ * Something every pattern above (and a URL) needs: one pass of this decides whether
+ * the thirteen are worth running, which most strings of a flow (names, topics, paths)
+ * are not.
+ */
+const MAY_HOLD_TOKEN =
+  /AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposr]-|hooks\.slack|discord|\d{8}:|AIza|k_(?:live|test)_|sk-|eyJ|-----BEGIN|Bearer|Basic|:\/\//;
 const URL_PATTERN = /\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s"'`<>]{1,2000}/gi;
 const CODE_ASSIGN = /(?:^|[^\w$])["']?([A-Za-z_$][\w$-]{0,60})["']?\s*[:=]\s*(["'`])([^"'`\n\\]{4,500})\2/g;
 
@@ -76,8 +83,19 @@ const KIND_OF_WORD: Readonly<Record<string, string>> = {
   authorization: "an authorization header",
 };
 
+// Flows repeat the same few property names: each is judged once.
+const kindCache = new Map<string, string | null>();
+
 /** What secret a property or variable name says it holds ("an API key" for "apiKey"), or null. */
 export function secretKind(name: string): string | null {
+  const known = kindCache.get(name);
+  if (known !== undefined) return known;
+  const kind = judgeName(name);
+  if (kindCache.size < 10000) kindCache.set(name, kind);
+  return kind;
+}
+
+function judgeName(name: string): string | null {
   const ws = words(name);
   if (ws.length === 0 || NOT_A_VALUE.has(ws[ws.length - 1])) return null;
   for (let i = 0; i < ws.length; i++) {
@@ -163,6 +181,7 @@ function urlSecrets(url: string): string[] {
 /** What secrets a text holds, by kind (never the values). */
 export function scanText(text: string): string[] {
   const kinds: string[] = [];
+  if (!MAY_HOLD_TOKEN.test(text)) return kinds;
   for (const [kind, re] of TOKEN_PATTERNS) if (re.test(text)) kinds.push(kind);
   for (const m of text.matchAll(BASIC_AUTH)) {
     if (/^[\x20-\x7e]+:[\x20-\x7e]+$/.test(decodeBase64(m[1]))) {

@@ -94,6 +94,7 @@ export interface Reached {
 /**
  * Breadth-first from one node's outputs (the start itself is not entered), so the
  * first time a node is reached is by a shortest route. `visit` sees every state once.
+ * Returns whether a disabled node or instance was left out on the way.
  */
 export function walkFrom(
   g: Graph,
@@ -102,14 +103,20 @@ export function walkFrom(
   startCtx: number,
   policy: WalkPolicy,
   visit: (r: Reached) => void,
-): void {
+): boolean {
   const N = g.nodes.length;
   const nodes = g.nodes;
   const parentOf = new Map<number, number>();
   const queue: number[] = [];
   const startKey = -1;
+  // Whether a disabled node or instance stopped the walk somewhere: only then can a
+  // walk that includes them find more.
+  let stopped = false;
   const arrive = (ctx: number, t: number, enc: Enc, from: number): void => {
-    if (!policy.includeDisabled && (nodes[t].disabled || ctxs.disabled[ctx])) return;
+    if (!policy.includeDisabled && (nodes[t].disabled || ctxs.disabled[ctx])) {
+      stopped = true;
+      return;
+    }
     const key = (ctx * N + t) * 2 + enc;
     if (parentOf.has(key)) return;
     parentOf.set(key, from);
@@ -176,4 +183,5 @@ export function walkFrom(
     }
     emit(ctx, n, enc, key);
   }
+  return stopped;
 }
