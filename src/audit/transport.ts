@@ -52,7 +52,8 @@ function finding(g: Graph, c: Conn, id: string): Finding | null {
     nodes: [c.subject.id, ...c.users.map((u) => u.id).filter((u) => u !== c.subject.id)],
     fix: c.helpType ? { text: c.fix, nodeType: c.helpType } : { text: c.fix },
     dormant: c.users.every((u) => u.disabled),
-    anchor: tabOf(g, c.subject.id) ?? (c.users.length > 0 ? tabOf(g, c.users[0].id) : null),
+    // A broker shared by every tab belongs to none: its acceptance goes to the global env.
+    anchor: tabOf(g, c.subject.id),
   };
 }
 
