@@ -12,6 +12,9 @@
  * warm-up, and the median of RUNS is kept. A `raw` variant is a plain function timed
  * in a loop without Node-RED (e.g. node:crypto alone).
  *
+ * A case that is not about messages exports { name, run(rt, log) } instead and returns its
+ * own result ({ name, kind: "timing", rows: [{ variant, median, p90, min, runs }], goals }).
+ *
  * A case (bench/cases/*.js) exports:
  *   { name, messages?, makeMessage(i) -> msg, configNodes?: [node defs with credentials],
  *     variants: [{ name, baseline?, node?: def, hops?: [defs], raw?: (msg) => void,
@@ -106,6 +109,8 @@ function timeRaw(fn, n, makeMessage) {
 }
 
 async function runCase(rt, benchCase, log) {
+  // A case that times something other than messages (the audit) runs itself.
+  if (typeof benchCase.run === "function") return benchCase.run(rt, log);
   const n = Number(process.env.BENCH_MESSAGES || benchCase.messages || 3000);
   const variants = benchCase.variants;
   const chains = [{ name: "(empty chain)", key: "empty", variant: null }].concat(

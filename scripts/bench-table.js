@@ -10,6 +10,13 @@ const ROOT = path.resolve(__dirname, "..");
 const report = JSON.parse(fs.readFileSync(path.join(ROOT, "bench", "results.json"), "utf8"));
 const out = [`Measured ${report.date.slice(0, 10)}, Node ${report.node}, Node-RED ${report.nodeRed}, ${report.cpus} cores, chains of ${report.hops}, median of ${report.runs} runs.`, ""];
 for (const r of report.results) {
+  if (r.kind === "timing") {
+    out.push(`**${r.name}**`, "", "| what | median (ms) | p90 (ms) | min (ms) | runs |", "|---|---:|---:|---:|---:|");
+    for (const row of r.rows) out.push(`| ${row.variant} | ${row.median.toFixed(1)} | ${row.p90.toFixed(1)} | ${row.min.toFixed(1)} | ${row.runs} |`);
+    for (const g of r.goals || []) out.push("", `Goal: ${g.variant}: ${g.ms.toFixed(1)} ms (under ${g.maxMs} ms: ${g.met ? "met" : "not met"}). ${g.note}`);
+    out.push("");
+    continue;
+  }
   out.push(`**${r.name}** (empty chain ${r.emptyChainUsPerMsg.toFixed(1)} us/msg)`, "");
   out.push("| variant | cost per message (us) | messages/s | ratio to baseline |", "|---|---:|---:|---:|");
   for (const row of r.rows) {

@@ -33,6 +33,9 @@ const flow = [
       "",
       "The keyring reads its key from the environment variable PRIVACY_DEMO_KEYS (npm start sets it). In your own Node-RED, open the keyring, choose Credentials, press Generate and deploy.",
       "The update check looks at this Node-RED's modules once a day (and when you press **check updates now**).",
+      "",
+      "5. Open the **privacy** tab of the sidebar: the audit checks these flows as you edit them. The pipeline above is clean;",
+      "   the red group at the bottom is a deliberately leaky branch (disabled, so nothing leaves) and shows up as a finding.",
     ].join("\n"),
   },
   inject("pipe-thermostat", "thermostat (alice)", "alice", { device: "thermostat-livingroom", temperature: 21.37, humidity: 40.2, setpoint: 21, firmware: "2.1.0", owner: "alice@example.com", location: { lat: 48.137154, lon: 11.576124 } }, 150, 100, ["pipe-gate"]),
@@ -80,6 +83,41 @@ const flow = [
   { id: "pipe-update-now", type: "inject", z, name: "check updates now", props: [], repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", x: 170, y: 520, wires: [["pipe-update"]] },
   { id: "pipe-update", type: "privacy-update-check", z, name: "daily update check", check: "node-red", registry: "", manifestType: "url", manifest: "", publicKeys: "", interval: 24, timeout: 10, maxSize: 10240, x: 400, y: 520, wires: [["pipe-update-report"]] },
   debug("pipe-update-report", "update report", 620, 520),
+  // A deliberately leaky branch, disabled (nothing runs, nothing leaves), so that the
+  // privacy sidebar has a finding to show: exact phone locations to a cloud service,
+  // through no gate, minimize, anonymize or encrypt. Every shipped flow must otherwise
+  // audit clean (test/unit/audit/examples.test.js).
+  {
+    id: "pipe-leak-group", type: "group", z, name: "Deliberately leaky (disabled): see the privacy tab",
+    style: { stroke: "#b00020", "stroke-opacity": "1", fill: "#fbe3e6", "fill-opacity": "0.5", label: true, "label-position": "nw", color: "#b00020" },
+    nodes: ["pipe-leak-comment", "pipe-leak-in", "pipe-leak-person", "pipe-leak-upload", "pipe-leak-reply"],
+    x: 54, y: 579, w: 912, h: 122,
+  },
+  {
+    id: "pipe-leak-comment", type: "comment", z, g: "pipe-leak-group", name: "Why this branch is a finding (read me)", x: 220, y: 620, wires: [],
+    info: [
+      "These disabled nodes would send every position a phone reports (OwnTracks in HTTP mode) to a cloud service,",
+      "exactly as measured and with the person's name: no consent gate, no minimize, no anonymize, no encrypt on the way.",
+      "",
+      "The **privacy** tab of the sidebar lists it under *In disabled nodes*: click it to see the path on the canvas.",
+      "To fix it, put a **minimize** between *who and where* and the upload (keep only what the service needs, coordinates",
+      "coarsened), or a **consent gate** if the person must agree first. Or accept the finding with a reason.",
+    ].join("\n"),
+  },
+  {
+    id: "pipe-leak-in", type: "http in", z, g: "pipe-leak-group", d: true, name: "OwnTracks (HTTP mode)", url: "/owntracks", method: "post",
+    upload: false, swaggerDoc: "", x: 170, y: 660, wires: [["pipe-leak-person"]],
+  },
+  {
+    id: "pipe-leak-person", type: "change", z, g: "pipe-leak-group", d: true, name: "who and where",
+    rules: [{ t: "set", p: "payload.person", pt: "msg", to: 'req.headers["x-limit-u"]', tot: "msg" }], x: 400, y: 660, wires: [["pipe-leak-upload"]],
+  },
+  {
+    id: "pipe-leak-upload", type: "http request", z, g: "pipe-leak-group", d: true, name: "location cloud (unprotected)", method: "POST", ret: "obj",
+    paytoqs: "ignore", url: "https://location-cloud.example.com/v1/positions", tls: "", persist: false, proxy: "", insecureHTTPParser: false,
+    authType: "", senderr: false, headers: [], x: 640, y: 660, wires: [["pipe-leak-reply"]],
+  },
+  { id: "pipe-leak-reply", type: "http response", z, g: "pipe-leak-group", d: true, name: "", statusCode: "200", headers: {}, x: 870, y: 660, wires: [] },
   { id: "pipe-keyring", type: "privacy-keyring", name: "demo keys (PRIVACY_DEMO_KEYS)", activeKid: "demo-1", source: "env", envVar: "PRIVACY_DEMO_KEYS", salt: "" },
   { id: "pipe-store", type: "privacy-consent-store", name: "household consent", backend: "file", file: "", retainDays: 0, purposes: [{ id: "cloud-analytics", description: "Readings go to a cloud analytics dashboard", policyVersion: "1" }] },
 ];

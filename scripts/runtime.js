@@ -5,7 +5,7 @@
  * and the online catalogue off. Used by `npm start`, the runtime and browser tests
  * (as a child process, see test/helpers/runtime.js) and the benchmark (in process).
  *
- * CLI: node scripts/runtime.js --userDir DIR [--port 0] [--flows FILE] [--no-package]
+ * CLI: node scripts/runtime.js --userDir DIR [--port 0] [--flows FILE] [--settings FILE.json] [--no-package]
  * prints one line `READY http://127.0.0.1:PORT/` when the flows are running.
  */
 const fs = require("node:fs");
@@ -108,6 +108,7 @@ function parseArgs(argv) {
     else if (a === "--flows") args.flowsFile = argv[++i];
     else if (a === "--packageDir") args.packageDir = argv[++i];
     else if (a === "--no-package") args.loadPackage = false;
+    else if (a === "--settings") args.settingsFile = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   if (!args.userDir) throw new Error("--userDir is required");
@@ -117,7 +118,9 @@ function parseArgs(argv) {
 if (require.main === module) {
   const args = parseArgs(process.argv.slice(2));
   const flows = args.flowsFile ? JSON.parse(fs.readFileSync(args.flowsFile, "utf8")) : undefined;
-  startRuntime({ ...args, flows }).then(
+  // Extra settings (adminAuth, say) as JSON, merged over the base settings.
+  const settings = args.settingsFile ? JSON.parse(fs.readFileSync(args.settingsFile, "utf8")) : undefined;
+  startRuntime({ ...args, flows, settings }).then(
     (rt) => {
       process.stdout.write(`READY ${rt.url}\n`);
       const shutdown = () => rt.stop().then(() => process.exit(0), () => process.exit(1));

@@ -4,9 +4,13 @@
  * lives in its own file of this folder; this one only dispatches.
  */
 import { consoleIO, run as runManifest } from "./manifest";
+import { run as runAudit } from "./audit";
 
 const USAGE = `usage: node-red-privacy <command> ...
 
+  audit <flows.json> [--settings settings.js] [--json]
+                                         where personal data leaves unprotected, secrets in
+                                         plain sight, unencrypted transports (exit 1 on high)
   manifest keygen|template|sign|verify   make and check signed firmware manifests
 
 Run a command with --help for its options.`;
@@ -16,6 +20,8 @@ function main(argv: string[]): number {
   switch (group) {
     case "manifest":
       return runManifest(argv, consoleIO);
+    case "audit":
+      return runAudit(argv, consoleIO);
     default:
       if (group === undefined || group === "help" || group === "--help") {
         consoleIO.out(USAGE);

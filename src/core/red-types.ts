@@ -60,7 +60,13 @@ export interface RedAPI {
     createNode(node: RedNode, def: NodeDef): void;
     registerType(type: string, ctor: (this: RedNode, def: NodeDef) => void, opts?: RegisterOptions): void;
     getNode(id: string): RedNode | null;
+    /** The deployed flows' node configs (config nodes included). */
+    eachNode?(cb: (def: NodeDef) => void): void;
+    getCredentials?(id: string): Record<string, unknown> | undefined;
   };
+  plugins?: { registerPlugin(id: string, definition: Record<string, unknown>): void };
+  /** The HTTP(S) server Node-RED (or the app embedding it) listens on. */
+  server?: { address(): unknown; setSecureContext?: unknown };
   util: RedUtil;
   settings: RedSettings;
   log: { info(m: string): void; warn(m: string): void; error(m: string): void; debug(m: string): void };

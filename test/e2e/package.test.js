@@ -21,7 +21,7 @@ describe("the packed package", function () {
     tarball = packTarball(tempDir("nr-privacy-pack-"));
   });
 
-  it("carries every node's compiled .js beside its .html, locales, icons and examples, and only dist/, resources/, examples and the package papers", () => {
+  it("carries every node's and plugin's compiled .js beside its .html, locales, icons and examples, and only dist/, resources/, examples and the package papers", () => {
     const files = new Set(tarball.files);
     for (const [type, js] of Object.entries(pkg["node-red"].nodes)) {
       assert.ok(files.has(js), `${js} packed`);
@@ -30,6 +30,12 @@ describe("the packed package", function () {
       assert.ok(files.has(`dist/nodes/locales/en-US/${base}.json`), `${type} labels packed`);
       assert.ok(files.has(`dist/nodes/locales/en-US/${base}.html`), `${type} help packed`);
     }
+    for (const [id, js] of Object.entries(pkg["node-red"].plugins || {})) {
+      assert.ok(files.has(js), `plugin ${id} packed`);
+      assert.ok(files.has(js.replace(/\.js$/, ".html")), `plugin ${id} .html packed beside its .js`);
+      assert.ok(files.has(`dist/nodes/locales/en-US/${path.basename(js, ".js")}.json`), `plugin ${id} labels packed`);
+    }
+    assert.ok(files.has("dist/audit/browser.js"), "the audit engine's browser bundle packed");
     const html = Object.values(pkg["node-red"].nodes).map((js) => fs.readFileSync(path.join(ROOT, js.replace(/\.js$/, ".html")), "utf8"));
     for (const m of html.join("\n").matchAll(/icon:\s*"([^"]+)"/g)) {
       if (!m[1].startsWith("font-awesome")) assert.ok(files.has(`dist/nodes/icons/${m[1]}`), `icon ${m[1]} packed`);
@@ -91,6 +97,12 @@ describe("the packed package", function () {
       }, { what: "the module in /nodes" });
       const types = nodes.filter((n) => n.module === pkg.name).flatMap((n) => n.types);
       for (const t of Object.keys(pkg["node-red"].nodes)) assert.ok(types.includes(t), `${t} registered after install`);
+      // ...and the privacy audit plugin, with the engine it serves to the sidebar.
+      const plugins = await api(rt, "GET", "/plugins");
+      assert.ok(plugins.some((p) => p.module === pkg.name && p.plugins.some((x) => x.id === "privacy-audit")), "privacy-audit plugin loaded");
+      const engine = await fetch(new URL("privacy-audit/engine.js", rt.url));
+      assert.equal(engine.status, 200);
+      assert.match(await engine.text(), /PrivacyAuditEngine/);
       assert.ok(nodes.filter((n) => n.module === pkg.name).every((n) => n.enabled && !n.err), "every node set loaded without error");
       const installed = path.join(rt.userDir, "node_modules", ...pkg.name.split("/"), "package.json");
       assert.ok(fs.existsSync(installed), "installed into the user directory");

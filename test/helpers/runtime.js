@@ -18,7 +18,8 @@ function tempDir(prefix = "nr-privacy-") {
 /**
  * Starts a runtime. Options: userDir (default: a new temp dir), flows (array, written
  * as flows.json before start), env, packageDir (load an installed copy instead of the
- * working tree), loadPackage (false: Node-RED alone), nodeBinary (another node, e.g. 22).
+ * working tree), loadPackage (false: Node-RED alone), nodeBinary (another node, e.g. 22),
+ * settings (JSON-able settings merged over the base ones, e.g. adminAuth).
  * Resolves when the flows are running: { url, userDir, proc, output(), stop(), kill() }.
  */
 async function startRuntime(options = {}) {
@@ -29,6 +30,11 @@ async function startRuntime(options = {}) {
     const flowsFile = path.join(userDir, "flows.seed.json");
     fs.writeFileSync(flowsFile, JSON.stringify(options.flows));
     args.push("--flows", flowsFile);
+  }
+  if (options.settings) {
+    const settingsFile = path.join(userDir, "settings.extra.json");
+    fs.writeFileSync(settingsFile, JSON.stringify(options.settings));
+    args.push("--settings", settingsFile);
   }
   if (options.packageDir) args.push("--packageDir", options.packageDir);
   if (options.loadPackage === false) args.push("--no-package");
