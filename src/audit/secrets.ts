@@ -125,6 +125,8 @@ function isLiteralSecret(value: string): boolean {
   if (/^\*+$|^\.+$|^x+$/i.test(v)) return false;
   // ${ENV}, {{mustache}}, $(ENV), <your key here>, env.get(...), msg.x.
   if (/^\$\{[^}]*\}$|^\{\{[^}]*\}\}$|^\$\([^)]*\)$|^<[^>]*>$/.test(v)) return false;
+  // A text that shows where a secret goes ("Authorization: Bearer <token>") is a how-to, not a secret.
+  if (/<[A-Za-z][\w -]{0,40}>/.test(v)) return false;
   if (/^(?:env|process\.env|msg|flow|global|context)\b/.test(v)) return false;
   // A property path ("oauth2Response.access_token" tells the e-mail node where the token is).
   if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(v)) return false;

@@ -71,6 +71,7 @@ describe("audit: secrets in plain sight", () => {
       F.node("inj", "inject", z, { props: [{ p: "password", v: "PASS", vt: "env" }, { p: "payload", v: "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y2lwaGVy.dGFn", vt: "str" }] }, [[]]),
       F.fn("f", z, 'const password = msg.payload.password;\nconst token = "";\nnode.warn("token expired");\nreturn msg;', [[]]),
       F.node("c", "comment", z, { info: "Set the password in the broker's Security tab." }, []),
+      F.fn("how", z, '// The token: "Authorization: Bearer <token>" (scripts)\nreturn msg;', [[]]),
     ];
     assert.deepEqual(secrets(flows), []);
   });
