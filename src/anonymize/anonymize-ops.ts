@@ -1,13 +1,14 @@
 /**
  * The operators of privacy-anonymize, each a pure function of one value and its
- * options: redact, mask, replace, hash, pseudonymize, generalize, noise. The scan
- * operator (pii-scan.ts) applies the same operators to entities found inside text.
+ * options: redact, mask, replace, hash, pseudonymize, generalize, timePart, dateShift,
+ * bucket. The noise operators are in noise-ops.ts; the scan operator (pii-scan.ts)
+ * applies the same operators to entities found inside text.
  *
  * A value of a type an operator cannot handle throws an OperatorTypeError that names
  * the type, never the value.
  */
 import * as nodeCrypto from "node:crypto";
-import { createHash, createHmac, randomFillSync, type KeyObject, createSecretKey } from "node:crypto";
+import { createHash, createHmac, type KeyObject, createSecretKey } from "node:crypto";
 
 /** One-shot crypto.hash (Node 20.12+, 21.7+): no Hash object per call. */
 type OneShotHash = (algorithm: string, data: string | Buffer, encoding: "hex" | "buffer") => string | Buffer;
@@ -212,14 +213,19 @@ export function generalizeDate(value: unknown, granularity: DateGranularity): st
   const cut = { year: 4, month: 7, day: 10, hour: 13 }[granularity];
   // an ISO time in UTC (what most devices send) is cut as text; day 31 of a short month goes the slow way
   if (typeof value === "string" && ISO_UTC.test(value) && Number(value.slice(8, 10)) <= 28) return value.slice(0, cut);
+  return toDate("generalize (date)", value).toISOString().slice(0, cut);
+}
+
+/** A date string, a millisecond epoch number or a Date (of any realm) as a valid Date. */
+function toDate(op: string, value: unknown): Date {
   let d: Date;
   // isDate, not instanceof: a function node's Date comes from another realm
   if (isDate(value)) d = value;
   else if (typeof value === "number" && Number.isFinite(value)) d = new Date(value);
   else if (typeof value === "string" && value.trim() !== "") d = new Date(value.trim());
-  else throw wrongType("generalize (date)", "a date string, an epoch number or a Date", value);
-  if (Number.isNaN(d.getTime())) throw new OperatorTypeError("generalize (date) expects a valid date");
-  return d.toISOString().slice(0, cut);
+  else throw wrongType(op, "a date string, an epoch number or a Date", value);
+  if (Number.isNaN(d.getTime())) throw new OperatorTypeError(`${op} expects a valid date`);
+  return d;
 }
 
 /** 34 with width 10 -> "30-39" (30 <= x < 40); with top 90, 93 -> "90+". */
@@ -244,7 +250,7 @@ export function generalizePostcode(value: unknown, keep: number): string {
   return String(value).replace(/\s+/g, "").slice(0, keep).toUpperCase();
 }
 
-function round(n: number, decimals: number): number {
+export function round(n: number, decimals: number): number {
   const f = 10 ** decimals;
   return Math.round(n * f) / f;
 }
@@ -278,52 +284,198 @@ export function generalizeCoordinates(value: unknown, decimals: number): unknown
   throw wrongType("generalize (coordinates)", "a number, an array, an object or text", value);
 }
 
-// ---------------------------------------------------------------- noise
-export interface NoiseOptions {
-  epsilon: number;
-  sensitivity: number;
-  min?: number;
-  max?: number;
-  decimals?: number;
+
+// ---------------------------------------------------------------- timePart
+export type TimePart = "hour" | "weekday" | "week" | "month" | "year";
+
+export interface TimePartOptions {
+  part: TimePart;
+  /** An IANA time zone ("Europe/Berlin") or "UTC": the hour and the day are those of this zone. */
+  timeZone: string;
 }
 
-/**
- * Uniform doubles in (0, 1) from the operating system's CSPRNG, 53 bits each, read
- * from a refilled pool (one randomFillSync per 512 draws).
- */
-export class SecureUniform {
-  private readonly pool = Buffer.alloc(4096);
-  private offset = this.pool.length;
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
 
-  next(): number {
-    if (this.offset + 8 > this.pool.length) {
-      randomFillSync(this.pool);
-      this.offset = 0;
-    }
-    const hi = this.pool.readUInt32BE(this.offset) >>> 11; // 21 bits
-    const lo = this.pool.readUInt32BE(this.offset + 4); // 32 bits
-    this.offset += 8;
-    return (hi * 2 ** 32 + lo + 0.5) / 2 ** 53;
+/** The calendar date and hour of `d` in `timeZone`. */
+function wallClock(d: Date, timeZone: string): { year: number; month: number; day: number; hour: number } {
+  if (timeZone === "UTC") return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours() };
+  let f = zoneFormats.get(timeZone);
+  if (!f) {
+    // built once per zone: an Intl formatter costs far more than a message
+    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric" });
+    zoneFormats.set(timeZone, f);
+  }
+  const parts: Record<string, number> = {};
+  for (const p of f.formatToParts(d)) if (p.type !== "literal") parts[p.type] = Number(p.value);
+  return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24 };
+}
+
+/** True when Intl knows the zone (checked when the node is created). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
   }
 }
 
-const uniform = new SecureUniform();
+/**
+ * One part of a timestamp, as a number: hour of day 0-23, ISO weekday 1 (Monday) to 7
+ * (Sunday), ISO 8601 week of year 1-53, month 1-12, or year.
+ */
+export function timePart(value: unknown, o: TimePartOptions): number {
+  const { year, month, day, hour } = wallClock(toDate("timePart", value), o.timeZone);
+  switch (o.part) {
+    case "hour":
+      return hour;
+    case "month":
+      return month;
+    case "year":
+      return year;
+    case "weekday":
+      return isoWeekday(year, month, day);
+    case "week":
+      return isoWeek(year, month, day);
+  }
+}
 
-/** One draw from Laplace(0, scale) by inverse CDF. */
-export function laplace(scale: number, u: () => number = () => uniform.next()): number {
-  const p = u() - 0.5;
-  return -scale * Math.sign(p) * Math.log(1 - 2 * Math.abs(p));
+function isoWeekday(year: number, month: number, day: number): number {
+  const dow = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+  return dow === 0 ? 7 : dow;
+}
+
+/** ISO 8601: week 1 holds the year's first Thursday; the week of a date is that of its Thursday. */
+function isoWeek(year: number, month: number, day: number): number {
+  const t = Date.UTC(year, month - 1, day);
+  const thursday = t + (4 - isoWeekday(year, month, day)) * DAY_MS;
+  const jan1 = Date.UTC(new Date(thursday).getUTCFullYear(), 0, 1);
+  return Math.floor((thursday - jan1) / DAY_MS / 7) + 1;
+}
+
+// ---------------------------------------------------------------- dateShift
+export const DATE_SHIFT_INFO = "privacy-date-shift";
+const DAY_MS = 86_400_000;
+
+export interface DateShiftOptions {
+  minDays: number;
+  maxDays: number;
+  /** Shift by whole weeks only, so each date keeps its weekday (weekly patterns survive). */
+  keepWeekday: boolean;
+}
+
+/** The shifts a rule can give, in ascending order: the range without 0 (and, keeping weekdays, weeks only). */
+function shiftRange(o: DateShiftOptions): { lo: number; hi: number; unit: number } {
+  const unit = o.keepWeekday ? 7 : 1;
+  return { lo: Math.ceil(o.minDays / unit), hi: Math.floor(o.maxDays / unit), unit };
+}
+
+/** How many shifts the options allow (0 means the rule can never shift). */
+export function shiftCount(o: DateShiftOptions): number {
+  const { lo, hi } = shiftRange(o);
+  if (hi < lo) return 0;
+  return hi - lo + 1 - (lo <= 0 && hi >= 0 ? 1 : 0);
 }
 
 /**
- * value + Laplace(sensitivity / epsilon), then (post-processing, which spends no
- * privacy) rounded and clamped to [min, max].
+ * Keyed, per-subject date shifts over a 32-byte subkey:
+ *   h     = HMAC-SHA256(subkey, UTF-8 of String(subject))
+ *   i     = (first 8 bytes of h as an unsigned big-endian integer) mod n
+ *   shift = the i-th (from 0) of the n allowed shifts in ascending order, in days
+ * The subkey is HKDF-SHA256(key, salt = empty, info = "privacy-date-shift", 32), derived
+ * by the keyring. The same subject always gets the same shift, so the intervals between
+ * one person's dates stay true; without the key the shift cannot be computed.
  */
-export function noise(value: unknown, o: NoiseOptions, u?: () => number): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw wrongType("noise", "a finite number", value);
-  let out = value + laplace(o.sensitivity / o.epsilon, u);
-  if (o.decimals !== undefined) out = round(out, o.decimals);
-  if (o.min !== undefined) out = Math.max(o.min, out);
-  if (o.max !== undefined) out = Math.min(o.max, out);
-  return out;
+export class DateShifter {
+  private readonly key: KeyObject;
+  private readonly memo = new Map<string, bigint>();
+  static readonly MEMO_MAX = 10000;
+
+  constructor(subkey: Buffer) {
+    if (!Buffer.isBuffer(subkey) || subkey.length < 32) throw new Error("dateShift needs a 32-byte subkey");
+    this.key = createSecretKey(subkey);
+  }
+
+  /** The shift in days for this subject. */
+  shiftDays(subject: string, o: DateShiftOptions): number {
+    let h = this.memo.get(subject);
+    if (h === undefined) {
+      h = createHmac("sha256", this.key).update(subject, "utf8").digest().readBigUInt64BE(0);
+      if (this.memo.size >= DateShifter.MEMO_MAX) this.memo.clear();
+      this.memo.set(subject, h);
+    }
+    const n = shiftCount(o);
+    if (n === 0) throw new Error("dateShift: the range allows no shift");
+    const { lo, hi, unit } = shiftRange(o);
+    let step = lo + Number(h % BigInt(n));
+    if (lo <= 0 && hi >= 0 && step >= 0) step++; // 0 is not a shift: it would leave the real dates
+    return step * unit;
+  }
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})((?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)$/;
+
+/**
+ * A date moved by whole days, in the form it came: an ISO 8601 date or date-time string
+ * (the calendar date changes; time of day and offset are kept as written), a millisecond
+ * epoch number, or a Date.
+ */
+export function shiftDate(value: unknown, days: number): unknown {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw wrongType("dateShift", "a date", value);
+    return value + days * DAY_MS;
+  }
+  if (isDate(value)) {
+    const t = value.getTime();
+    if (Number.isNaN(t)) throw new OperatorTypeError("dateShift expects a valid date");
+    return new Date(t + days * DAY_MS);
+  }
+  if (typeof value !== "string") throw wrongType("dateShift", "an ISO 8601 date string, an epoch number or a Date", value);
+  const m = ISO_DATE.exec(value.trim());
+  if (!m) throw new OperatorTypeError("dateShift expects an ISO 8601 date such as 2024-03-15 or 2024-03-15T10:22:00Z");
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = Date.UTC(y, mo - 1, d);
+  const check = new Date(t);
+  // Date.UTC accepts day 31 of a 30-day month: refuse what is not a calendar date
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || y < 100) {
+    throw new OperatorTypeError("dateShift expects a valid calendar date");
+  }
+  const shifted = new Date(t + days * DAY_MS);
+  const year = shifted.getUTCFullYear();
+  if (year < 0 || year > 9999) throw new OperatorTypeError("dateShift: the shifted date is outside years 0-9999");
+  const pad = (n: number, w: number): string => String(n).padStart(w, "0");
+  return `${pad(year, 4)}-${pad(shifted.getUTCMonth() + 1, 2)}-${pad(shifted.getUTCDate(), 2)}${m[4]}`;
+}
+
+// ---------------------------------------------------------------- bucket
+export interface RangeBucket {
+  below: number;
+  label: string;
+}
+
+export interface BucketOptions {
+  mode: "fixed" | "ranges";
+  /** fixed: bucket width, buckets start at origin + i * width. */
+  width: number;
+  origin: number;
+  /** fixed: "range" text ("20-29"), or the bucket's lower bound or middle as a number. */
+  output: "range" | "lower" | "middle";
+  /** ranges: ascending upper bounds (exclusive) with their labels, as minimize's bucket. */
+  buckets: RangeBucket[];
+  /** ranges: the label of values at or above the last bound (default ">= last"). */
+  above?: string;
+}
+
+/** Puts a number into a bucket: 23.4 with width 10 -> "20-29" (or 20, or 25); 17 with ranges 18: minor -> "minor". */
+export function bucket(value: unknown, o: BucketOptions): string | number {
+  if (typeof value !== "number" || !Number.isFinite(value)) throw wrongType("bucket", "a finite number", value);
+  if (o.mode === "ranges") {
+    for (const b of o.buckets) if (value < b.below) return b.label;
+    return o.above ?? `>= ${o.buckets[o.buckets.length - 1].below}`;
+  }
+  const lo = o.origin + Math.floor((value - o.origin) / o.width) * o.width;
+  if (o.output === "lower") return Number(fmt(lo));
+  if (o.output === "middle") return Number(fmt(lo + o.width / 2));
+  const integral = Number.isInteger(o.width) && Number.isInteger(o.origin);
+  return `${fmt(lo)}-${fmt(integral ? lo + o.width - 1 : lo + o.width)}`;
 }
