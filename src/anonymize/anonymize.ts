@@ -152,15 +152,20 @@ const budgetRef = Joi.string()
   .allow("")
   .pattern(BUDGET_NAME)
   .messages({ "string.pattern.base": "{{#label}} must be a budget name (letters, digits, _ . -)" });
-// rationalEpsilon (dp-noise) counts epsilon in 2^-20 steps
-const epsilonKey = () => Joi.number().positive().min(2 ** -20).max(100).required();
+// rationalEpsilon (dp-noise) counts epsilon in 2^-20 steps: 1e-6 is the first round number above one
+const epsilonKey = () => Joi.number().positive().min(1e-6).max(100).required();
 const clampKeys = (n: Joi.NumberSchema) => ({
   min: n,
   max: n.when("min", { is: Joi.number().required(), then: n.min(Joi.ref("min")) }),
 });
 
+/** What scan can do to an entity it finds. */
+export const ENTITY_ACTION_OPS = ["redact", "mask", "replace", "hash", "pseudonymize", "generalize"] as const;
+
 const ENTITY_ACTION = Joi.object({
-  op: Joi.string().valid("redact", "mask", "replace", "hash", "pseudonymize", "generalize").required(),
+  op: Joi.string()
+    .valid(...ENTITY_ACTION_OPS)
+    .required(),
 })
   .unknown(true)
   .custom((value: { op: string }, helpers) => {
@@ -366,8 +371,12 @@ export function ruleProblems(rules: unknown): RuleProblem[] {
     const p = rulePath().validate(path ?? "", { errors: { wrap: { label: '"' } } });
     if (p.error) out.push({ rule, option: "path", message: p.error.details[0].message.replace(/^"value" ?/, "") });
     const r = RULE_SCHEMAS[op as Operator].validate(options, { abortEarly: false, errors: { wrap: { label: '"' } } });
+    const seen = new Set<string | null>();
     for (const d of r.error?.details ?? []) {
-      out.push({ rule, option: d.path.length > 0 ? String(d.path[0]) : null, message: d.message });
+      const option = d.path.length > 0 ? String(d.path[0]) : null;
+      if (seen.has(option)) continue; // the first reason per option is enough to fix it
+      seen.add(option);
+      out.push({ rule, option, message: d.message });
     }
     if (!r.error && !p.error) {
       const whole = ruleSchema.validate(raw, { errors: { wrap: { label: '"' } } });

@@ -21,6 +21,7 @@ import {
   Anonymizer,
   REMOVED,
   anonymizeSchema,
+  ENTITY_ACTION_OPS,
   describeOperators,
   ruleProblems,
   usesDateShift,
@@ -30,6 +31,7 @@ import {
   type Summary,
 } from "../anonymize/anonymize";
 import { BudgetLedger, BudgetSpentError, formatReset, ledgerFile } from "../anonymize/budget";
+import { ENTITY_TYPES } from "../anonymize/pii-scan";
 
 const TYPE = "privacy-anonymize";
 
@@ -56,7 +58,7 @@ const schema = Joi.object({
 const blank = (v: unknown): boolean => v === "" || v === undefined || v === null;
 
 /**
- * The editor stores k, l, the quasi-identifiers, the sensitive field and the subject as
+ * The editor stores k (as kAnon), l (as lDiversity), the quasi-identifiers, the sensitive field and the subject as
  * plain fields; the engine wants objects.
  */
 function normalize(def: Record<string, unknown>): Record<string, unknown> {
@@ -68,20 +70,23 @@ function normalize(def: Record<string, unknown>): Record<string, unknown> {
       // left as a string: joi then says "rules" must be an array
     }
   }
-  const k = blank(raw.k) ? 0 : Number(raw.k);
+  // kAnon from the editor (Node-RED 4.1 reserves `k`), k from flows saved by 0.1.0 or by hand
+  const kText = blank(raw.kAnon) ? raw.k : raw.kAnon;
+  const k = blank(kText) ? 0 : Number(kText);
   if (k !== 0) {
     raw.kAnonymity = {
       k,
       quasiIdentifiers: toList(raw.quasiIdentifiers ?? []),
       ...(!blank(raw.maxSuppression) ? { maxSuppression: Number(raw.maxSuppression) } : {}),
-      ...(!blank(raw.l) && Number(raw.l) !== 0 ? { l: Number(raw.l) } : {}),
+      ...(!blank(raw.lDiversity) && Number(raw.lDiversity) !== 0 ? { l: Number(raw.lDiversity) } : {}),
       ...(!blank(raw.sensitive) ? { sensitive: String(raw.sensitive).trim() } : {}),
     };
-  } else if (!blank(raw.l) && Number(raw.l) !== 0) {
+  } else if (!blank(raw.lDiversity) && Number(raw.lDiversity) !== 0) {
     // l-diversity works on the groups k-anonymity forms: refuse l alone rather than ignore it
-    raw.kAnonymity = { quasiIdentifiers: toList(raw.quasiIdentifiers ?? []), l: Number(raw.l) };
+    raw.kAnonymity = { quasiIdentifiers: toList(raw.quasiIdentifiers ?? []), l: Number(raw.lDiversity) };
   }
-  for (const key of ["k", "quasiIdentifiers", "maxSuppression", "l", "sensitive"]) delete raw[key];
+  // lDiversity, not l: the editor keeps a node's "show label" setting in `l`
+  for (const key of ["k", "kAnon", "quasiIdentifiers", "maxSuppression", "lDiversity", "sensitive"]) delete raw[key];
   raw.subject = { from: blank(raw.subjectFrom) ? "msg" : raw.subjectFrom, path: blank(raw.subject) ? "topic" : raw.subject };
   delete raw.subjectFrom;
   if (blank(raw.budgets)) delete raw.budgets;
@@ -208,7 +213,7 @@ export = function (RED: RedAPI) {
   if (!auth) return;
   const read = auth.needsPermission(`${TYPE}.read`);
   const write = auth.needsPermission(`${TYPE}.write`);
-  const operators = describeOperators();
+  const operators = { operators: describeOperators(), entities: ENTITY_TYPES, actions: ENTITY_ACTION_OPS };
   RED.httpAdmin.get(
     `/${TYPE}/operators`,
     (req, res, next) => read(req, res, next ?? (() => undefined)),

@@ -306,8 +306,8 @@ describe("privacy-anonymize node: dates, budgets, l-diversity", function () {
   it("k-anonymity with l-diversity from the editor's plain fields, with groups and risk in the trail", async () => {
     const an = await load({
       rules: [{ path: "age", op: "generalize", kind: "range", width: 10 }],
-      k: "2",
-      l: "2",
+      kAnon: "2",
+      lDiversity: "2",
       sensitive: "heating",
       quasiIdentifiers: ["age"],
       maxSuppression: 0.5,
@@ -320,7 +320,7 @@ describe("privacy-anonymize node: dates, budgets, l-diversity", function () {
   });
 
   it("l without k fails closed", async () => {
-    const an = await load({ l: 3, sensitive: "x", quasiIdentifiers: ["a"] }, true);
+    const an = await load({ lDiversity: 3, sensitive: "x", quasiIdentifiers: ["a"] }, true);
     const res = await roundTrip(an, { payload: [] });
     assert.match(res.caught.error.message, /invalid config: "kAnonymity.k" is required/);
   });
