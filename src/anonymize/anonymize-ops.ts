@@ -61,7 +61,8 @@ export function mask(value: unknown, o: MaskOptions): string {
   const last = Math.min(o.keepLast, n - first);
   // keeping everything would mask nothing: a short value is masked whole
   if (first + last >= n) return o.char.repeat(n);
-  const part = (a: number, b: number): string => (typeof chars === "string" ? chars.slice(a, b) : chars.slice(a, b).join(""));
+  const part = (a: number, b: number): string =>
+    typeof chars === "string" ? chars.slice(a, b) : chars.slice(a, b).join("");
   return part(0, first) + o.char.repeat(n - first - last) + part(n - last, n);
 }
 
@@ -69,7 +70,9 @@ export function mask(value: unknown, o: MaskOptions): string {
 /** Unkeyed SHA-256 (hex) of UTF-8 of String(value), optionally truncated. */
 export function hash(value: unknown, length?: number): string {
   const text = scalarText("hash", value);
-  const hex = oneShot ? (oneShot("sha256", text, "hex") as string) : createHash("sha256").update(text, "utf8").digest("hex");
+  const hex = oneShot
+    ? (oneShot("sha256", text, "hex") as string)
+    : createHash("sha256").update(text, "utf8").digest("hex");
   return length === undefined ? hex : hex.slice(0, length);
 }
 
@@ -180,7 +183,7 @@ function ipv6Words(addr: string): number[] {
   const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
   const h = head ? head.split(":") : [];
   const t = tail ? tail.split(":") : [];
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill("0");
+  const fill: string[] = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill("0");
   return [...h, ...fill, ...t].map((w) => parseInt(w, 16));
 }
 
@@ -274,10 +277,13 @@ export function generalizeCoordinates(value: unknown, decimals: number): unknown
   if (typeof value === "object" && value !== null && !Buffer.isBuffer(value)) {
     const o = value as Record<string, unknown>;
     const pairs = [["lat", "lon"], ["lat", "lng"], ["latitude", "longitude"]].find(([a, b]) => a in o && b in o);
-    if (!pairs) throw new OperatorTypeError("generalize (coordinates) expects {lat, lon}, {lat, lng} or {latitude, longitude}");
+    if (!pairs) {
+      throw new OperatorTypeError("generalize (coordinates) expects {lat, lon}, {lat, lng} or {latitude, longitude}");
+    }
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(o)) {
-      Object.defineProperty(out, k, { value: pairs.includes(k) ? r(o[k]) : o[k], enumerable: true, writable: true, configurable: true });
+      const v = pairs.includes(k) ? r(o[k]) : o[k];
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
@@ -296,18 +302,60 @@ export interface TimePartOptions {
 
 const zoneFormats = new Map<string, Intl.DateTimeFormat>();
 
-/** The calendar date and hour of `d` in `timeZone`. */
-function wallClock(d: Date, timeZone: string): { year: number; month: number; day: number; hour: number } {
-  if (timeZone === "UTC") return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours() };
+const ISO_UTC_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?Z$/;
+
+/**
+ * A timestamp in ms: an ISO time in UTC (what most devices send) is read by arithmetic,
+ * anything else through Date.
+ */
+function epochMs(op: string, value: unknown): number {
+  if (typeof value === "string") {
+    const m = ISO_UTC_TIME.exec(value);
+    if (m) {
+      const [y, mo, d, h, mi] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])];
+      const s = m[6] === undefined ? 0 : Number(m[6]);
+      const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"));
+      const valid = y >= 100 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo) && h < 24 && mi < 60 && s < 60;
+      if (valid) return daysFromCivil(y, mo, d) * DAY_MS + h * 3_600_000 + mi * 60_000 + s * 1000 + ms;
+    }
+  }
+  return toDate(op, value).getTime();
+}
+
+/** The zone's offset from UTC at `t` (ms), by Intl: slow, so zoneOffset caches it. */
+function intlOffset(timeZone: string, t: number): number {
   let f = zoneFormats.get(timeZone);
   if (!f) {
     // built once per zone: an Intl formatter costs far more than a message
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric" });
+    const fields = { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" } as const;
+    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", ...fields });
     zoneFormats.set(timeZone, f);
   }
-  const parts: Record<string, number> = {};
-  for (const p of f.formatToParts(d)) if (p.type !== "literal") parts[p.type] = Number(p.value);
-  return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24 };
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(t)) if (part.type !== "literal") p[part.type] = Number(part.value);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute);
+  return wall - (t - (((t % 60_000) + 60_000) % 60_000));
+}
+
+const QUARTER_HOUR = 900_000;
+const offsetCache = new Map<string, number>();
+
+/**
+ * The offset at `t`, cached per zone and quarter hour of UTC: a reading stream asks about
+ * nearby times. A quarter whose two ends have the same offset has it throughout (zones
+ * change offset at most once in hours); one with a change in it is never cached.
+ */
+function zoneOffset(timeZone: string, t: number): number {
+  const quarter = Math.floor(t / QUARTER_HOUR);
+  const key = `${timeZone}\u0000${quarter}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  const start = intlOffset(timeZone, quarter * QUARTER_HOUR);
+  const end = intlOffset(timeZone, (quarter + 1) * QUARTER_HOUR - 1);
+  if (start !== end) return intlOffset(timeZone, t);
+  if (offsetCache.size >= 4096) offsetCache.clear();
+  offsetCache.set(key, start);
+  return start;
 }
 
 /** True when Intl knows the zone (checked when the node is created). */
@@ -325,32 +373,34 @@ export function isTimeZone(zone: string): boolean {
  * (Sunday), ISO 8601 week of year 1-53, month 1-12, or year.
  */
 export function timePart(value: unknown, o: TimePartOptions): number {
-  const { year, month, day, hour } = wallClock(toDate("timePart", value), o.timeZone);
+  const t = epochMs("timePart", value);
+  // the zone's wall clock as if it were UTC, then calendar arithmetic on its day number
+  const local = o.timeZone === "UTC" ? t : t + zoneOffset(o.timeZone, t);
+  const days = Math.floor(local / DAY_MS);
   switch (o.part) {
     case "hour":
-      return hour;
+      return Math.floor((local - days * DAY_MS) / 3_600_000);
     case "month":
-      return month;
+      return civilFromDays(days)[1];
     case "year":
-      return year;
+      return civilFromDays(days)[0];
     case "weekday":
-      return isoWeekday(year, month, day);
+      return isoWeekday(days);
     case "week":
-      return isoWeek(year, month, day);
+      return isoWeek(days);
   }
 }
 
-function isoWeekday(year: number, month: number, day: number): number {
-  const dow = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
-  return dow === 0 ? 7 : dow;
+/** 1 (Monday) to 7 (Sunday); day 0, 1970-01-01, was a Thursday. */
+function isoWeekday(days: number): number {
+  return ((((days + 3) % 7) + 7) % 7) + 1;
 }
 
 /** ISO 8601: week 1 holds the year's first Thursday; the week of a date is that of its Thursday. */
-function isoWeek(year: number, month: number, day: number): number {
-  const t = Date.UTC(year, month - 1, day);
-  const thursday = t + (4 - isoWeekday(year, month, day)) * DAY_MS;
-  const jan1 = Date.UTC(new Date(thursday).getUTCFullYear(), 0, 1);
-  return Math.floor((thursday - jan1) / DAY_MS / 7) + 1;
+function isoWeek(days: number): number {
+  const thursday = days + 4 - isoWeekday(days);
+  const jan1 = daysFromCivil(civilFromDays(thursday)[0], 1, 1);
+  return Math.floor((thursday - jan1) / 7) + 1;
 }
 
 // ---------------------------------------------------------------- dateShift
@@ -388,7 +438,8 @@ export function shiftCount(o: DateShiftOptions): number {
  */
 export class DateShifter {
   private readonly key: KeyObject;
-  private readonly memo = new Map<string, bigint>();
+  /** subject -> the first 8 bytes of its HMAC, as two 32-bit halves */
+  private readonly memo = new Map<string, [number, number]>();
   static readonly MEMO_MAX = 10000;
 
   constructor(subkey: Buffer) {
@@ -400,14 +451,16 @@ export class DateShifter {
   shiftDays(subject: string, o: DateShiftOptions): number {
     let h = this.memo.get(subject);
     if (h === undefined) {
-      h = createHmac("sha256", this.key).update(subject, "utf8").digest().readBigUInt64BE(0);
+      const mac = createHmac("sha256", this.key).update(subject, "utf8").digest();
+      h = [mac.readUInt32BE(0), mac.readUInt32BE(4)];
       if (this.memo.size >= DateShifter.MEMO_MAX) this.memo.clear();
       this.memo.set(subject, h);
     }
     const n = shiftCount(o);
     if (n === 0) throw new Error("dateShift: the range allows no shift");
     const { lo, hi, unit } = shiftRange(o);
-    let step = lo + Number(h % BigInt(n));
+    // (hi * 2^32 + lo) mod n without bigints: every product stays below 2^53 for n below 2^20
+    let step = lo + ((h[0] % n) * (2 ** 32 % n) + h[1]) % n;
     if (lo <= 0 && hi >= 0 && step >= 0) step++; // 0 is not a shift: it would leave the real dates
     return step * unit;
   }
@@ -421,30 +474,77 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})((?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{
  * epoch number, or a Date.
  */
 export function shiftDate(value: unknown, days: number): unknown {
+  return applyShift(parseShiftable(value), days);
+}
+
+/**
+ * A date as dateShift reads it: its kind, its time in ms (for text, the calendar day's
+ * midnight UTC) and, for text, what follows the date (time of day and offset, kept as written).
+ */
+export interface Shiftable {
+  kind: "number" | "date" | "text";
+  t: number;
+  rest: string;
+}
+
+/** Reads a value dateShift can move, or throws an OperatorTypeError (before a subject is needed). */
+export function parseShiftable(value: unknown): Shiftable {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw wrongType("dateShift", "a date", value);
-    return value + days * DAY_MS;
+    return { kind: "number", t: value, rest: "" };
   }
   if (isDate(value)) {
     const t = value.getTime();
     if (Number.isNaN(t)) throw new OperatorTypeError("dateShift expects a valid date");
-    return new Date(t + days * DAY_MS);
+    return { kind: "date", t, rest: "" };
   }
-  if (typeof value !== "string") throw wrongType("dateShift", "an ISO 8601 date string, an epoch number or a Date", value);
-  const m = ISO_DATE.exec(value.trim());
+  if (typeof value !== "string") {
+    throw wrongType("dateShift", "an ISO 8601 date string, an epoch number or a Date", value);
+  }
+  const m = ISO_DATE.exec(value) ?? ISO_DATE.exec(value.trim());
   if (!m) throw new OperatorTypeError("dateShift expects an ISO 8601 date such as 2024-03-15 or 2024-03-15T10:22:00Z");
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = Date.UTC(y, mo - 1, d);
-  const check = new Date(t);
-  // Date.UTC accepts day 31 of a 30-day month: refuse what is not a calendar date
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || y < 100) {
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) {
     throw new OperatorTypeError("dateShift expects a valid calendar date");
   }
-  const shifted = new Date(t + days * DAY_MS);
-  const year = shifted.getUTCFullYear();
+  return { kind: "text", t: daysFromCivil(y, mo, d) * DAY_MS, rest: m[4] };
+}
+
+export function applyShift(p: Shiftable, days: number): unknown {
+  const t = p.t + days * DAY_MS;
+  if (p.kind === "number") return t;
+  if (p.kind === "date") return new Date(t);
+  const [year, month, day] = civilFromDays(Math.round(t / DAY_MS));
   if (year < 0 || year > 9999) throw new OperatorTypeError("dateShift: the shifted date is outside years 0-9999");
-  const pad = (n: number, w: number): string => String(n).padStart(w, "0");
-  return `${pad(year, 4)}-${pad(shifted.getUTCMonth() + 1, 2)}-${pad(shifted.getUTCDate(), 2)}${m[4]}`;
+  const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
+  return `${String(year).padStart(4, "0")}-${two(month)}-${two(day)}${p.rest}`;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+// Calendar arithmetic without a Date per value (H. Hinnant, "chrono-compatible low-level date algorithms").
+function daysFromCivil(year: number, m: number, d: number): number {
+  const y = m <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return [yoe + era * 400 + (m <= 2 ? 1 : 0), m, d];
 }
 
 // ---------------------------------------------------------------- bucket

@@ -33,8 +33,9 @@ import {
   hash,
   isTimeZone,
   mask,
+  applyShift,
+  parseShiftable,
   shiftCount,
-  shiftDate,
   timePart,
   type BucketOptions,
   type DateGranularity,
@@ -184,7 +185,7 @@ const ENTITY_ACTION = Joi.object({
     };
     const r = schemas[value.op].validate(value, { abortEarly: true });
     if (r.error) return helpers.message({ custom: `{{#label}} ${r.error.details[0].message}` });
-    return r.value;
+    return r.value as unknown;
   });
 
 const RULE_SCHEMAS: Record<Operator, Joi.ObjectSchema> = {
@@ -230,7 +231,9 @@ const RULE_SCHEMAS: Record<Operator, Joi.ObjectSchema> = {
     timeZone: Joi.string()
       .trim()
       .default("UTC")
-      .custom((v: string, helpers) => (isTimeZone(v) ? v : helpers.message({ custom: "{{#label}} is not a time zone this Node.js knows" }))),
+      .custom((v: string, helpers) =>
+        isTimeZone(v) ? v : helpers.message({ custom: "{{#label}} is not a time zone this Node.js knows" }),
+      ),
   }),
   dateShift: Joi.object({
     minDays: Joi.number().integer().min(-36500).max(36500).default(-180),
@@ -238,7 +241,10 @@ const RULE_SCHEMAS: Record<Operator, Joi.ObjectSchema> = {
     keepWeekday: Joi.boolean().default(false),
   }).custom((v: DateShiftOptions, helpers) => {
     if (v.minDays > v.maxDays) return helpers.message({ custom: '"minDays" must not be above "maxDays"' });
-    if (shiftCount(v) === 0) return helpers.message({ custom: "the range allows no shift other than 0 (keeping weekdays, it needs 7 days or more)" });
+    if (shiftCount(v) === 0) {
+      const custom = "the range allows no shift other than 0 (keeping weekdays, it needs 7 days or more)";
+      return helpers.message({ custom });
+    }
     return v;
   }),
   bucket: Joi.object({
@@ -254,7 +260,9 @@ const RULE_SCHEMAS: Record<Operator, Joi.ObjectSchema> = {
     if (v.mode !== "ranges") return v;
     if (v.buckets.length === 0) return helpers.message({ custom: '"buckets" needs at least one range' });
     for (let i = 1; i < v.buckets.length; i++) {
-      if (!(v.buckets[i].below > v.buckets[i - 1].below)) return helpers.message({ custom: '"buckets" bounds must be ascending' });
+      if (!(v.buckets[i].below > v.buckets[i - 1].below)) {
+        return helpers.message({ custom: '"buckets" bounds must be ascending' });
+      }
     }
     return v;
   }),
@@ -279,16 +287,21 @@ export const ruleSchema = Joi.object({
     if (rule.op === "scan") {
       for (const [type, action] of Object.entries(rule.actions) as Array<[EntityType, EntityAction]>) {
         if (action.op === "generalize" && !["ipv4", "ipv6", "coordinates"].includes(type)) {
-          return helpers.message({ custom: `{{#label}} (scan): generalize applies to ipv4, ipv6 and coordinates, not ${type}` });
+          const custom = `{{#label}} (scan): generalize applies to ipv4, ipv6 and coordinates, not ${type}`;
+          return helpers.message({ custom });
         }
       }
-      if (rule.action.op === "generalize") return helpers.message({ custom: "{{#label}} (scan): generalize cannot be the action for every entity type" });
+      if (rule.action.op === "generalize") {
+        return helpers.message({ custom: "{{#label}} (scan): generalize cannot be the action for every entity type" });
+      }
     }
     return rule;
   });
 
 const plainPath = () =>
-  pathString().custom((v: string, helpers) => (v.includes("*") ? helpers.message({ custom: "{{#label}} cannot use a wildcard" }) : v));
+  pathString().custom((v: string, helpers) =>
+    v.includes("*") ? helpers.message({ custom: "{{#label}} cannot use a wildcard" }) : v,
+  );
 
 export const kAnonymitySchema = Joi.object({
   k: Joi.number().integer().min(2).max(1000).required(),
@@ -297,14 +310,18 @@ export const kAnonymitySchema = Joi.object({
   l: Joi.number().integer().min(2).max(1000),
   sensitive: plainPath().when("l", { is: Joi.exist(), then: Joi.required() }),
 }).custom((v: KAnonymityOptions, helpers) => {
-  if (v.sensitive !== undefined && v.quasiIdentifiers.some((q) => parsePath(q).text === parsePath(v.sensitive as string).text)) {
+  const sensitive = v.sensitive === undefined ? undefined : parsePath(v.sensitive).text;
+  if (sensitive !== undefined && v.quasiIdentifiers.some((q) => parsePath(q).text === sensitive)) {
     return helpers.message({ custom: '"sensitive" cannot also be a quasi-identifier' });
   }
   return v;
 });
 
 export const budgetSchema = Joi.object({
-  name: Joi.string().pattern(BUDGET_NAME).required().messages({ "string.pattern.base": "{{#label}} must be letters, digits, _ . - (at most 40)" }),
+  name: Joi.string()
+    .pattern(BUDGET_NAME)
+    .required()
+    .messages({ "string.pattern.base": "{{#label}} must be letters, digits, _ . - (at most 40)" }),
   purpose: Joi.string().trim().allow("").max(100).default(""),
   epsilon: Joi.number().positive().max(1e6).required(),
   delta: Joi.number().min(0).max(1).default(0),
@@ -338,8 +355,9 @@ function budgetProblem(v: AnonymizeOptions): string | null {
     if (!def) return `${where}: there is no budget named "${name}"`;
     const { epsilon } = r as { epsilon: number };
     const delta = r.op === "gaussian" ? r.delta : 0;
-    if (epsilon > def.epsilon) return `${where}: one release (epsilon ${epsilon}) exceeds budget "${name}" (epsilon ${def.epsilon})`;
-    if (delta > def.delta) return `${where}: one release (delta ${delta}) exceeds budget "${name}" (delta ${def.delta})`;
+    const exceeds = `exceeds budget "${name}"`;
+    if (epsilon > def.epsilon) return `${where}: one release (epsilon ${epsilon}) ${exceeds} (epsilon ${def.epsilon})`;
+    if (delta > def.delta) return `${where}: one release (delta ${delta}) ${exceeds} (delta ${def.delta})`;
   }
   return null;
 }
@@ -380,7 +398,8 @@ export function ruleProblems(rules: unknown): RuleProblem[] {
     }
     if (!r.error && !p.error) {
       const whole = ruleSchema.validate(raw, { errors: { wrap: { label: '"' } } });
-      if (whole.error) out.push({ rule, option: null, message: whole.error.details[0].message.replace(/^"value" /, "") });
+      const message = whole.error?.details[0].message.replace(/^"value" /, "");
+      if (message !== undefined) out.push({ rule, option: null, message });
     }
   });
   return out;
@@ -433,7 +452,12 @@ export function describeOperators(): Record<string, Record<string, OptionSpec>> 
 
 /** Whether any rule needs to know whose value it is (dateShift, or a rule spending from a budget). */
 export function usesSubject(rules: readonly Rule[]): boolean {
-  return rules.some((r) => r.op === "dateShift" || (NOISE_OPERATORS.includes(r.op) && !!(r as { budget?: string }).budget));
+  return rules.some((r) => r.op === "dateShift" || spendsBudget(r));
+}
+
+/** A noise rule that names a budget. */
+function spendsBudget(r: Rule): boolean {
+  return NOISE_OPERATORS.includes(r.op) && !!(r as { budget?: string }).budget;
 }
 
 export function usesDateShift(rules: readonly Rule[]): boolean {
@@ -444,7 +468,8 @@ export function usesPseudonyms(rules: readonly Rule[]): boolean {
   return rules.some(
     (r) =>
       r.op === "pseudonymize" ||
-      (r.op === "scan" && (r.action.op === "pseudonymize" || Object.values(r.actions).some((a) => a && a.op === "pseudonymize"))),
+      (r.op === "scan" &&
+        (r.action.op === "pseudonymize" || Object.values(r.actions).some((a) => a && a.op === "pseudonymize"))),
   );
 }
 
@@ -557,8 +582,10 @@ export class Anonymizer {
     this.rules = redactsFirst(
       options.rules.map((rule, index) => {
         const path = rule.path === "" ? null : parsePath(rule.path);
-        const single = path !== null && path.segments.length === 1 && typeof path.segments[0] === "string" ? path.segments[0] : undefined;
-        return { index, rule, path, field: single, opIndex: OPERATORS.indexOf(rule.op), mechanism: compileMechanism(rule) };
+        const first = path !== null && path.segments.length === 1 ? path.segments[0] : undefined;
+        const single = typeof first === "string" ? first : undefined;
+        const opIndex = OPERATORS.indexOf(rule.op);
+        return { index, rule, path, field: single, opIndex, mechanism: compileMechanism(rule) };
       }),
     );
     if (usesPseudonyms(options.rules)) {
@@ -569,7 +596,7 @@ export class Anonymizer {
       if (!deps.dateShiftKey) throw new Error("dateShift needs a keyring");
       this.dateShifter = new DateShifter(deps.dateShiftKey);
     }
-    const budgeted = options.rules.some((r) => NOISE_OPERATORS.includes(r.op) && !!(r as { budget?: string }).budget);
+    const budgeted = options.rules.some(spendsBudget);
     if (budgeted && !deps.ledger) throw new Error("budgets need a ledger");
     this.ledger = deps.ledger;
     this.random = deps.random ?? csprng;
@@ -634,7 +661,7 @@ export class Anonymizer {
         const out = this.applyOne(c, value, summary);
         if (out === value) continue;
         if (out === REMOVED) {
-          root = copyWithout(root as Record<string, unknown>, [key]);
+          root = copyWithout(root, [key]);
           copied.add(root as object);
           continue;
         }
@@ -700,7 +727,8 @@ export class Anonymizer {
         return REMOVED;
       }
       // names the rule's path, not the keys `*` found there: a key can be personal data
-      throw new AnonymizeError(`rule ${c.index + 1} (${rule.op} ${rule.path === "" ? "(value)" : rule.path}): ${e.message}`);
+      const where = rule.path === "" ? "(value)" : rule.path;
+      throw new AnonymizeError(`rule ${c.index + 1} (${rule.op} ${where}): ${e.message}`);
     }
   }
 
@@ -721,10 +749,11 @@ export class Anonymizer {
         return generalize(value, rule);
       case "timePart":
         return timePart(value, rule);
-      case "dateShift":
-        // the value is checked first: a value that cannot be shifted needs no subject
-        shiftDate(value, 0);
-        return shiftDate(value, (this.dateShifter as DateShifter).shiftDays(this.subjectText("dateShift"), rule));
+      case "dateShift": {
+        // the value is read first: a value that cannot be shifted needs no subject
+        const date = parseShiftable(value);
+        return applyShift(date, (this.dateShifter as DateShifter).shiftDays(this.subjectText("dateShift"), rule));
+      }
       case "bucket":
         return bucket(value, rule);
       case "noise":
@@ -779,7 +808,10 @@ export class Anonymizer {
     }
     use.spent.epsilon = roundAmount(use.spent.epsilon + m.epsilon);
     use.spent.delta = roundAmount(use.spent.delta + m.delta);
-    use.remaining = { epsilon: Math.min(use.remaining.epsilon, left.epsilon), delta: Math.min(use.remaining.delta, left.delta) };
+    use.remaining = {
+      epsilon: Math.min(use.remaining.epsilon, left.epsilon),
+      delta: Math.min(use.remaining.delta, left.delta),
+    };
     return out;
   }
 
@@ -793,7 +825,9 @@ export class Anonymizer {
     if (typeof value === "string") return this.scan(rule, value, summary);
     const kind = collectionKind(value);
     if (kind !== null) throw new OperatorTypeError(`scan cannot look inside ${kind}`);
-    if (depth === 0 && !isContainer(value)) throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
+    if (depth === 0 && !isContainer(value)) {
+      throw new OperatorTypeError(`scan expects a string, an object or an array, got ${typeName(value)}`);
+    }
     if (!isContainer(value)) return value;
     if (depth >= 64) throw new OperatorTypeError("scan: the value is nested more than 64 levels deep");
     let out: Container | undefined;
@@ -824,7 +858,9 @@ export class Anonymizer {
         case "pseudonymize":
           return (this.pseudonymizer as Pseudonymizer).pseudonym(text, action);
         case "generalize":
-          if (e.type === "coordinates") return text.replace(/[-+]?\d+\.\d+/g, (n) => Number(n).toFixed(action.decimals));
+          if (e.type === "coordinates") {
+            return text.replace(/[-+]?\d+\.\d+/g, (n) => Number(n).toFixed(action.decimals));
+          }
           return generalizeIp(text.replace(/%.*$/, ""), action.ipv4Prefix, action.ipv6Prefix);
       }
     });
@@ -846,13 +882,16 @@ export class Anonymizer {
     const n = records.length;
     const qis = ko.quasiIdentifiers.map((text) => {
       const path = parsePath(text);
-      return { text, path, coarsen: this.coarsenerFor(text), level: 0, column: records.map((r) => keyText(getValue(r, path))) };
+      const column = records.map((r) => keyText(getValue(r, path)));
+      return { text, path, coarsen: this.coarsenerFor(text), level: 0, column };
     });
     const sensitivePath = ko.sensitive !== undefined ? parsePath(ko.sensitive) : undefined;
     const sensitive = sensitivePath ? records.map((r) => keyText(getValue(r, sensitivePath))) : undefined;
     const evaluate = () => {
       // JSON text never holds a raw NUL (JSON.stringify escapes it), so the join is unambiguous
-      const keys = records.map((_, i) => (qis.length === 1 ? qis[0].column[i] : qis.map((q) => q.column[i]).join("\u0000")));
+      const keys = records.map((_, i) =>
+        qis.length === 1 ? qis[0].column[i] : qis.map((q) => q.column[i]).join("\u0000"),
+      );
       const groups = new Map<string, { size: number; values: Set<string> | undefined }>();
       keys.forEach((key, i) => {
         let g = groups.get(key);
@@ -880,7 +919,8 @@ export class Anonymizer {
       const apply = (pick.coarsen as Coarsener)(pick.level) as (v: unknown) => unknown;
       records.forEach((r, i) => {
         const original = getValue(originals[i], pick.path);
-        if (original === undefined || original === null || !isContainer(r) || getValue(r, pick.path) === undefined) return;
+        if (original === undefined || original === null) return;
+        if (!isContainer(r) || getValue(r, pick.path) === undefined) return;
         let value: unknown;
         try {
           value = apply(original);
@@ -918,7 +958,10 @@ export class Anonymizer {
     const normal = parsePath(path).text;
     const found = [...this.options.rules]
       .reverse()
-      .find((r) => (r.op === "generalize" || (r.op === "bucket" && r.mode === "fixed")) && r.path !== "" && parsePath(r.path).text === normal);
+      .find((r) => {
+        const coarsens = r.op === "generalize" || (r.op === "bucket" && r.mode === "fixed");
+        return coarsens && r.path !== "" && parsePath(r.path).text === normal;
+      });
     if (found?.op === "generalize") {
       return (level) => {
         const o = coarser(found, level);
@@ -958,7 +1001,8 @@ function redactsFirst(rules: CompiledRule[]): CompiledRule[] {
   const out: CompiledRule[] = [];
   let hoistable = true; // every rule so far is a plain-key rule
   for (const c of rules) {
-    const movable = hoistable && c.rule.op === "redact" && c.field !== undefined && !out.some((o) => o.field === c.field);
+    const movable =
+      hoistable && c.rule.op === "redact" && c.field !== undefined && !out.some((o) => o.field === c.field);
     if (movable) {
       const firstNonRedact = out.findIndex((o) => o.rule.op !== "redact");
       out.splice(firstNonRedact < 0 ? out.length : firstNonRedact, 0, c);
@@ -984,7 +1028,11 @@ export function coarser(o: GeneralizeOptions, level: number): GeneralizeOptions 
     }
     case "ip":
       if (o.ipv4Prefix - 8 * level < 0 && o.ipv6Prefix - 16 * level < 0) return undefined;
-      return { ...o, ipv4Prefix: Math.max(0, o.ipv4Prefix - 8 * level), ipv6Prefix: Math.max(0, o.ipv6Prefix - 16 * level) };
+      return {
+        ...o,
+        ipv4Prefix: Math.max(0, o.ipv4Prefix - 8 * level),
+        ipv6Prefix: Math.max(0, o.ipv6Prefix - 16 * level),
+      };
     case "coordinates":
       return o.decimals - level < 0 ? undefined : { ...o, decimals: o.decimals - level };
   }

@@ -165,7 +165,9 @@ export class BudgetLedger {
     const used = state.spent.get(key) ?? [0, 0];
     const e = used[0] + charge(epsilon, EPS_UNIT);
     const d = used[1] + charge(delta, DELTA_UNIT);
-    if (e > capacity(def.epsilon, EPS_UNIT) || d > capacity(def.delta, DELTA_UNIT)) throw new BudgetSpentError(name, subject, end);
+    if (e > capacity(def.epsilon, EPS_UNIT) || d > capacity(def.delta, DELTA_UNIT)) {
+      throw new BudgetSpentError(name, subject, end);
+    }
     if (!state.spent.has(key) && state.spent.size >= MAX_SUBJECTS) {
       throw new BudgetError(`budget "${name}" tracks ${MAX_SUBJECTS} subjects this period: no more can be added`);
     }
@@ -246,9 +248,10 @@ function parseLedger(raw: unknown): SavedLedger | undefined {
   };
   if (typeof raw !== "object" || raw === null) return bad();
   const r = raw as Partial<SavedLedger>;
-  if (r.version !== 1 || typeof r.salt !== "string" || typeof r.budgets !== "object" || r.budgets === null) return bad();
+  const isObject = (v: unknown): v is object => typeof v === "object" && v !== null;
+  if (r.version !== 1 || typeof r.salt !== "string" || !isObject(r.budgets)) return bad();
   for (const b of Object.values(r.budgets)) {
-    if (typeof b !== "object" || b === null || !Number.isSafeInteger(b.start) || typeof b.spent !== "object" || b.spent === null) return bad();
+    if (!isObject(b) || !Number.isSafeInteger(b.start) || !isObject(b.spent)) return bad();
     for (const v of Object.values(b.spent)) {
       if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isSafeInteger(n) && n >= 0)) return bad();
     }

@@ -83,7 +83,9 @@ export function uniformBelow(src: RandomSource, n: number): number {
       if (r < limit) return r % n;
     }
   }
-  if (!(n <= TWO53 && n >= 1 && Number.isInteger(n))) throw new RangeError("uniformBelow: n must be an integer in [1, 2^53]");
+  if (!(n <= TWO53 && n >= 1 && Number.isInteger(n))) {
+    throw new RangeError("uniformBelow: n must be an integer in [1, 2^53]");
+  }
   const limit = TWO53 - (TWO53 % n);
   for (;;) {
     const r = next53(src);
@@ -166,7 +168,11 @@ export function discreteGaussian(src: RandomSource, sigma: number): number {
     const y = discreteLaplace(src, 1, t);
     const a = Math.abs(y) * t - s2;
     const num = a * a;
-    const accept = Number.isSafeInteger(num) && Number.isSafeInteger(den) ? bernoulliExp(src, num, den) : bernoulliExp(src, BigInt(a) * BigInt(a), 2n * BigInt(s2) * BigInt(t) * BigInt(t));
+    // past 2^53 (a large sigma, or a far tail) the same fraction in bigints
+    const accept =
+      Number.isSafeInteger(num) && Number.isSafeInteger(den)
+        ? bernoulliExp(src, num, den)
+        : bernoulliExp(src, BigInt(a) * BigInt(a), 2n * BigInt(s2) * BigInt(t) * BigInt(t));
     if (accept) return y;
   }
 }

@@ -143,7 +143,8 @@ export class GeometricMechanism implements Mechanism {
 
   apply(value: unknown, src: RandomSource): number {
     if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-      throw new OperatorTypeError(`geometric expects an integer, got ${typeof value === "number" ? "a fraction" : typeName(value)}`);
+      const got = typeof value === "number" ? "a fraction" : typeName(value);
+      throw new OperatorTypeError(`geometric expects an integer, got ${got}`);
     }
     const out = value + discreteLaplace(src, this.eps.num, this.t);
     if (!Number.isSafeInteger(out)) throw new OperatorTypeError("geometric: the value is too large");

@@ -42,7 +42,9 @@ interface AnonymizeNodeConfig extends AnonymizeOptions {
 
 const schema = Joi.object({
   property: pathString()
-    .custom((v: string, helpers) => (v.includes("*") ? helpers.message({ custom: '"property" cannot use a wildcard: use a rule path instead' }) : v))
+    .custom((v: string, helpers) =>
+      v.includes("*") ? helpers.message({ custom: '"property" cannot use a wildcard: use a rule path instead' }) : v,
+    )
     .default("payload"),
   keyring: Joi.string().allow("").default(""),
 })
@@ -87,14 +89,18 @@ function normalize(def: Record<string, unknown>): Record<string, unknown> {
   }
   // lDiversity, not l: the editor keeps a node's "show label" setting in `l`
   for (const key of ["k", "kAnon", "quasiIdentifiers", "maxSuppression", "lDiversity", "sensitive"]) delete raw[key];
-  raw.subject = { from: blank(raw.subjectFrom) ? "msg" : raw.subjectFrom, path: blank(raw.subject) ? "topic" : raw.subject };
+  raw.subject = {
+    from: blank(raw.subjectFrom) ? "msg" : raw.subjectFrom,
+    path: blank(raw.subject) ? "topic" : raw.subject,
+  };
   delete raw.subjectFrom;
   if (blank(raw.budgets)) delete raw.budgets;
   return raw;
 }
 
 function configFrom(raw: unknown): { ok: true; config: AnonymizeNodeConfig } | { ok: false; error: string } {
-  const checked = validateConfig(schema as Joi.Schema<AnonymizeNodeConfig>, normalize((raw ?? {}) as Record<string, unknown>));
+  const input = normalize((raw ?? {}) as Record<string, unknown>);
+  const checked = validateConfig(schema as Joi.Schema<AnonymizeNodeConfig>, input);
   return checked.ok ? { ok: true, config: checked.value } : { ok: false, error: checked.error };
 }
 
@@ -119,7 +125,10 @@ export = function (RED: RedAPI) {
     const needD = usesDateShift(config.rules);
     if (!needP && !needD) return {};
     const keyring = keyringNode(RED, config.keyring).getKeyring();
-    return { pseudonym: needP ? keyring.subkey(PSEUDONYM_INFO) : undefined, dateShift: needD ? keyring.subkey(DATE_SHIFT_INFO) : undefined };
+    return {
+      pseudonym: needP ? keyring.subkey(PSEUDONYM_INFO) : undefined,
+      dateShift: needD ? keyring.subkey(DATE_SHIFT_INFO) : undefined,
+    };
   };
 
   function PrivacyAnonymizeNode(this: RedNode, def: NodeDef) {
@@ -135,7 +144,8 @@ export = function (RED: RedAPI) {
       property = parsePath(config.property);
       if (usesSubject(config.rules) && config.subject?.from === "msg") subjectPath = parsePath(config.subject.path);
       // a ledger that cannot be read fails the node closed: spending from a fresh one would overspend
-      if ((config.budgets ?? []).length > 0) ledger = new BudgetLedger(config.budgets ?? [], ledgerFile(budgetFile(RED.settings.userDir, node.id)));
+      const budgets = config.budgets ?? [];
+      if (budgets.length > 0) ledger = new BudgetLedger(budgets, ledgerFile(budgetFile(RED.settings.userDir, node.id)));
     } catch (e) {
       failClosed(node, status, `invalid config: ${errorText(e)}`);
       return;
@@ -199,7 +209,8 @@ export = function (RED: RedAPI) {
         }),
         errorStatus: (err): NodeStatus | undefined => {
           if (!(err instanceof BudgetSpentError)) return undefined;
-          return { fill: "yellow", shape: "ring", text: `budget spent for ${shortText(err.subject, 24)}, resets ${formatReset(err.resets)}` };
+          const text = `budget spent for ${shortText(err.subject, 24)}, resets ${formatReset(err.resets)}`;
+          return { fill: "yellow", shape: "ring", text };
         },
       },
     );

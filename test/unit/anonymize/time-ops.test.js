@@ -33,8 +33,11 @@ describe("timePart", () => {
     const times = fc.sample(fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2099, 11, 31) }), { seed: 18, numRuns: 1500 });
     // the turns of the year and DST changes, where ISO weeks and local hours are easy to get wrong
     for (const y of [2020, 2021, 2024, 2026, 2027]) times.push(Date.UTC(y - 1, 11, 28), Date.UTC(y - 1, 11, 31, 23, 30), Date.UTC(y, 0, 1), Date.UTC(y, 0, 4, 5));
-    times.push(Date.UTC(2024, 2, 31, 0, 59), Date.UTC(2024, 2, 31, 1, 0), Date.UTC(2024, 9, 27, 0, 30), Date.UTC(2024, 9, 27, 1, 30));
-    const zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"];
+    // every 7 minutes for 4 hours around 2024's offset changes (Lord Howe moves by 30 minutes), in order,
+    // so the offsets cached per quarter hour are used across each change
+    const changes = [Date.UTC(2024, 2, 31, 1), Date.UTC(2024, 9, 27, 1), Date.UTC(2024, 2, 10, 7), Date.UTC(2024, 10, 3, 6), Date.UTC(2024, 3, 6, 15), Date.UTC(2024, 9, 5, 16)];
+    for (const c of changes) for (let m = -120; m <= 120; m += 7) times.push(c + m * 60000);
+    const zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland", "Australia/Lord_Howe", "Asia/Kathmandu"];
     const expected = runPython(
       `
 import sys, json, datetime, zoneinfo
@@ -53,8 +56,13 @@ print(json.dumps(out))`,
     );
     for (const zone of zones) {
       times.forEach((t, i) => {
-        const got = ["hour", "weekday", "week", "month", "year"].map((part) => ops.timePart(t, { part, timeZone: zone }));
+        const parts = ["hour", "weekday", "week", "month", "year"];
+        const got = parts.map((part) => ops.timePart(t, { part, timeZone: zone }));
         assert.deepEqual(got, expected[zone][i], `${new Date(t).toISOString()} in ${zone}`);
+        // the same instant as ISO text (read by arithmetic) and as a Date
+        const iso = new Date(t).toISOString();
+        assert.deepEqual(parts.map((part) => ops.timePart(iso, { part, timeZone: zone })), expected[zone][i], iso);
+        assert.deepEqual(parts.map((part) => ops.timePart(new Date(t), { part, timeZone: zone })), expected[zone][i]);
       });
     }
   });
