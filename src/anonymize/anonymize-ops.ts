@@ -513,7 +513,11 @@ export function parseShiftable(value: unknown): Shiftable {
 export function applyShift(p: Shiftable, days: number): unknown {
   const t = p.t + days * DAY_MS;
   if (p.kind === "number") return t;
-  if (p.kind === "date") return new Date(t);
+  if (p.kind === "date") {
+    // past the range of a Date (8.64e15 ms from 1970) it would be an Invalid Date
+    if (Math.abs(t) > 8.64e15) throw new OperatorTypeError("dateShift: the shifted date is out of range");
+    return new Date(t);
+  }
   const [year, month, day] = civilFromDays(Math.round(t / DAY_MS));
   if (year < 0 || year > 9999) throw new OperatorTypeError("dateShift: the shifted date is outside years 0-9999");
   const two = (n: number): string => (n < 10 ? `0${n}` : String(n));

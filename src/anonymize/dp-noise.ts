@@ -255,8 +255,25 @@ function gaussianSum(sigma: number, from: number): number {
   return sum;
 }
 
-/** The smallest integer sigma (in grid steps) whose discrete Gaussian gives (epsilon, delta) at sensitivity d. */
+const calibrated = new Map<string, number>();
+
+/**
+ * The smallest integer sigma (in grid steps) whose discrete Gaussian gives (epsilon, delta) at
+ * sensitivity d. Cached: the editor's preview builds an engine at every keystroke, and small
+ * epsilons and deltas take tens of milliseconds to calibrate.
+ */
 export function calibrateGaussian(d: number, epsilon: number, delta: number): number {
+  const key = `${d}/${epsilon}/${delta}`;
+  let sigma = calibrated.get(key);
+  if (sigma === undefined) {
+    sigma = searchSigma(d, epsilon, delta);
+    if (calibrated.size >= 256) calibrated.clear();
+    calibrated.set(key, sigma);
+  }
+  return sigma;
+}
+
+function searchSigma(d: number, epsilon: number, delta: number): number {
   let hi = 1;
   while (discreteGaussianDelta(hi, d, epsilon) > delta) {
     hi *= 2;

@@ -63,7 +63,11 @@ function roundTrip(an, msg, timeout = 2000) {
 }
 
 describe("privacy-anonymize node", function () {
-  afterEach(async () => helper.unload());
+  afterEach(async function () {
+    await helper.unload();
+    if (this.cleanup) this.cleanup();
+    this.cleanup = undefined;
+  });
 
   it("pseudonymizes, masks, generalizes and scans a record, and records a trail with counts only", async () => {
     const an = await load({
@@ -185,6 +189,13 @@ describe("privacy-anonymize node", function () {
 
   it("hostile messages never crash the node, never pollute a prototype, and are sent whole or not at all", async function () {
     this.timeout(30000);
+    // the budget's file goes to a temporary user directory, not the home directory
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "anon-hostile-"));
+    helper.settings({ userDir });
+    this.test.ctx.cleanup = () => {
+      helper.settings({});
+      fs.rmSync(userDir, { recursive: true, force: true });
+    };
     const an = await load(
       {
         rules: [
@@ -193,16 +204,25 @@ describe("privacy-anonymize node", function () {
           { path: "*.c", op: "generalize", kind: "range" },
           { path: "d", op: "scan" },
           { path: "e", op: "pseudonymize" },
+          { path: "f", op: "timePart", part: "week", timeZone: "Europe/Berlin" },
+          { path: "g", op: "dateShift" },
+          { path: "*.h", op: "bucket", width: 3 },
+          { path: "i", op: "geometric", epsilon: 1 },
+          { path: "j", op: "randomizedResponse", epsilon: 1 },
+          { path: "k", op: "gaussian", epsilon: 1, delta: 1e-5 },
+          { path: "l", op: "noise", epsilon: 1, budget: "b" },
         ],
+        budgets: [{ name: "b", epsilon: 1000 }],
         keyring: "kr",
       },
       true,
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.anything({ withObjectString: true, withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key: fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "e")) }),
-        async (payload) => {
-          const res = await roundTrip(an, { payload });
+        fc.anything({ withObjectString: true, withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key: fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l")) }),
+        fc.oneof(fc.constant(undefined), fc.string(), fc.integer(), fc.anything()),
+        async (payload, topic) => {
+          const res = await roundTrip(an, { payload, topic });
           assert.ok(res.sent || res.caught);
           if (res.caught) assert.equal(res.caught.payload, undefined);
           const plain = typeof payload === "object" && payload !== null && !Array.isArray(payload) && !ArrayBuffer.isView(payload);
