@@ -194,6 +194,7 @@ describe("privacy-anonymize node", function () {
     helper.settings({ userDir });
     this.test.ctx.cleanup = () => {
       helper.settings({});
+      require("../../dist/encryption/keyring.js").detachGcmUseStore();
       fs.rmSync(userDir, { recursive: true, force: true });
     };
     const an = await load(
@@ -250,6 +251,8 @@ describe("privacy-anonymize node: dates, budgets, l-diversity", function () {
   afterEach(async () => {
     await helper.unload();
     helper.settings({});
+    // the keyring attached its use count file in this user directory: let go of it before it goes
+    require("../../dist/encryption/keyring.js").detachGcmUseStore();
     fs.rmSync(userDir, { recursive: true, force: true });
   });
 
