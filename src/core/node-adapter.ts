@@ -53,6 +53,8 @@ export function failClosed(node: RedNode, status: StatusReporter, reason: string
 export interface InputOptions {
   /** Builds the status shown after messages were handled; called at most a few times a second. */
   okStatus?: () => NodeStatus;
+  /** The status for an error, when the node has a better one than the error's first 40 characters. */
+  errorStatus?: (err: Error) => NodeStatus | undefined;
 }
 
 /**
@@ -79,7 +81,13 @@ export function onInput(
   };
   const fail = (err: unknown, done: DoneFunction): void => {
     const error = err instanceof Error ? err : new Error(errorText(err));
-    status.showNow({ fill: "red", shape: "dot", text: shortText(error.message) });
+    let shown: NodeStatus | undefined;
+    try {
+      shown = options.errorStatus?.(error);
+    } catch {
+      shown = undefined; // a throwing status builder must not hide the error itself
+    }
+    status.showNow(shown ?? { fill: "red", shape: "dot", text: shortText(error.message) });
     done(error);
   };
   node.on("input", (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {

@@ -28,7 +28,7 @@ const CASES = {
   "privacy-consent": { needs: [STORE], field: "method", bad: "x".repeat(120), good: "web form" },
   "privacy-consent-gate": { needs: [STORE], field: "subjectProperty", bad: "payload..device", good: "payload.device", set: { purpose: "analytics" } },
   "privacy-minimize": { field: "property", bad: "payload..x", good: "payload", noInput: ["rules", "aggregateFields"] },
-  "privacy-anonymize": { needs: [KEYRING], field: "property", bad: "payload..x", good: "payload", noInput: ["rules", "quasiIdentifiers"] },
+  "privacy-anonymize": { needs: [KEYRING], field: "property", bad: "payload..x", good: "payload", noInput: ["rules", "quasiIdentifiers", "budgets"] },
   "privacy-update-check": { field: "registry", bad: "not a url", good: "http://127.0.0.1:4873/" },
 };
 

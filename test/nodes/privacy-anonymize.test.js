@@ -1,6 +1,9 @@
 "use strict";
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
 const helper = require("node-red-node-test-helper");
 const fc = require("fast-check");
 const anonymizeNode = require("../../dist/nodes/privacy-anonymize.js");
@@ -60,7 +63,11 @@ function roundTrip(an, msg, timeout = 2000) {
 }
 
 describe("privacy-anonymize node", function () {
-  afterEach(async () => helper.unload());
+  afterEach(async function () {
+    await helper.unload();
+    if (this.cleanup) this.cleanup();
+    this.cleanup = undefined;
+  });
 
   it("pseudonymizes, masks, generalizes and scans a record, and records a trail with counts only", async () => {
     const an = await load({
@@ -182,6 +189,14 @@ describe("privacy-anonymize node", function () {
 
   it("hostile messages never crash the node, never pollute a prototype, and are sent whole or not at all", async function () {
     this.timeout(30000);
+    // the budget's file goes to a temporary user directory, not the home directory
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "anon-hostile-"));
+    helper.settings({ userDir });
+    this.test.ctx.cleanup = () => {
+      helper.settings({});
+      require("../../dist/encryption/keyring.js").detachGcmUseStore();
+      fs.rmSync(userDir, { recursive: true, force: true });
+    };
     const an = await load(
       {
         rules: [
@@ -190,16 +205,25 @@ describe("privacy-anonymize node", function () {
           { path: "*.c", op: "generalize", kind: "range" },
           { path: "d", op: "scan" },
           { path: "e", op: "pseudonymize" },
+          { path: "f", op: "timePart", part: "week", timeZone: "Europe/Berlin" },
+          { path: "g", op: "dateShift" },
+          { path: "*.h", op: "bucket", width: 3 },
+          { path: "i", op: "geometric", epsilon: 1 },
+          { path: "j", op: "randomizedResponse", epsilon: 1 },
+          { path: "k", op: "gaussian", epsilon: 1, delta: 1e-5 },
+          { path: "l", op: "noise", epsilon: 1, budget: "b" },
         ],
+        budgets: [{ name: "b", epsilon: 1000 }],
         keyring: "kr",
       },
       true,
     );
     await fc.assert(
       fc.asyncProperty(
-        fc.anything({ withObjectString: true, withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key: fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "e")) }),
-        async (payload) => {
-          const res = await roundTrip(an, { payload });
+        fc.anything({ withObjectString: true, withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key: fc.oneof(fc.string(), fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l")) }),
+        fc.oneof(fc.constant(undefined), fc.string(), fc.integer(), fc.anything()),
+        async (payload, topic) => {
+          const res = await roundTrip(an, { payload, topic });
           assert.ok(res.sent || res.caught);
           if (res.caught) assert.equal(res.caught.payload, undefined);
           const plain = typeof payload === "object" && payload !== null && !Array.isArray(payload) && !ArrayBuffer.isView(payload);
@@ -215,5 +239,112 @@ describe("privacy-anonymize node", function () {
       ),
       { numRuns: 150, seed: Number(process.env.FC_SEED) || undefined },
     );
+  });
+});
+
+describe("privacy-anonymize node: dates, budgets, l-diversity", function () {
+  let userDir;
+  beforeEach(() => {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "anon-node-"));
+    helper.settings({ userDir });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+    // the keyring attached its use count file in this user directory: let go of it before it goes
+    require("../../dist/encryption/keyring.js").detachGcmUseStore();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it("dateShift uses the keyring's privacy-date-shift subkey and the subject from msg.topic", async () => {
+    const an = await load({ rules: [{ path: "installed", op: "dateShift", minDays: -30, maxDays: 30 }], keyring: "kr" });
+    const { sent } = await roundTrip(an, { topic: "alice", payload: { installed: "2024-03-15" } });
+    const subkey = Buffer.from(crypto.hkdfSync("sha256", key, Buffer.alloc(0), Buffer.from("privacy-date-shift"), 32));
+    const h = crypto.createHmac("sha256", subkey).update("alice", "utf8").digest().readBigUInt64BE(0);
+    let shift = -30 + Number(h % 60n);
+    if (shift >= 0) shift++;
+    assert.equal(sent.payload.installed, new Date(Date.UTC(2024, 2, 15) + shift * 86400000).toISOString().slice(0, 10));
+    assert.equal(sent.privacy.trail[0].fields.dateShift, 1);
+  });
+
+  it("dateShift without a keyring fails closed", async () => {
+    const an = await load({ rules: [{ path: "d", op: "dateShift" }] }, true);
+    const res = await roundTrip(an, { payload: { a: 1 } });
+    assert.match(res.caught.error.message, /"keyring" is required by the dateShift rules/);
+  });
+
+  it("a spent budget fails the message with 'budget spent for <subject>, resets <time>' in the status, and survives a restart", async () => {
+    const def = {
+      rules: [{ path: "kwh", op: "geometric", epsilon: 0.5, budget: "energy" }],
+      budgets: [{ name: "energy", purpose: "neighbourhood energy project", epsilon: 1, period: "day" }],
+    };
+    let an = await load(def, true);
+    const statuses = [];
+    an.on("call:status", (c) => statuses.push(c.args[0]));
+    const first = await roundTrip(an, { topic: "flat-3", payload: { kwh: 12 } });
+    const entry = first.sent.privacy.trail[0];
+    assert.deepEqual(entry.budgets.energy.remaining, { epsilon: 0.5, delta: 0 });
+    assert.equal(entry.budgets.energy.purpose, "neighbourhood energy project");
+    assert.ok(!JSON.stringify(entry).includes("flat-3"), "the trail names no subject");
+    assert.ok((await roundTrip(an, { topic: "flat-3", payload: { kwh: 13 } })).sent);
+    const third = await roundTrip(an, { topic: "flat-3", payload: { kwh: 14 } });
+    assert.match(third.caught.error.message, /budget "energy" spent for flat-3, resets \d{4}-\d\d-\d\d 00:00 UTC/);
+    assert.equal(third.caught.payload, undefined);
+    assert.match(statuses[statuses.length - 1].text, /^budget spent for flat-3, resets /);
+    assert.ok((await roundTrip(an, { topic: "flat-4", payload: { kwh: 1 } })).sent, "another subject still has its budget");
+    const file = path.join(userDir, "privacy-anonymize", "an.budgets.json");
+    assert.ok(fs.existsSync(file));
+    assert.ok(!fs.readFileSync(file, "utf8").includes("flat-3"));
+    // a restart (the node is loaded again) keeps what was spent
+    await helper.unload();
+    an = await load(def, true);
+    const again = await roundTrip(an, { topic: "flat-3", payload: { kwh: 15 } });
+    assert.match(again.caught.error.message, /spent for flat-3/);
+  });
+
+  it("a budget under concurrent messages is never overspent, and each sent message's spend is on disk", async () => {
+    const an = await load({
+      rules: [{ path: "home", op: "randomizedResponse", epsilon: 0.25, budget: "b" }],
+      budgets: [{ name: "b", epsilon: 2, onSpent: "drop" }],
+    });
+    const out = helper.getNode("out");
+    const got = [];
+    const all = new Promise((resolve) => out.on("input", (m) => got.push(m) === 40 && resolve()));
+    for (let i = 0; i < 40; i++) an.receive({ topic: "alice", payload: { home: true } });
+    await all;
+    assert.equal(got.filter((m) => "home" in m.payload).length, 8, "2 / 0.25 = 8 releases");
+    assert.equal(got.reduce((a, m) => a + m.privacy.trail[0].budgets.b.dropped, 0), 32);
+    const saved = JSON.parse(fs.readFileSync(path.join(userDir, "privacy-anonymize", "an.budgets.json"), "utf8"));
+    assert.deepEqual(Object.values(saved.budgets.b.spent), [[2e9, 0]]);
+  });
+
+  it("an unreadable budget file fails the node closed instead of starting a fresh budget", async () => {
+    fs.mkdirSync(path.join(userDir, "privacy-anonymize"), { recursive: true });
+    fs.writeFileSync(path.join(userDir, "privacy-anonymize", "an.budgets.json"), "{ torn");
+    const an = await load({ rules: [{ path: "v", op: "noise", epsilon: 1, budget: "b" }], budgets: [{ name: "b", epsilon: 5 }] }, true);
+    const res = await roundTrip(an, { topic: "x", payload: { v: 1 } });
+    assert.match(res.caught.error.message, /budget file .* is not JSON/);
+  });
+
+  it("k-anonymity with l-diversity from the editor's plain fields, with groups and risk in the trail", async () => {
+    const an = await load({
+      rules: [{ path: "age", op: "generalize", kind: "range", width: 10 }],
+      kAnon: "2",
+      lDiversity: "2",
+      sensitive: "heating",
+      quasiIdentifiers: ["age"],
+      maxSuppression: 0.5,
+    });
+    const payload = [{ age: 31, heating: "gas" }, { age: 35, heating: "oil" }, { age: 52, heating: "gas" }, { age: 55, heating: "gas" }];
+    const { sent } = await roundTrip(an, { payload });
+    assert.deepEqual(sent.payload, [{ age: "30-39", heating: "gas" }, { age: "30-39", heating: "oil" }]);
+    const e = sent.privacy.trail[0];
+    assert.deepEqual([e.k, e.l, e.groups, e.suppressed, e.risk], [2, 2, 1, 2, 0.5]);
+  });
+
+  it("l without k fails closed", async () => {
+    const an = await load({ lDiversity: 3, sensitive: "x", quasiIdentifiers: ["a"] }, true);
+    const res = await roundTrip(an, { payload: [] });
+    assert.match(res.caught.error.message, /invalid config: "kAnonymity.k" is required/);
   });
 });

@@ -59,4 +59,32 @@ describe("privacy-anonymize examples (real runtime)", function () {
     assert.deepEqual(entry.entities, { email: 1, phone: 2, ipv4: 1, mac: 1 });
     assert.equal(entry.records, 3);
   });
+
+  it("energy-study-budget: time part, noise for counts, Laplace and randomized response, then the daily budget stops the second release", async () => {
+    const dir = tempDir();
+    const first = withSink("anonymize-energy-study-budget.json", "anon-ex3-debug", dir);
+    // a sink that also keeps msg.error (the shared file sink keeps payload, privacy and topic)
+    const caughtSink = fileSink("anon-ex3-caught-sink", "anon-ex3-tab", dir);
+    caughtSink.nodes[0].func = "msg.payload = JSON.stringify({payload: msg.payload, error: msg.error}); return msg;";
+    const nodes = first.nodes
+      .filter((n) => n.id !== "anon-ex3-caught")
+      .map((n) => (n.id === "anon-ex3-catch" ? { ...n, wires: [[caughtSink.input]] } : n))
+      .concat(caughtSink.nodes);
+    await deploy(rt, nodes);
+    await inject(rt, "anon-ex3-inject");
+    const [sent] = await waitFor(() => readJsonLines(first.file).length === 1 && readJsonLines(first.file), { what: "the released reading" });
+    assert.equal(sent.payload.ts, 19);
+    assert.ok(Number.isInteger(sent.payload.occupants) && sent.payload.occupants >= 0);
+    assert.ok(sent.payload.kwh >= 0 && Math.round(sent.payload.kwh * 10) / 10 === sent.payload.kwh);
+    assert.equal(typeof sent.payload.home, "boolean");
+    assert.equal("address" in sent.payload, false);
+    const use = sent.privacy.trail[0].budgets["energy-study"];
+    assert.deepEqual([use.purpose, use.spent.epsilon, use.remaining.epsilon], ["neighbourhood energy project", 2, 1]);
+    assert.ok(!JSON.stringify(sent.privacy).includes("flat-3"), "the trail names no household");
+    await inject(rt, "anon-ex3-inject");
+    const [caught] = await waitFor(() => readJsonLines(caughtSink.file).length === 1 && readJsonLines(caughtSink.file), { what: "the refused release" });
+    assert.match(caught.error.message, /budget "energy-study" spent for flat-3, resets \d{4}-\d\d-\d\d 00:00 UTC/);
+    assert.equal(caught.payload, undefined, "nothing of the reading in the caught message");
+    assert.equal(readJsonLines(first.file).length, 1);
+  });
 });
