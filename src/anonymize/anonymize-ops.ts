@@ -191,7 +191,7 @@ function ipv6Words(addr: string): number[] {
 function compressIpv6(words: number[]): string {
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;
@@ -271,12 +271,16 @@ export function generalizeCoordinates(value: unknown, decimals: number): unknown
   if (Array.isArray(value) && value.length >= 2 && value.length <= 3) return value.map(r);
   if (typeof value === "string") {
     const m = /^\s*([-+]?\d+(?:\.\d+)?)\s*[,;\s]\s*([-+]?\d+(?:\.\d+)?)\s*$/.exec(value);
-    if (!m) throw new OperatorTypeError("generalize (coordinates) expects \"lat, lon\" text");
+    if (!m) throw new OperatorTypeError('generalize (coordinates) expects "lat, lon" text');
     return `${r(Number(m[1])).toFixed(decimals)}, ${r(Number(m[2])).toFixed(decimals)}`;
   }
   if (typeof value === "object" && value !== null && !Buffer.isBuffer(value)) {
     const o = value as Record<string, unknown>;
-    const pairs = [["lat", "lon"], ["lat", "lng"], ["latitude", "longitude"]].find(([a, b]) => a in o && b in o);
+    const pairs = [
+      ["lat", "lon"],
+      ["lat", "lng"],
+      ["latitude", "longitude"],
+    ].find(([a, b]) => a in o && b in o);
     if (!pairs) {
       throw new OperatorTypeError("generalize (coordinates) expects {lat, lon}, {lat, lng} or {latitude, longitude}");
     }
@@ -289,7 +293,6 @@ export function generalizeCoordinates(value: unknown, decimals: number): unknown
   }
   throw wrongType("generalize (coordinates)", "a number, an array, an object or text", value);
 }
-
 
 // ---------------------------------------------------------------- timePart
 export type TimePart = "hour" | "weekday" | "week" | "month" | "year";
@@ -460,13 +463,14 @@ export class DateShifter {
     if (n === 0) throw new Error("dateShift: the range allows no shift");
     const { lo, hi, unit } = shiftRange(o);
     // (hi * 2^32 + lo) mod n without bigints: every product stays below 2^53 for n below 2^20
-    let step = lo + ((h[0] % n) * (2 ** 32 % n) + h[1]) % n;
+    let step = lo + (((h[0] % n) * (2 ** 32 % n) + h[1]) % n);
     if (lo <= 0 && hi >= 0 && step >= 0) step++; // 0 is not a shift: it would leave the real dates
     return step * unit;
   }
 }
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})((?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)$/;
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})((?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)$/;
 
 /**
  * A date moved by whole days, in the form it came: an ISO 8601 date or date-time string

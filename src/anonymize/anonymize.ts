@@ -267,7 +267,11 @@ const RULE_SCHEMAS: Record<Operator, Joi.ObjectSchema> = {
     return v;
   }),
   scan: Joi.object({
-    entities: Joi.array().items(Joi.string().valid(...ENTITY_TYPES)).min(1).unique().default([...ENTITY_TYPES]),
+    entities: Joi.array()
+      .items(Joi.string().valid(...ENTITY_TYPES))
+      .min(1)
+      .unique()
+      .default([...ENTITY_TYPES]),
     action: ENTITY_ACTION.default({ op: "replace" }),
     actions: Joi.object(Object.fromEntries(ENTITY_TYPES.map((t) => [t, ENTITY_ACTION]))).default({}),
   }),
@@ -275,7 +279,9 @@ const RULE_SCHEMAS: Record<Operator, Joi.ObjectSchema> = {
 
 /** One rule: `op` picks the schema of its options; unknown options are refused (a typo fails closed). */
 export const ruleSchema = Joi.object({
-  op: Joi.string().valid(...OPERATORS).required(),
+  op: Joi.string()
+    .valid(...OPERATORS)
+    .required(),
   path: rulePath(),
 })
   .unknown(true)
@@ -956,12 +962,10 @@ export class Anonymizer {
   /** How the last generalize or fixed-bucket rule on `path` works `level` steps coarser, if it has one. */
   private coarsenerFor(path: string): Coarsener | undefined {
     const normal = parsePath(path).text;
-    const found = [...this.options.rules]
-      .reverse()
-      .find((r) => {
-        const coarsens = r.op === "generalize" || (r.op === "bucket" && r.mode === "fixed");
-        return coarsens && r.path !== "" && parsePath(r.path).text === normal;
-      });
+    const found = [...this.options.rules].reverse().find((r) => {
+      const coarsens = r.op === "generalize" || (r.op === "bucket" && r.mode === "fixed");
+      return coarsens && r.path !== "" && parsePath(r.path).text === normal;
+    });
     if (found?.op === "generalize") {
       return (level) => {
         const o = coarser(found, level);

@@ -247,7 +247,7 @@ function gaussianSum(sigma: number, from: number): number {
   // below zero the terms grow: sum them all up to 0, then the decreasing half
   let y = from;
   for (; y < 0; y++) sum += Math.exp(-(y * y) / twoS2);
-  for (;; y++) {
+  for (; ; y++) {
     const term = Math.exp(-(y * y) / twoS2);
     sum += term;
     if (term < sum * 1e-20 || term === 0) break;

@@ -100,7 +100,10 @@ export class LaplaceMechanism implements Mechanism {
 
   apply(value: unknown, src: RandomSource): number {
     const x = finiteNumber("noise", value);
-    return post(onGrid("noise", x, this.grid, () => discreteLaplace(src, this.eps.num, this.t)), this.o);
+    return post(
+      onGrid("noise", x, this.grid, () => discreteLaplace(src, this.eps.num, this.t)),
+      this.o,
+    );
   }
 }
 
@@ -125,7 +128,10 @@ export class GaussianMechanism implements Mechanism {
 
   apply(value: unknown, src: RandomSource): number {
     const x = finiteNumber("gaussian", value);
-    return post(onGrid("gaussian", x, this.grid, () => discreteGaussian(src, this.sigma)), this.o);
+    return post(
+      onGrid("gaussian", x, this.grid, () => discreteGaussian(src, this.sigma)),
+      this.o,
+    );
   }
 }
 

@@ -165,8 +165,18 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   // ---- home automation
   {
     types: [
-      "server-state-changed", "trigger-state", "poll-state", "server-events", "api-current-state",
-      "api-get-history", "api-render-template", "ha-webhook", "ha-zone", "ha-device", "ha-tag", "ha-get-entities",
+      "server-state-changed",
+      "trigger-state",
+      "poll-state",
+      "server-events",
+      "api-current-state",
+      "api-get-history",
+      "api-render-template",
+      "ha-webhook",
+      "ha-zone",
+      "ha-device",
+      "ha-tag",
+      "ha-get-entities",
     ],
     source: () => ({ what: "Home Assistant states and events", origin: "homeassistant" }),
   },
@@ -183,7 +193,12 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   },
   {
     types: [
-      "Tasmota Sensor", "Tasmota Switch", "Tasmota Light", "Tasmota Button", "Tasmota Generic", "Tasmota Shutter",
+      "Tasmota Sensor",
+      "Tasmota Switch",
+      "Tasmota Light",
+      "Tasmota Button",
+      "Tasmota Generic",
+      "Tasmota Shutter",
     ],
     source: () => ({ what: "Tasmota device states", origin: "tasmota" }),
   },

@@ -136,18 +136,30 @@ export function buildGraph(input: unknown): Graph {
   for (const n of nodes) {
     const o = n.obj;
     if (n.type === "link out") {
-      n.out = n.returns ? [] : [idList(o.links).map(resolve).filter((i): i is number => i !== undefined)];
+      n.out = n.returns
+        ? []
+        : [
+            idList(o.links)
+              .map(resolve)
+              .filter((i): i is number => i !== undefined),
+          ];
       wires += n.out.flat().length;
       continue;
     }
     const w = Array.isArray(o.wires) ? o.wires : [];
-    n.out = w.map((port) => idList(port).map(resolve).filter((i): i is number => i !== undefined));
+    n.out = w.map((port) =>
+      idList(port)
+        .map(resolve)
+        .filter((i): i is number => i !== undefined),
+    );
     wires += n.out.reduce((s, p) => s + p.length, 0);
     if (n.type === "link call") {
       n.calls =
         o.linkType === "dynamic"
           ? linkIns.filter((l) => l.template === n.template).map((l) => l.idx)
-          : idList(o.links).map(resolve).filter((i): i is number => i !== undefined);
+          : idList(o.links)
+              .map(resolve)
+              .filter((i): i is number => i !== undefined);
     }
   }
   // catch and complete: every node in scope feeds them (the message they get is the
@@ -168,8 +180,8 @@ export function buildGraph(input: unknown): Graph {
         .map(resolve)
         .filter((i): i is number => i !== undefined)
         .map((i) => nodes[i]);
-    }
-    else if (scope === "group") fed = (byZ.get(w.z) ?? []).filter((n) => n.obj.g !== undefined && n.obj.g === w.obj.g);
+    } else if (scope === "group")
+      fed = (byZ.get(w.z) ?? []).filter((n) => n.obj.g !== undefined && n.obj.g === w.obj.g);
     else fed = byZ.get(w.z) ?? [];
     for (const n of fed) if (!QUIET.has(n.type)) n.watchers.push(w.idx);
   }
@@ -283,7 +295,8 @@ function contextRefs(o: FlowObject): { writes: ContextRef[]; reads: ContextRef[]
       if (rd) reads.push(rd);
     }
   } else if (o.type === "template") {
-    for (const m of str(o.template).matchAll(/\{\{\{?\s*(flow|global)\.([\w$]+)/g)) reads.push(ref(m[1], m[2]) as ContextRef);
+    for (const m of str(o.template).matchAll(/\{\{\{?\s*(flow|global)\.([\w$]+)/g))
+      reads.push(ref(m[1], m[2]) as ContextRef);
   }
   return { writes, reads };
 }

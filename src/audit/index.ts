@@ -10,5 +10,13 @@ export { instanceFacts, judgePassphrase } from "./settings-facts";
 export { CATALOGUE, PROTECTIVE, FIX_TYPES, entryFor } from "./catalogue";
 export { SEVERITIES } from "./types";
 export type {
-  AuditReport, AuditOptions, AuditFacts, InstanceFacts, Finding, Severity, RuleId, Acceptance, FlowObject,
+  AuditReport,
+  AuditOptions,
+  AuditFacts,
+  InstanceFacts,
+  Finding,
+  Severity,
+  RuleId,
+  Acceptance,
+  FlowObject,
 } from "./types";

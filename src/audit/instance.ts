@@ -35,7 +35,8 @@ export function instanceFindings(g: Graph, facts: InstanceFacts | undefined, not
           "that sends your data anywhere, and run commands with the exec node.",
       nodes: [],
       fix: {
-        text: "Set adminAuth in settings.js (node-red admin hash-pw makes the password hash), with a read-only " +
+        text:
+          "Set adminAuth in settings.js (node-red admin hash-pw makes the password hash), with a read-only " +
           "default user at most.",
       },
     });

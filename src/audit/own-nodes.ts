@@ -34,10 +34,13 @@ function usersOf(g: Graph, id: string, field: string): FlowObject[] {
 }
 
 function allDisabled(g: Graph, objs: FlowObject[]): boolean {
-  return objs.length > 0 && objs.every((o) => {
-    const i = g.index.get(o.id);
-    return i !== undefined ? g.nodes[i].disabled : o.d === true;
-  });
+  return (
+    objs.length > 0 &&
+    objs.every((o) => {
+      const i = g.index.get(o.id);
+      return i !== undefined ? g.nodes[i].disabled : o.d === true;
+    })
+  );
 }
 
 function keyringFindings(g: Graph, facts: AuditFacts, notes: string[]): Finding[] {
@@ -90,7 +93,8 @@ function keyringFindings(g: Graph, facts: AuditFacts, notes: string[]): Finding[
           "anyone holding one ciphertext can try guesses offline for as long as they like, and a short passphrase " +
           "chosen by a person falls to that.",
       fix: {
-        text: `Use a passphrase of ${PASSPHRASE_GOOD} characters or more (five random words), or better, switch the ` +
+        text:
+          `Use a passphrase of ${PASSPHRASE_GOOD} characters or more (five random words), or better, switch the ` +
           "keyring to Credentials and press Generate for a random 256-bit key.",
         nodeType: "privacy-keyring",
       },

@@ -11,34 +11,132 @@ import { label, tabOf, type Graph } from "./graph";
 
 /** Words that make a property name a secret's name ("apiKey", "mqtt_password"). */
 const SECRET_WORDS = new Set([
-  "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "apikey", "bearer", "psk",
-  "credential", "credentials", "authorization", "accesstoken", "authtoken",
+  "password",
+  "passwd",
+  "pwd",
+  "pass",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "bearer",
+  "psk",
+  "credential",
+  "credentials",
+  "authorization",
+  "accesstoken",
+  "authtoken",
 ]);
 /** "<word> key" pairs that name a secret ("api key", "access key"); "key" alone is too common. */
 const KEY_PREFIXES = new Set([
-  "api", "access", "private", "secret", "app", "auth", "encryption", "master", "subscription",
+  "api",
+  "access",
+  "private",
+  "secret",
+  "app",
+  "auth",
+  "encryption",
+  "master",
+  "subscription",
 ]);
 /** A last word that makes the name describe a secret rather than hold one ("passwordType"). */
 const NOT_A_VALUE = new Set([
-  "type", "types", "mode", "field", "property", "prop", "name", "names", "label", "length", "len", "expiry",
-  "expires", "url", "uri", "endpoint", "header", "path", "file", "enabled", "required", "hint", "location",
-  "store", "source", "from", "prefix", "format", "env", "var", "ttl", "timeout", "id",
+  "type",
+  "types",
+  "mode",
+  "field",
+  "property",
+  "prop",
+  "name",
+  "names",
+  "label",
+  "length",
+  "len",
+  "expiry",
+  "expires",
+  "url",
+  "uri",
+  "endpoint",
+  "header",
+  "path",
+  "file",
+  "enabled",
+  "required",
+  "hint",
+  "location",
+  "store",
+  "source",
+  "from",
+  "prefix",
+  "format",
+  "env",
+  "var",
+  "ttl",
+  "timeout",
+  "id",
 ]);
 /** Query parameters that carry a key (OpenWeatherMap calls it appid). */
 const SECRET_PARAMS = new Set([
-  "apikey", "api_key", "key", "token", "access_token", "auth", "password", "pass", "pwd", "secret", "appid",
-  "app_key", "apitoken", "api_token", "auth_token", "client_secret", "signature", "sig",
+  "apikey",
+  "api_key",
+  "key",
+  "token",
+  "access_token",
+  "auth",
+  "password",
+  "pass",
+  "pwd",
+  "secret",
+  "appid",
+  "app_key",
+  "apitoken",
+  "api_token",
+  "auth_token",
+  "client_secret",
+  "signature",
+  "sig",
 ]);
 /** Property values of a typed input that are references, not literals. */
 const REFERENCE_TYPES = new Set(["env", "msg", "flow", "global", "cred", "jsonata", "node", "date", "num", "bool"]);
 /** Values that are choices or placeholders, not secrets. */
 const NOT_SECRET_VALUES = new Set([
-  "none", "basic", "bearer", "digest", "true", "false", "null", "undefined", "password", "secret", "token",
-  "str", "env", "msg", "flow", "global", "cred", "__pwrd__", "apikey", "api_key",
+  "none",
+  "basic",
+  "bearer",
+  "digest",
+  "true",
+  "false",
+  "null",
+  "undefined",
+  "password",
+  "secret",
+  "token",
+  "str",
+  "env",
+  "msg",
+  "flow",
+  "global",
+  "cred",
+  "__pwrd__",
+  "apikey",
+  "api_key",
 ]);
 const CODE_FIELDS = new Set(["func", "initialize", "finalize", "template", "command", "info", "format"]);
 const SKIP_KEYS = new Set([
-  "id", "type", "z", "g", "x", "y", "w", "h", "wires", "credentials", "links", "scope", "nodes", "d",
+  "id",
+  "type",
+  "z",
+  "g",
+  "x",
+  "y",
+  "w",
+  "h",
+  "wires",
+  "credentials",
+  "links",
+  "scope",
+  "nodes",
+  "d",
 ]);
 
 /** Recognisable token formats (each linear-time: bounded classes, no nested repetition). */
@@ -77,9 +175,20 @@ function words(name: string): string[] {
 }
 
 const KIND_OF_WORD: Readonly<Record<string, string>> = {
-  password: "a password", passwd: "a password", pwd: "a password", pass: "a password", passphrase: "a passphrase",
-  secret: "a secret", token: "a token", accesstoken: "a token", authtoken: "a token", bearer: "a token",
-  apikey: "an API key", psk: "a pre-shared key", credential: "a credential", credentials: "a credential",
+  password: "a password",
+  passwd: "a password",
+  pwd: "a password",
+  pass: "a password",
+  passphrase: "a passphrase",
+  secret: "a secret",
+  token: "a token",
+  accesstoken: "a token",
+  authtoken: "a token",
+  bearer: "a token",
+  apikey: "an API key",
+  psk: "a pre-shared key",
+  credential: "a credential",
+  credentials: "a credential",
   authorization: "an authorization header",
 };
 
@@ -275,7 +384,15 @@ export function plainSecrets(g: Graph): Finding[] {
       const filled = Object.entries(creds).filter(
         ([k, v]) => !k.startsWith("has_") && typeof v === "string" && v !== "",
       );
-      if (filled.length > 0) out.push(credentialsFinding(g, o, filled.map(([k]) => k), disabled));
+      if (filled.length > 0)
+        out.push(
+          credentialsFinding(
+            g,
+            o,
+            filled.map(([k]) => k),
+            disabled,
+          ),
+        );
     }
     const byProp = new Map<string, Hit[]>();
     for (const key of Object.keys(o)) {
@@ -308,17 +425,23 @@ export function plainSecrets(g: Graph): Finding[] {
 
 function fixText(prop: string): string {
   if (CODE_FIELDS.has(prop)) {
-    return 'Read it from an environment variable instead (env.get("NAME") in a function node, ${NAME} in a ' +
+    return (
+      'Read it from an environment variable instead (env.get("NAME") in a function node, ${NAME} in a ' +
       'property), and define NAME on the tab or in the global environment with the type "credential", which ' +
-      "Node-RED encrypts, or in the environment of the Node-RED process.";
+      "Node-RED encrypts, or in the environment of the Node-RED process."
+    );
   }
   if (prop === "env") return 'Change the variable\'s type to "credential": Node-RED then keeps its value encrypted.';
   if (prop === "url" || prop === "broker" || prop === "path") {
-    return "Take the password or key out of the address: use the node's user and password fields (credentials), " +
-      "or an ${ENV} variable of type credential.";
+    return (
+      "Take the password or key out of the address: use the node's user and password fields (credentials), " +
+      "or an ${ENV} variable of type credential."
+    );
   }
-  return `Move it out of ${prop}: into the node's credentials (password fields), or an environment variable of ` +
-    "type credential referenced as ${NAME}.";
+  return (
+    `Move it out of ${prop}: into the node's credentials (password fields), or an environment variable of ` +
+    "type credential referenced as ${NAME}."
+  );
 }
 
 function credentialsFinding(g: Graph, o: FlowObject, fields: string[], disabled: boolean): Finding {

@@ -86,40 +86,53 @@ export function unencryptedTransports(g: Graph): Finding[] {
       const { e, tls } = brokerEndpoint(o);
       if (tls) continue;
       push(
-        finding(g, {
-          subject: o,
-          users: usersOf(g, o.id, ["broker"]),
-          endpoint: e,
-          what: "MQTT",
-          fix: `Turn on "Use TLS" in ${label(o)} (port 8883 on most brokers) with a TLS configuration that checks ` +
-            "the server certificate, or reach the broker through a VPN. For data that must stay private even " +
-            "from the broker, encrypt it before the mqtt out node.",
-          helpType: "privacy-encrypt",
-        }, `unencrypted-transport:${o.id}`),
+        finding(
+          g,
+          {
+            subject: o,
+            users: usersOf(g, o.id, ["broker"]),
+            endpoint: e,
+            what: "MQTT",
+            fix:
+              `Turn on "Use TLS" in ${label(o)} (port 8883 on most brokers) with a TLS configuration that checks ` +
+              "the server certificate, or reach the broker through a VPN. For data that must stay private even " +
+              "from the broker, encrypt it before the mqtt out node.",
+            helpType: "privacy-encrypt",
+          },
+          `unencrypted-transport:${o.id}`,
+        ),
       );
     } else if (o.type === "websocket-client") {
       const e = parseEndpoint(o.path);
       if (e.scheme !== "ws") continue;
       push(
-        finding(g, {
-          subject: o,
-          users: usersOf(g, o.id, ["client"]),
-          endpoint: e,
-          what: "WebSocket",
-          fix: `Use a wss:// address in ${label(o)}.`,
-        }, `unencrypted-transport:${o.id}`),
+        finding(
+          g,
+          {
+            subject: o,
+            users: usersOf(g, o.id, ["client"]),
+            endpoint: e,
+            what: "WebSocket",
+            fix: `Use a wss:// address in ${label(o)}.`,
+          },
+          `unencrypted-transport:${o.id}`,
+        ),
       );
     } else if (o.type === "influxdb") {
       const { e, tls } = influxEndpoint(o);
       if (tls) continue;
       push(
-        finding(g, {
-          subject: o,
-          users: usersOf(g, o.id, ["influxdb"]),
-          endpoint: e,
-          what: "InfluxDB",
-          fix: `Use https (TLS) in ${label(o)}.`,
-        }, `unencrypted-transport:${o.id}`),
+        finding(
+          g,
+          {
+            subject: o,
+            users: usersOf(g, o.id, ["influxdb"]),
+            endpoint: e,
+            what: "InfluxDB",
+            fix: `Use https (TLS) in ${label(o)}.`,
+          },
+          `unencrypted-transport:${o.id}`,
+        ),
       );
     }
   }
@@ -134,19 +147,33 @@ export function unencryptedTransports(g: Graph): Finding[] {
       if (str(o.tls) !== "") continue;
       const e = parseEndpoint(n.type === "tcp out" ? o.host : o.server);
       push(
-        finding(g, {
-          subject: o, users: [n], endpoint: e, what: "TCP",
-          fix: "Give the node a TLS configuration, or send through a VPN.",
-        }, `unencrypted-transport:${n.id}`),
+        finding(
+          g,
+          {
+            subject: o,
+            users: [n],
+            endpoint: e,
+            what: "TCP",
+            fix: "Give the node a TLS configuration, or send through a VPN.",
+          },
+          `unencrypted-transport:${n.id}`,
+        ),
       );
     } else if (n.type === "udp out") {
       if (str(o.multicast) === "broad" || str(o.multicast) === "multi") continue;
       push(
-        finding(g, {
-          subject: o, users: [n], endpoint: parseEndpoint(o.addr), what: "UDP",
-          fix: "UDP has no encryption: encrypt the payload first (encrypt node) or send through a VPN.",
-          helpType: "privacy-encrypt",
-        }, `unencrypted-transport:${n.id}`),
+        finding(
+          g,
+          {
+            subject: o,
+            users: [n],
+            endpoint: parseEndpoint(o.addr),
+            what: "UDP",
+            fix: "UDP has no encryption: encrypt the payload first (encrypt node) or send through a VPN.",
+            helpType: "privacy-encrypt",
+          },
+          `unencrypted-transport:${n.id}`,
+        ),
       );
     } else {
       codeUrls(g, n, push);

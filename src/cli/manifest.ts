@@ -17,7 +17,6 @@ import type { CliIO } from "./io";
 
 export { consoleIO, type CliIO } from "./io";
 
-
 const USAGE = `usage: node-red-privacy manifest <command> [options]
 
   keygen --out NAME              write NAME.key (private, keep it offline) and NAME.pub
@@ -58,7 +57,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 
@@ -90,7 +89,12 @@ function template(args: string[], io: CliIO): number {
     version: 1,
     expires,
     models: {
-      "EXAMPLE-1": { latest: "1.2.0", minimumSecure: "1.1.0", endOfSupport: "2030-12-31", releaseNotes: "https://example.invalid/notes/1.2.0" },
+      "EXAMPLE-1": {
+        latest: "1.2.0",
+        minimumSecure: "1.1.0",
+        endOfSupport: "2030-12-31",
+        releaseNotes: "https://example.invalid/notes/1.2.0",
+      },
     },
   };
   const text = `${JSON.stringify(body, null, 2)}\n`;
@@ -100,10 +104,17 @@ function template(args: string[], io: CliIO): number {
 }
 
 function sign(args: string[], io: CliIO): number {
-  const opts = options(args, { key: "value", in: "value", out: "value", "expires-in-days": "value", "bump-version": "flag" });
+  const opts = options(args, {
+    key: "value",
+    in: "value",
+    out: "value",
+    "expires-in-days": "value",
+    "bump-version": "flag",
+  });
   const key = parsePrivateKey(fs.readFileSync(need(opts, "key"), "utf8"));
   const input = readJson(need(opts, "in"));
-  if (typeof input !== "object" || input === null || Array.isArray(input)) throw new Error("manifest must be a JSON object");
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new Error("manifest must be a JSON object");
   const doc = input as { signed?: unknown; signatures?: unknown };
   const isEnvelope = doc.signed !== undefined;
   const inner = isEnvelope ? doc.signed : doc;
@@ -126,7 +137,10 @@ function sign(args: string[], io: CliIO): number {
   const text = `${JSON.stringify(envelope, null, 2)}\n`;
   if (typeof opts.out === "string") fs.writeFileSync(opts.out, text);
   else io.out(text.trimEnd());
-  io.err(`signed ${body.name} version ${body.version}, expires ${body.expires}, keyid ${envelope.signatures[envelope.signatures.length - 1].keyid}`);
+  io.err(
+    `signed ${body.name} version ${body.version}, expires ${body.expires}, ` +
+      `keyid ${envelope.signatures[envelope.signatures.length - 1].keyid}`,
+  );
   return 0;
 }
 
@@ -137,13 +151,20 @@ function verifyCmd(args: string[], io: CliIO): number {
   const key = parsePublicKey(keyText);
   const minVersion = typeof opts["min-version"] === "string" ? Number(opts["min-version"]) : 0;
   if (!Number.isSafeInteger(minVersion) || minVersion < 0) throw new UsageError("--min-version must be an integer");
-  const result = verifyManifest(readJson(need(opts, "in")), { trustedKeys: [key], now: io.now(), trust: { version: minVersion } });
+  const result = verifyManifest(readJson(need(opts, "in")), {
+    trustedKeys: [key],
+    now: io.now(),
+    trust: { version: minVersion },
+  });
   if (!result.ok) {
     io.err(`REJECTED (${result.reason}): ${result.message}`);
     return 1;
   }
   const m = result.manifest;
-  io.out(`OK ${m.name} version ${m.version}, expires ${m.expires}, ${Object.keys(m.models).length} model(s), keyid ${result.keyid}`);
+  io.out(
+    `OK ${m.name} version ${m.version}, expires ${m.expires}, ` +
+      `${Object.keys(m.models).length} model(s), keyid ${result.keyid}`,
+  );
   return 0;
 }
 
@@ -156,7 +177,9 @@ export function run(argv: string[], io: CliIO): number {
         io.out(USAGE);
         return 0;
       }
-      throw new UsageError(group === undefined ? "no command given" : `unknown command ${[group, command].filter(Boolean).join(" ")}`);
+      throw new UsageError(
+        group === undefined ? "no command given" : `unknown command ${[group, command].filter(Boolean).join(" ")}`,
+      );
     }
     switch (command) {
       case "keygen":

@@ -103,7 +103,9 @@ export class Aggregator {
       if (v === undefined) return undefined;
       if (typeof v === "number" && Number.isFinite(v)) return v;
       if (this.options.onTypeMismatch === "error") {
-        throw new MinimizeError(`${propName}.${p.text}: aggregation needs a number, got ${v === null ? "null" : typeof v}`);
+        throw new MinimizeError(
+          `${propName}.${p.text}: aggregation needs a number, got ${v === null ? "null" : typeof v}`,
+        );
       }
       return undefined;
     });
@@ -127,7 +129,14 @@ export class Aggregator {
         throw new MinimizeError(`aggregation: more than ${this.options.maxKeys} keys in one window`);
       }
       const start = Math.floor(now / this.options.windowMs) * this.options.windowMs;
-      w = { key, start, end: start + this.options.windowMs, messages: 0, accs: this.paths.map(() => null), trail: trail.map((e) => ({ ...e })) };
+      w = {
+        key,
+        start,
+        end: start + this.options.windowMs,
+        messages: 0,
+        accs: this.paths.map(() => null),
+        trail: trail.map((e) => ({ ...e })),
+      };
       this.open.set(key, w);
     }
     w.messages++;

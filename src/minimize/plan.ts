@@ -47,11 +47,27 @@ export interface Plan {
    * Scratch space of the (synchronous) walk, per rule: the generation of the message in
    * which it matched, removed, coarsened, dropped (a stamp from an earlier message counts as no).
    */
-  readonly scratch: { matched: Uint32Array; removed: Uint32Array; coarsened: Uint32Array; dropped: Uint32Array; generation: number };
+  readonly scratch: {
+    matched: Uint32Array;
+    removed: Uint32Array;
+    coarsened: Uint32Array;
+    dropped: Uint32Array;
+    generation: number;
+  };
 }
 
 function newNode(keepRest: boolean, via: number): PlanNode {
-  return { literals: null, wild: null, keepRest, remove: false, removeRule: -1, transform: null, transformRule: -1, rules: [], via };
+  return {
+    literals: null,
+    wild: null,
+    keepRest,
+    remove: false,
+    removeRule: -1,
+    transform: null,
+    transformRule: -1,
+    rules: [],
+    via,
+  };
 }
 
 /** Folds b into a copy of a; on a conflict `a` (the more specific path) wins, except that remove always wins. */
@@ -91,7 +107,8 @@ function finalize(node: PlanNode, keptAbove: boolean): PlanNode {
   const out: PlanNode = { ...node, keepRest, literals: null, wild: null };
   if (node.literals) {
     out.literals = new Map();
-    for (const [k, child] of node.literals) out.literals.set(k, finalize(node.wild ? merge(child, node.wild) : child, keepRest));
+    for (const [k, child] of node.literals)
+      out.literals.set(k, finalize(node.wild ? merge(child, node.wild) : child, keepRest));
   }
   if (node.wild) out.wild = finalize(node.wild, keepRest);
   return out;
@@ -113,13 +130,15 @@ function checkRule(rule: RuleConfig, i: number): void {
   if (rule.op === "coordinates" && rule.method === "geohash" && rule.precision === undefined) {
     throw new ConfigError(`${where}: geohash needs a precision (1 to 12)`);
   }
-  if (rule.op === "time" && rule.unit === undefined) throw new ConfigError(`${where}: time needs a unit (minute, hour or day)`);
+  if (rule.op === "time" && rule.unit === undefined)
+    throw new ConfigError(`${where}: time needs a unit (minute, hour or day)`);
   if (rule.op === "cap" && rule.max === undefined) throw new ConfigError(`${where}: cap needs a max length`);
   if (rule.op === "bucket") {
     const buckets = rule.buckets ?? [];
     if (buckets.length === 0) throw new ConfigError(`${where}: bucket needs at least one range`);
     for (let b = 1; b < buckets.length; b++) {
-      if (!(buckets[b].below > buckets[b - 1].below)) throw new ConfigError(`${where}: bucket bounds must be ascending`);
+      if (!(buckets[b].below > buckets[b - 1].below))
+        throw new ConfigError(`${where}: bucket bounds must be ascending`);
     }
   }
 }
@@ -199,4 +218,3 @@ export function allows(plan: Plan, keys: readonly (string | number)[]): boolean 
   }
   return !node.remove && node.keepRest;
 }
-

@@ -106,13 +106,19 @@ export const minimizeSchema = Joi.object({
   mode: Joi.string().valid("keep", "remove").default("keep"),
   property: pathString()
     .default("payload")
-    .custom((value: string, helpers) => (parsePath(value).hasWildcard ? helpers.message({ custom: '{{#label}} cannot contain "*"' }) : value)),
+    .custom((value: string, helpers) =>
+      parsePath(value).hasWildcard ? helpers.message({ custom: '{{#label}} cannot contain "*"' }) : value,
+    ),
   rules: Joi.array().items(ruleSchema).default([]),
   onTypeMismatch: Joi.string().valid("error", "drop-field").default("error"),
   nonObject: Joi.string().valid("error", "pass").default("error"),
   stripMetadata: Joi.boolean().default(true),
   keepProperties: Joi.array()
-    .items(Joi.string().trim().pattern(/^[A-Za-z_$][\w$]*$/, "a top-level property name"))
+    .items(
+      Joi.string()
+        .trim()
+        .pattern(/^[A-Za-z_$][\w$]*$/, "a top-level property name"),
+    )
     .default([]),
 }).unknown(true);
 
@@ -130,4 +136,3 @@ export class MinimizeError extends Error {
     this.name = "MinimizeError";
   }
 }
-

@@ -111,7 +111,7 @@ function coordinatesTransform(rule: RuleConfig): TransformFn {
     if (isFiniteNumber(v)) return round(v);
     if (Array.isArray(v)) {
       if (v.length < 2 || !isFiniteNumber(v[0]) || !isFiniteNumber(v[1])) return MISMATCH;
-      const out = v.slice();
+      const out: unknown[] = v.slice();
       out[0] = round(v[0]);
       out[1] = round(v[1]);
       return out;
@@ -144,7 +144,15 @@ export function truncateUtcIso(v: string, unit: TimeUnit): string | null {
   const day = Number(m[3]);
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
-  if (month < 1 || month > 12 || day < 1 || day > days || Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59)) {
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > days ||
+    Number(m[4]) > 23 ||
+    Number(m[5]) > 59 ||
+    (m[6] !== undefined && Number(m[6]) > 59)
+  ) {
     return null;
   }
   if (unit === "minute") return `${v.slice(0, 16)}:00.000Z`;
@@ -210,7 +218,10 @@ export function makeTransform(rule: RuleConfig): Transform | null {
     case "coordinates":
       return {
         op: "coordinates",
-        needs: rule.method === "geohash" ? "an object with lat/lon or a [lon, lat] pair" : "a number, an object with lat/lon or a [lon, lat] pair",
+        needs:
+          rule.method === "geohash"
+            ? "an object with lat/lon or a [lon, lat] pair"
+            : "a number, an object with lat/lon or a [lon, lat] pair",
         apply: coordinatesTransform(rule),
       };
     case "time":
@@ -223,4 +234,3 @@ export function makeTransform(rule: RuleConfig): Transform | null {
       return null;
   }
 }
-

@@ -92,11 +92,15 @@ function visit(value: unknown, node: PlanNode, w: Walk): unknown {
   if (node.literals !== null || node.wild !== null) {
     const kind = collectionKind(value);
     // rules below this path cannot reach a Map's or a Set's entries: fail rather than let them pass
-    if (kind !== null) throw new MinimizeError(`msg.${w.plan.ruleNames[node.via]}: ${kind} is in the way, and no rule can reach its entries`);
+    if (kind !== null)
+      throw new MinimizeError(
+        `msg.${w.plan.ruleNames[node.via]}: ${kind} is in the way, and no rule can reach its entries`,
+      );
     if (isContainer(value)) {
       out = Array.isArray(value) ? visitArray(value, node, w) : visitObject(value, node, w);
       // In keep mode, a container only on the way to kept paths goes when nothing in it was kept.
-      if (!node.keepRest && (Array.isArray(out) ? out.length === 0 : Object.keys(out as object).length === 0)) return REMOVE;
+      if (!node.keepRest && (Array.isArray(out) ? out.length === 0 : Object.keys(out as object).length === 0))
+        return REMOVE;
     } else if (!node.keepRest) {
       // keep mode: a value where only paths below it are kept
       unlisted(w);
@@ -108,7 +112,9 @@ function visit(value: unknown, node: PlanNode, w: Walk): unknown {
     const next = t.apply(out);
     if (next === MISMATCH) {
       if (w.plan.config.onTypeMismatch === "error") {
-        throw new MinimizeError(`msg.${w.plan.ruleNames[node.transformRule]}: ${t.op} needs ${t.needs}, got ${typeName(out)}`);
+        throw new MinimizeError(
+          `msg.${w.plan.ruleNames[node.transformRule]}: ${t.op} needs ${t.needs}, got ${typeName(out)}`,
+        );
       }
       note(w, w.plan.scratch.dropped, w.dropped, node.transformRule);
       return REMOVE;
@@ -235,7 +241,9 @@ function setProperty(msg: Record<string, unknown>, keys: readonly string[], valu
   let node: Record<string, unknown> = msg;
   for (let i = 0; i < keys.length - 1; i++) {
     const next = node[keys[i]];
-    const copy: Record<string, unknown> = Array.isArray(next) ? (next.slice() as unknown as Record<string, unknown>) : { ...(next as Record<string, unknown>) };
+    const copy: Record<string, unknown> = Array.isArray(next)
+      ? (next.slice() as unknown as Record<string, unknown>)
+      : { ...(next as Record<string, unknown>) };
     addOwn(node, keys[i], copy);
     node = copy;
   }
@@ -256,17 +264,32 @@ export function minimize(plan: Plan, msg: Record<string, unknown>): MinimizeResu
   const scratch = plan.scratch;
   // A new generation instead of fresh arrays: a stamp from an earlier message counts as no.
   scratch.generation = scratch.generation >= 0xfffffffe ? 1 : scratch.generation + 1;
-  if (scratch.generation === 1) for (const a of [scratch.matched, scratch.removed, scratch.coarsened, scratch.dropped]) a.fill(0);
-  const w: Walk = { plan, generation: scratch.generation, matched: 0, removed: [], coarsened: [], dropped: [], removedCount: 0, unlisted: 0 };
+  if (scratch.generation === 1)
+    for (const a of [scratch.matched, scratch.removed, scratch.coarsened, scratch.dropped]) a.fill(0);
+  const w: Walk = {
+    plan,
+    generation: scratch.generation,
+    matched: 0,
+    removed: [],
+    coarsened: [],
+    dropped: [],
+    removedCount: 0,
+    unlisted: 0,
+  };
   let value: unknown = target.value;
   let untouched: string | undefined;
   if (!isContainer(target.value)) {
     if (config.mode === "keep" && config.nonObject === "error") {
-      throw new MinimizeError(`msg.${propName} is ${target.found ? typeName(target.value) : "missing"}, not an object: nothing in it is on the keep list`);
+      throw new MinimizeError(
+        `msg.${propName} is ${target.found ? typeName(target.value) : "missing"}, not an object: ` +
+          "nothing in it is on the keep list",
+      );
     }
     untouched = target.found ? typeName(target.value) : "missing";
   } else {
-    value = Array.isArray(target.value) ? visitArray(target.value, plan.root, w) : visitObject(target.value, plan.root, w);
+    value = Array.isArray(target.value)
+      ? visitArray(target.value, plan.root, w)
+      : visitObject(target.value, plan.root, w);
   }
 
   const out: Record<string, unknown> = {};

@@ -4,7 +4,15 @@ import { Joi, toList, validateConfig } from "../core/validation";
 import { parsePath, pathsConflict, type PropertyPath } from "../core/paths";
 import { appendTrail, trailOf, type TrailEntry } from "../core/trail";
 import { Metrics, errorText, shortText } from "../core/status";
-import { allows, compile, ConfigError, minimize, minimizeSchema, type MinimizeConfig, type Plan } from "../minimize/minimize";
+import {
+  allows,
+  compile,
+  ConfigError,
+  minimize,
+  minimizeSchema,
+  type MinimizeConfig,
+  type Plan,
+} from "../minimize/minimize";
 import { Aggregator, keyOf, systemClock, windowMessage, type Clock, type WindowResult } from "../minimize/aggregate";
 
 const TYPE = "privacy-minimize";
@@ -51,7 +59,8 @@ interface Compiled {
 function compileAll(config: NodeConfig): Compiled {
   const plan = compile(config);
   if (!config.aggregate) return { plan, aggregate: null };
-  if (config.aggregateFields.length === 0) throw new ConfigError('invalid config: "aggregateFields" needs at least one numeric field');
+  if (config.aggregateFields.length === 0)
+    throw new ConfigError('invalid config: "aggregateFields" needs at least one numeric field');
   const fieldPaths: PropertyPath[] = [];
   for (const f of config.aggregateFields) {
     let path: PropertyPath;
@@ -68,7 +77,10 @@ function compileAll(config: NodeConfig): Compiled {
     // each field's stats are written at its path in one summary: every pair must fit together
     for (const other of fieldPaths) {
       const why = pathsConflict(other, path);
-      if (why !== null) throw new ConfigError(`invalid config: "aggregateFields" (${other.text}) and (${path.text}) cannot both be in a summary: ${why}`);
+      if (why !== null)
+        throw new ConfigError(
+          `invalid config: "aggregateFields" (${other.text}) and (${path.text}) cannot both be in a summary: ${why}`,
+        );
     }
     fieldPaths.push(path);
   }
@@ -79,12 +91,18 @@ function compileAll(config: NodeConfig): Compiled {
     } catch (e) {
       throw new ConfigError(`invalid config: "aggregateKey" ${errorText(e)}`);
     }
-    if (keyPath.hasWildcard) throw new ConfigError(`invalid config: "aggregateKey" (${keyPath.text}) cannot contain "*"`);
+    if (keyPath.hasWildcard)
+      throw new ConfigError(`invalid config: "aggregateKey" (${keyPath.text}) cannot contain "*"`);
   }
   checkSummaryPaths(plan.property, keyPath, fieldPaths);
   return {
     plan,
-    aggregate: { fields: config.aggregateFields, windowMs: config.windowSize * UNIT_MS[config.windowUnit], keyPath, maxKeys: config.maxKeys },
+    aggregate: {
+      fields: config.aggregateFields,
+      windowMs: config.windowSize * UNIT_MS[config.windowUnit],
+      keyPath,
+      maxKeys: config.maxKeys,
+    },
   };
 }
 
@@ -93,7 +111,11 @@ function compileAll(config: NodeConfig): Compiled {
  * the key at its path, msg.window, msg.privacy. Refuses paths that would not all be there:
  * a key inside the property goes into the stats object, so it must fit beside the fields.
  */
-function checkSummaryPaths(property: PropertyPath, keyPath: PropertyPath | null, fields: readonly PropertyPath[]): void {
+function checkSummaryPaths(
+  property: PropertyPath,
+  keyPath: PropertyPath | null,
+  fields: readonly PropertyPath[],
+): void {
   const fail = (a: string, b: string, why: string): never => {
     throw new ConfigError(`invalid config: ${a} and ${b} cannot both be in a summary: ${why}`);
   };
@@ -171,7 +193,7 @@ class Engine {
     const { msg: out, summary } = minimize(plan, msg);
     if (agg === null) {
       appendTrail(out, { type: TYPE, id: this.id, ...summary });
-      return out as NodeMessage;
+      return out;
     }
     const value = plan.propertyKeys.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], out);
     const values = agg.read(value, `msg.${plan.config.property}`);
@@ -198,7 +220,12 @@ class Engine {
       type: TYPE,
       id: this.id,
       mode: this.compiled.plan.config.mode,
-      aggregated: { windowMs: a?.windowMs, messages: w.messages, fields: Array.from(w.fields.keys()), key: a?.keyPath?.text ?? null },
+      aggregated: {
+        windowMs: a?.windowMs,
+        messages: w.messages,
+        fields: Array.from(w.fields.keys()),
+        key: a?.keyPath?.text ?? null,
+      },
     };
   }
 }
@@ -224,19 +251,34 @@ const frozenClock = (): Clock => {
 };
 
 function preview(body: PreviewRequest["body"]): { status: number; body: unknown } {
-  if (!body || typeof body !== "object" || typeof body.msg !== "object" || body.msg === null || Array.isArray(body.msg)) {
+  if (
+    !body ||
+    typeof body !== "object" ||
+    typeof body.msg !== "object" ||
+    body.msg === null ||
+    Array.isArray(body.msg)
+  ) {
     return { status: 400, body: { ok: false, error: "send { config, msg } with msg a JSON object" } };
   }
   const c = configFrom(body.config);
   if (!c.ok) return { status: 200, body: { ok: false, error: c.error } };
   // the frozen clock never fires, so neither callback runs
-  const engine = new Engine("preview", c.compiled, frozenClock(), () => undefined, () => undefined);
+  const engine = new Engine(
+    "preview",
+    c.compiled,
+    frozenClock(),
+    () => undefined,
+    () => undefined,
+  );
   try {
     const sample = body.msg as NodeMessage;
     if (engine.aggregator === null) return { status: 200, body: { ok: true, msg: engine.handle(sample) } };
     const single = minimize(c.compiled.plan, sample).msg;
     engine.handle(sample);
-    return { status: 200, body: { ok: true, msg: single, windows: engine.windowMessages(engine.aggregator.flushAll()) } };
+    return {
+      status: 200,
+      body: { ok: true, msg: single, windows: engine.windowMessages(engine.aggregator.flushAll()) },
+    };
   } catch (e) {
     return { status: 200, body: { ok: false, error: errorText(e) } };
   }
@@ -282,7 +324,9 @@ export = function (RED: RedAPI) {
     const okStatus = () => {
       const n = metrics.get("in");
       const w = metrics.get("windows");
-      const text = aggregating ? statusText("windows", { in: n, windows: w }, `${n} in, ${w} windows`) : statusText("minimized", { count: n }, `${n} minimized`);
+      const text = aggregating
+        ? statusText("windows", { in: n, windows: w }, `${n} in, ${w} windows`)
+        : statusText("minimized", { count: n }, `${n} minimized`);
       return { fill: "green" as const, shape: "dot" as const, text };
     };
     onInput(

@@ -13,7 +13,13 @@ import { Joi } from "../core/validation";
 import { appendTrail } from "../core/trail";
 import { errorText, type NodeStatus } from "../core/status";
 import { FetchFailure, fetchJson } from "../update-check/bounded-fetch";
-import { checkNodeRed, listInstalled, resolveRegistry, type Failure, type NodeRedResult } from "../update-check/npm-check";
+import {
+  checkNodeRed,
+  listInstalled,
+  resolveRegistry,
+  type Failure,
+  type NodeRedResult,
+} from "../update-check/npm-check";
 import {
   checkDevices,
   parsePublicKey,
@@ -43,7 +49,10 @@ interface Config {
   maxSize: number;
 }
 
-const httpUrl = () => Joi.string().trim().uri({ scheme: ["http", "https"] });
+const httpUrl = () =>
+  Joi.string()
+    .trim()
+    .uri({ scheme: ["http", "https"] });
 
 const schema = Joi.object<Config>({
   name: Joi.string().allow("").optional(),
@@ -52,7 +61,11 @@ const schema = Joi.object<Config>({
   manifestType: Joi.string().valid("url", "file").default("url"),
   manifest: Joi.when("check", {
     is: "devices",
-    then: Joi.when("manifestType", { is: "url", then: httpUrl().required(), otherwise: Joi.string().trim().min(1).required() }),
+    then: Joi.when("manifestType", {
+      is: "url",
+      then: httpUrl().required(),
+      otherwise: Joi.string().trim().min(1).required(),
+    }),
     otherwise: Joi.string().allow("").default(""),
   }),
   publicKeys: Joi.when("check", {
@@ -71,9 +84,15 @@ const schema = Joi.object<Config>({
     otherwise: Joi.string().allow("").default(""),
   }),
   // setTimeout cannot wait longer than 24.8 days.
-  interval: Joi.number().min(0).max(24 * 24).default(24),
+  interval: Joi.number()
+    .min(0)
+    .max(24 * 24)
+    .default(24),
   timeout: Joi.number().min(0.1).max(300).default(10),
-  maxSize: Joi.number().min(1).max(100 * 1024).default(10 * 1024),
+  maxSize: Joi.number()
+    .min(1)
+    .max(100 * 1024)
+    .default(10 * 1024),
 });
 
 const PEM = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g;
@@ -81,7 +100,10 @@ const PEM = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g;
 /** Public keys, one per line: base64 of the 32 raw bytes (as keygen prints) or PEM blocks. */
 function parseKeys(text: string): PublicKeyInfo[] {
   const pems = text.match(PEM) ?? [];
-  const others = text.replace(PEM, "\n").split(/[\s,]+/).filter((l) => l !== "");
+  const others = text
+    .replace(PEM, "\n")
+    .split(/[\s,]+/)
+    .filter((l) => l !== "");
   const all = [...pems, ...others];
   if (all.length === 0) throw new Error("needs at least one public key");
   if (all.length > 16) throw new Error("takes at most 16 keys");
@@ -141,7 +163,7 @@ export = function (RED: RedAPI) {
       const result: NodeRedResult = await checkNodeRed({
         registry,
         nodeRedVersion: nodeRedVersion(),
-        modules: listInstalled(userDir, read, path.join),
+        modules: listInstalled(userDir, read, (...parts: string[]) => path.join(...parts)),
         fetchJson,
         ...request,
         signal: abort.signal,
@@ -151,14 +173,24 @@ export = function (RED: RedAPI) {
       const rep = report(fields, failures, !offline && !notConfigured, now);
       let st: NodeStatus;
       if (notConfigured) st = { fill: "yellow", shape: "ring", text: "registry not configured" };
-      else if (offline) st = { fill: "yellow", shape: "ring", text: `${shortReason(failures[0]?.reason ?? "network")}, ${sinceLastOk(now)}` };
+      else if (offline)
+        st = {
+          fill: "yellow",
+          shape: "ring",
+          text: `${shortReason(failures[0]?.reason ?? "network")}, ${sinceLastOk(now)}`,
+        };
       else st = nodeRedStatus(result.summary, failures);
       return { report: rep, status: st };
     }
 
     // ------------------------------------------------------------ (b) devices
     async function loadManifest(): Promise<unknown> {
-      if (config.manifestType === "url") return fetchJson(config.manifest, { ...request, signal: abort.signal, headers: { Accept: "application/json" } });
+      if (config.manifestType === "url")
+        return fetchJson(config.manifest, {
+          ...request,
+          signal: abort.signal,
+          headers: { Accept: "application/json" },
+        });
       const file = path.resolve(userDir, config.manifest);
       let stat: fs.Stats;
       try {
@@ -166,7 +198,8 @@ export = function (RED: RedAPI) {
       } catch {
         throw new FetchFailure("network", `manifest file ${path.basename(file)} cannot be read`);
       }
-      if (stat.size > request.maxBytes) throw new FetchFailure("too-large", `manifest file larger than ${request.maxBytes} bytes`);
+      if (stat.size > request.maxBytes)
+        throw new FetchFailure("too-large", `manifest file larger than ${request.maxBytes} bytes`);
       const text = await fs.promises.readFile(file, "utf8");
       try {
         return JSON.parse(text);
@@ -183,36 +216,58 @@ export = function (RED: RedAPI) {
       } catch (e) {
         const reason = e instanceof FetchFailure ? (e.kind === "http" ? `http-${e.status}` : e.kind) : "error";
         const f: Failure = { what: "manifest", reason, message: errorText(e) };
-        if (BAD_ANSWERS.has(reason)) return fail(f, { fill: "red", shape: "ring", text: `manifest rejected: ${shortReason(reason)}` });
+        if (BAD_ANSWERS.has(reason))
+          return fail(f, { fill: "red", shape: "ring", text: `manifest rejected: ${shortReason(reason)}` });
         return fail(f, { fill: "yellow", shape: "ring", text: `${shortReason(reason)}, ${sinceLastOk(now)}` });
       }
       try {
         if (trust === undefined) trust = readTrust(stateFile);
       } catch (e) {
         // A counter we cannot read must not be taken as 0: that would re-open rollback.
-        return fail({ what: "state", reason: "unreadable", message: errorText(e) }, { fill: "red", shape: "ring", text: "rollback state unreadable" });
+        return fail(
+          { what: "state", reason: "unreadable", message: errorText(e) },
+          { fill: "red", shape: "ring", text: "rollback state unreadable" },
+        );
       }
       const verdict = verifyManifest(envelope, {
         trustedKeys: keys,
         now,
-        trust: trust ? { version: trust.version, digest: trust.digest, acceptedAt: Date.parse(trust.acceptedAt) || undefined } : { version: 0 },
+        trust: trust
+          ? { version: trust.version, digest: trust.digest, acceptedAt: Date.parse(trust.acceptedAt) || undefined }
+          : { version: 0 },
       });
       if (!verdict.ok) {
-        return fail({ what: "manifest", reason: verdict.reason, message: `manifest rejected: ${verdict.message}` }, { fill: "red", shape: "ring", text: `manifest rejected: ${verdict.reason}` });
+        return fail(
+          { what: "manifest", reason: verdict.reason, message: `manifest rejected: ${verdict.message}` },
+          { fill: "red", shape: "ring", text: `manifest rejected: ${verdict.reason}` },
+        );
       }
       const m = verdict.manifest;
       if (!trust || trust.version !== m.version || trust.digest !== verdict.digest) {
-        const next: StoredTrust = { version: m.version, digest: verdict.digest, name: m.name, expires: m.expires, acceptedAt: new Date(now).toISOString() };
+        const next: StoredTrust = {
+          version: m.version,
+          digest: verdict.digest,
+          name: m.name,
+          expires: m.expires,
+          acceptedAt: new Date(now).toISOString(),
+        };
         try {
           writeTrust(stateFile, next);
         } catch (e) {
           // Not persisted: do not use it, or a restart could accept an older one again.
-          return fail({ what: "state", reason: "unwritable", message: `rollback state not saved: ${errorText(e)}` }, { fill: "red", shape: "ring", text: "rollback state not saved" });
+          return fail(
+            { what: "state", reason: "unwritable", message: `rollback state not saved: ${errorText(e)}` },
+            { fill: "red", shape: "ring", text: "rollback state not saved" },
+          );
         }
         trust = next;
       }
       const { devices, summary } = checkDevices(m, items, now);
-      const fields = { manifest: { name: m.name, version: m.version, expires: m.expires, keyid: verdict.keyid }, devices, summary };
+      const fields = {
+        manifest: { name: m.name, version: m.version, expires: m.expires, keyid: verdict.keyid },
+        devices,
+        summary,
+      };
       return { report: report(fields, [], true, now), status: deviceStatus(devices, summary) };
     }
 

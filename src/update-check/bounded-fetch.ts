@@ -57,7 +57,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
     throw new FetchFailure("too-large", `answer larger than ${maxBytes} bytes`);
   }
   if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
@@ -91,8 +91,14 @@ function sameOriginTarget(res: Response, current: URL, origin: string, method: s
   } catch {
     throw new FetchFailure("redirect", `redirect to an invalid URL from ${where}`, res.status);
   }
-  if (next.origin !== origin) throw new FetchFailure("redirect", `redirect to another origin refused (${where})`, res.status);
-  if (method !== "GET") throw new FetchFailure("redirect", `redirect of a ${method} refused (${where}): a body is never sent twice`, res.status);
+  if (next.origin !== origin)
+    throw new FetchFailure("redirect", `redirect to another origin refused (${where})`, res.status);
+  if (method !== "GET")
+    throw new FetchFailure(
+      "redirect",
+      `redirect of a ${method} refused (${where}): a body is never sent twice`,
+      res.status,
+    );
   return next;
 }
 
@@ -105,10 +111,17 @@ export async function fetchJson(url: string, options: FetchOptions): Promise<unk
   try {
     let current = new URL(url);
     const origin = current.origin;
-    let res = await fetch(current, { method, headers: options.headers, body: options.body, signal, redirect: "manual" });
+    let res = await fetch(current, {
+      method,
+      headers: options.headers,
+      body: options.body,
+      signal,
+      redirect: "manual",
+    });
     for (let hops = 0; REDIRECT_STATUSES.has(res.status); hops++) {
       await res.body?.cancel().catch(() => undefined);
-      if (hops >= MAX_REDIRECTS) throw new FetchFailure("redirect", `more than ${MAX_REDIRECTS} redirects from ${where}`, res.status);
+      if (hops >= MAX_REDIRECTS)
+        throw new FetchFailure("redirect", `more than ${MAX_REDIRECTS} redirects from ${where}`, res.status);
       current = sameOriginTarget(res, current, origin, method, where);
       res = await fetch(current, { method, headers: options.headers, signal, redirect: "manual" });
     }

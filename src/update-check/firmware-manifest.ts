@@ -15,7 +15,15 @@
  * outside `signed` is trusted. Checks follow TUF's order: signature first (nothing inside
  * `signed` is interpreted before it is authenticated), then rollback, then expiry (freeze).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 import semver from "semver";
 import { isPlainObject } from "../core/objects";
 
@@ -40,7 +48,7 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(",")}]`;
   if (typeof value === "object") {
     if (!isPlainObject(value)) throw new ManifestFormatError("only plain objects can be signed");
-    const obj = value as Record<string, unknown>;
+    const obj = value;
     // Default sort compares UTF-16 code units, which is what RFC 8785 asks for.
     const keys = Object.keys(obj).sort();
     const parts: string[] = [];
@@ -79,7 +87,8 @@ export function parsePublicKey(text: string): PublicKeyInfo {
     }
     if (key.asymmetricKeyType !== "ed25519") throw new ManifestFormatError("public key is not an Ed25519 key");
   } else {
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) throw new ManifestFormatError("public key must be base64 of 32 bytes or PEM");
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t))
+      throw new ManifestFormatError("public key must be base64 of 32 bytes or PEM");
     const raw = Buffer.from(t.replace(/-/g, "+").replace(/_/g, "/"), "base64");
     if (raw.length !== 32) throw new ManifestFormatError(`public key must be 32 bytes, got ${raw.length}`);
     key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: "der", type: "spki" });
@@ -110,7 +119,11 @@ export interface GeneratedKeyPair {
 export function generateKeyPair(): GeneratedKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
   const info = parsePublicKey(publicKey.export({ format: "pem", type: "spki" }).toString());
-  return { privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(), publicKey: info.raw, keyid: info.keyid };
+  return {
+    privatePem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+    publicKey: info.raw,
+    keyid: info.keyid,
+  };
 }
 
 export interface ManifestModel {
@@ -183,7 +196,8 @@ export function validateSigned(signed: unknown): SignedManifest {
     const m = signed.models[name];
     const where = `signed.models[${JSON.stringify(name)}]`;
     if (!isPlainObject(m)) throw new ManifestFormatError(`${where} must be an object`);
-    if (typeof m.latest !== "string" || !toSemver(m.latest)) throw new ManifestFormatError(`${where}.latest must be a version`);
+    if (typeof m.latest !== "string" || !toSemver(m.latest))
+      throw new ManifestFormatError(`${where}.latest must be a version`);
     if (typeof m.minimumSecure !== "string" || !toSemver(m.minimumSecure)) {
       throw new ManifestFormatError(`${where}.minimumSecure must be a version`);
     }
@@ -242,7 +256,13 @@ export function verifyManifest(envelope: unknown, options: VerifyOptions): Verif
     return reject("malformed", "signatures must be a list of 1 to 16 signatures");
   }
   for (const s of envelope.signatures) {
-    if (!isPlainObject(s) || typeof s.keyid !== "string" || !HEX64.test(s.keyid) || typeof s.sig !== "string" || !BASE64.test(s.sig)) {
+    if (
+      !isPlainObject(s) ||
+      typeof s.keyid !== "string" ||
+      !HEX64.test(s.keyid) ||
+      typeof s.sig !== "string" ||
+      !BASE64.test(s.sig)
+    ) {
       return reject("malformed", "each signature must be { keyid: hex sha256, sig: base64 }");
     }
   }
@@ -281,14 +301,18 @@ export function verifyManifest(envelope: unknown, options: VerifyOptions): Verif
   // Setting the clock back would make an expired manifest look fresh again (a freeze by
   // another route), so a clock earlier than our own last acceptance is not believed.
   if (trust?.acceptedAt !== undefined && options.now < trust.acceptedAt - CLOCK_SLACK_MS) {
-    return reject("clock-behind", `system clock is before ${new Date(trust.acceptedAt).toISOString()}, when a manifest was already accepted`);
+    return reject(
+      "clock-behind",
+      `system clock is before ${new Date(trust.acceptedAt).toISOString()}, when a manifest was already accepted`,
+    );
   }
   const expires = parseDate(manifest.expires) as number;
   if (expires <= options.now) return reject("expired", `manifest expired at ${manifest.expires}`);
   return { ok: true, manifest, keyid: good.keyid, digest };
 }
 
-export type DeviceStatus = "up-to-date" | "update-available" | "security-update-required" | "end-of-support" | "unknown-model";
+export type DeviceStatus =
+  "up-to-date" | "update-available" | "security-update-required" | "end-of-support" | "unknown-model";
 
 export interface InventoryItem {
   deviceId: string;
@@ -323,11 +347,16 @@ export function validateInventory(value: unknown, label = "msg.payload"): Invent
     const where = `${label}[${i}]`;
     if (!isPlainObject(item)) throw new InventoryError(`${where} must be an object`);
     const { deviceId, model, version } = item;
-    if (!(typeof deviceId === "string" && deviceId.length > 0) && !(typeof deviceId === "number" && Number.isFinite(deviceId))) {
+    if (
+      !(typeof deviceId === "string" && deviceId.length > 0) &&
+      !(typeof deviceId === "number" && Number.isFinite(deviceId))
+    ) {
       throw new InventoryError(`${where}.deviceId is required`);
     }
-    if (typeof model !== "string" || model.length === 0 || model.length > 200) throw new InventoryError(`${where}.model is required`);
-    if (typeof version !== "string" || !toSemver(version)) throw new InventoryError(`${where}.version must be a version string`);
+    if (typeof model !== "string" || model.length === 0 || model.length > 200)
+      throw new InventoryError(`${where}.model is required`);
+    if (typeof version !== "string" || !toSemver(version))
+      throw new InventoryError(`${where}.version must be a version string`);
     return { deviceId: String(deviceId), model, version };
   });
 }
@@ -339,7 +368,9 @@ const DAY = 24 * 60 * 60 * 1000;
  * security-update-required (act now), then end-of-support (replace it), then update-available.
  */
 export function checkDevice(manifest: SignedManifest, item: InventoryItem, now: number): DeviceReport {
-  const model = Object.prototype.hasOwnProperty.call(manifest.models, item.model) ? manifest.models[item.model] : undefined;
+  const model = Object.prototype.hasOwnProperty.call(manifest.models, item.model)
+    ? manifest.models[item.model]
+    : undefined;
   if (!model) return { ...item, status: "unknown-model" };
   const installed = toSemver(item.version) as semver.SemVer;
   const latest = toSemver(model.latest) as semver.SemVer;
@@ -364,7 +395,11 @@ export function checkDevice(manifest: SignedManifest, item: InventoryItem, now: 
 
 export type DeviceSummary = Record<DeviceStatus, number> & { devices: number };
 
-export function checkDevices(manifest: SignedManifest, inventory: readonly InventoryItem[], now: number): { devices: DeviceReport[]; summary: DeviceSummary } {
+export function checkDevices(
+  manifest: SignedManifest,
+  inventory: readonly InventoryItem[],
+  now: number,
+): { devices: DeviceReport[]; summary: DeviceSummary } {
   const devices = inventory.map((item) => checkDevice(manifest, item, now));
   const summary: DeviceSummary = {
     devices: devices.length,

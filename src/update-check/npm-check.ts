@@ -115,7 +115,11 @@ export function isValidPackageName(name: string): boolean {
  * declares, at the version actually found in node_modules. `readText` returns a file's
  * text or undefined when it is missing.
  */
-export function listInstalled(userDir: string, readText: (file: string) => string | undefined, join: (...p: string[]) => string): InstalledModule[] {
+export function listInstalled(
+  userDir: string,
+  readText: (file: string) => string | undefined,
+  join: (...p: string[]) => string,
+): InstalledModule[] {
   const pkgText = readText(join(userDir, "package.json"));
   if (pkgText === undefined) return [];
   let pkg: unknown;
@@ -160,12 +164,15 @@ export interface Packument {
 
 /** Reads dist-tags.latest (and the installed version's deprecation) from abbreviated metadata. */
 export function readPackument(json: unknown, name: string, installed: string): Packument {
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new FetchFailure("bad-json", `metadata for ${name} is not an object`);
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new FetchFailure("bad-json", `metadata for ${name} is not an object`);
   const doc = json as { name?: unknown; "dist-tags"?: unknown; versions?: unknown };
-  if (doc.name !== undefined && doc.name !== name) throw new FetchFailure("bad-json", `metadata for ${name} names another package`);
+  if (doc.name !== undefined && doc.name !== name)
+    throw new FetchFailure("bad-json", `metadata for ${name} names another package`);
   const tags = doc["dist-tags"];
   const latest = typeof tags === "object" && tags !== null ? (tags as { latest?: unknown }).latest : undefined;
-  if (typeof latest !== "string" || !semver.valid(latest)) throw new FetchFailure("bad-json", `metadata for ${name} has no valid dist-tags.latest`);
+  if (typeof latest !== "string" || !semver.valid(latest))
+    throw new FetchFailure("bad-json", `metadata for ${name} has no valid dist-tags.latest`);
   const out: Packument = { latest };
   const versions = doc.versions;
   if (typeof versions === "object" && versions !== null && Object.prototype.hasOwnProperty.call(versions, installed)) {
@@ -211,7 +218,8 @@ export function readAdvisories(json: unknown, installed: readonly InstalledModul
     if (!Array.isArray(list)) throw new FetchFailure("bad-json", `advisories for ${mod.name} are not a list`);
     const found: Advisory[] = [];
     for (const a of list) {
-      if (typeof a !== "object" || a === null) throw new FetchFailure("bad-json", `an advisory for ${mod.name} is not an object`);
+      if (typeof a !== "object" || a === null)
+        throw new FetchFailure("bad-json", `an advisory for ${mod.name} is not an object`);
       const adv = a as Record<string, unknown>;
       const range = text(adv.vulnerable_versions, 1000);
       const validRange = semver.validRange(range);
@@ -312,11 +320,26 @@ export async function checkNodeRed(input: NodeRedCheckInput): Promise<NodeRedRes
   if (nrVersion !== null) all.unshift({ name: "node-red", version: nrVersion });
   const failures: Failure[] = [];
   const registry = input.registry.url;
-  const unknownNodeRed: ModuleReport = { name: "node-red", installed: "unknown", latest: null, status: "unknown", advisories: null, error: "Node-RED version unknown" };
-  const split = (reports: ModuleReport[]): [ModuleReport, ModuleReport[]] => (nrVersion === null ? [unknownNodeRed, reports] : [reports[0], reports.slice(1)]);
+  const unknownNodeRed: ModuleReport = {
+    name: "node-red",
+    installed: "unknown",
+    latest: null,
+    status: "unknown",
+    advisories: null,
+    error: "Node-RED version unknown",
+  };
+  const split = (reports: ModuleReport[]): [ModuleReport, ModuleReport[]] =>
+    nrVersion === null ? [unknownNodeRed, reports] : [reports[0], reports.slice(1)];
   if (registry === null) {
     failures.push({ what: "registry", reason: "not-configured", message: "registry not configured" });
-    const reports = all.map((m): ModuleReport => ({ name: m.name, installed: m.version, latest: null, status: "unknown", advisories: null, error: "registry not configured" }));
+    const reports = all.map((m): ModuleReport => ({
+      name: m.name,
+      installed: m.version,
+      latest: null,
+      status: "unknown",
+      advisories: null,
+      error: "registry not configured",
+    }));
     return finish(null, ...split(reports), failures, true);
   }
   const request = { timeoutMs: input.timeoutMs, maxBytes: input.maxBytes, signal: input.signal };
@@ -337,10 +360,19 @@ export async function checkNodeRed(input: NodeRedCheckInput): Promise<NodeRedRes
   const body: Record<string, string[]> = {};
   for (const m of all) body[m.name] = [m.version];
   const advisories = input
-    .fetchJson(advisoriesUrl(registry), { ...request, method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) })
+    .fetchJson(advisoriesUrl(registry), {
+      ...request,
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    })
     .then((json) => readAdvisories(json, all))
     .catch((e: unknown) => {
-      failures.push({ what: "advisories", reason: failureReason(e), message: `advisories unavailable: ${failureMessage(e)}` });
+      failures.push({
+        what: "advisories",
+        reason: failureReason(e),
+        message: `advisories unavailable: ${failureMessage(e)}`,
+      });
       return null;
     });
   const [packuments, advisoryMap] = await Promise.all([metadata, advisories]);
@@ -349,7 +381,13 @@ export async function checkNodeRed(input: NodeRedCheckInput): Promise<NodeRedRes
     const p = packuments[i];
     const adv = advisoryMap ? (advisoryMap.get(m.name) ?? []) : null;
     const latest = p instanceof Error ? null : p.latest;
-    const report: ModuleReport = { name: m.name, installed: m.version, latest, status: statusOf(m.version, latest, adv), advisories: adv };
+    const report: ModuleReport = {
+      name: m.name,
+      installed: m.version,
+      latest,
+      status: statusOf(m.version, latest, adv),
+      advisories: adv,
+    };
     if (!(p instanceof Error) && p.deprecated) report.deprecated = p.deprecated;
     if (p instanceof Error) report.error = p.message;
     return report;
@@ -358,7 +396,13 @@ export async function checkNodeRed(input: NodeRedCheckInput): Promise<NodeRedRes
   return finish(describeUrl(registry), ...split(reports), failures, offline);
 }
 
-function finish(registry: string | null, nodeRed: ModuleReport, modules: ModuleReport[], failures: Failure[], offline: boolean): NodeRedResult {
+function finish(
+  registry: string | null,
+  nodeRed: ModuleReport,
+  modules: ModuleReport[],
+  failures: Failure[],
+  offline: boolean,
+): NodeRedResult {
   const reports = [nodeRed, ...modules];
   const advisoriesOk = reports.every((r) => r.advisories !== null);
   return {
@@ -368,7 +412,9 @@ function finish(registry: string | null, nodeRed: ModuleReport, modules: ModuleR
     summary: {
       checked: reports.length,
       upToDate: reports.filter((r) => r.status === "up-to-date").length,
-      updatesAvailable: reports.filter((r) => r.latest !== null && semver.valid(r.installed) !== null && semver.lt(r.installed, r.latest)).length,
+      updatesAvailable: reports.filter(
+        (r) => r.latest !== null && semver.valid(r.installed) !== null && semver.lt(r.installed, r.latest),
+      ).length,
       vulnerable: advisoriesOk ? reports.filter((r) => r.status === "vulnerable").length : null,
       unknown: reports.filter((r) => r.status === "unknown").length,
       advisories: advisoriesOk ? "ok" : "unavailable",

@@ -78,8 +78,18 @@ export function nodeRedStatus(s: NodeRedResult["summary"], failures: readonly Fa
   if (s.updatesAvailable) parts.push(`${s.updatesAvailable} update${s.updatesAvailable > 1 ? "s" : ""}`);
   if (s.advisories === "unavailable") parts.push("advisories unavailable");
   else if (failures.length > 0) parts.push(`${failures.length} failed`);
-  const fill = s.vulnerable ? "red" : s.advisories === "unavailable" || failures.length > 0 ? "yellow" : s.updatesAvailable ? "blue" : "green";
-  return { fill, shape: fill === "yellow" ? "ring" : "dot", text: parts.length ? parts.join(", ") : `up to date (${s.checked})` };
+  const fill = s.vulnerable
+    ? "red"
+    : s.advisories === "unavailable" || failures.length > 0
+      ? "yellow"
+      : s.updatesAvailable
+        ? "blue"
+        : "green";
+  return {
+    fill,
+    shape: fill === "yellow" ? "ring" : "dot",
+    text: parts.length ? parts.join(", ") : `up to date (${s.checked})`,
+  };
 }
 
 export function deviceStatus(devices: readonly DeviceReport[], s: DeviceSummary): NodeStatus {
@@ -88,6 +98,12 @@ export function deviceStatus(devices: readonly DeviceReport[], s: DeviceSummary)
   if (s["end-of-support"]) parts.push(`${s["end-of-support"]} end of support`);
   if (s["update-available"]) parts.push(`${s["update-available"]} update${s["update-available"] > 1 ? "s" : ""}`);
   if (s["unknown-model"]) parts.push(`${s["unknown-model"]} unknown`);
-  const fill = s["security-update-required"] ? "red" : s["end-of-support"] || s["unknown-model"] ? "yellow" : s["update-available"] ? "blue" : "green";
+  const fill = s["security-update-required"]
+    ? "red"
+    : s["end-of-support"] || s["unknown-model"]
+      ? "yellow"
+      : s["update-available"]
+        ? "blue"
+        : "green";
   return { fill, shape: "dot", text: parts.length ? parts.join(", ") : `${devices.length} up to date` };
 }
