@@ -19,6 +19,7 @@ import { Journal, JournalChangedError, type JournalEntry, type LoadReport } from
 import { breaksFingerprint, type ChainBreak } from "./hash-chain";
 import { receiptJws, signReceipt, type PublicJwk, type SigningKey } from "./receipt-signing";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { PagePurpose } from "./consent-page";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -29,6 +30,8 @@ export interface ConsentStoreNode extends RedNode {
   consentStore?: ConsentStore;
   /** Why the store cannot be used (invalid config, journal locked or unreadable). */
   consentStoreError?: string;
+  /** Set when the store publishes its consent page: builds a personal link from a token. */
+  consentPage?: { linkUrl(token: string, origin?: string): string };
 }
 
 /** Where the journal goes: an absolute path as given, a relative one under the user directory. */
@@ -370,6 +373,26 @@ export class ConsentStore {
       Object.defineProperty(out, p, { value: this.index.state(subject, p, this.receiptFor(subject, p)), enumerable: true, writable: true, configurable: true });
     }
     return out;
+  }
+
+  /**
+   * What the consent page shows of one subject: every declared purpose with its state and
+   * the decision behind it, and every receipt (oldest first).
+   */
+  async subjectView(subject: string): Promise<{ purposes: PagePurpose[]; history: IssuedReceipt[] }> {
+    const history = (await this.receiptsOf(subject)).map(issued);
+    await this.offsetsSettled();
+    const purposes = this.index.purposeList().map((def): PagePurpose => {
+      const state = this.index.state(subject, def.id, this.receiptFor(subject, def.id));
+      return {
+        def,
+        state: state.state,
+        since: state.timestamp,
+        expiresAt: state.state === "granted" ? state.expiresAt : null,
+        decidedVersion: state.policyVersion,
+      };
+    });
+    return { purposes, history };
   }
 
   /** Every receipt of a subject, oldest first. */
