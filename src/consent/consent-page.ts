@@ -52,7 +52,7 @@ h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}h3{
 .row{display:flex;gap:.75rem;align-items:flex-start;justify-content:space-between}
 dl{margin:.5rem 0 0;display:grid;grid-template-columns:max-content 1fr;gap:.15rem .75rem}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
-.state{font-weight:600}.state-granted{color:var(--on)}.state-other{color:var(--off)}
+.state{font-weight:600}.state-granted{color:var(--on)}.state-other{color:var(--off)}.state .muted{font-weight:400}
 button.switch{flex:none;min-width:7.5rem;min-height:2.75rem;padding:.25rem .75rem;border-radius:1.5rem;border:2px solid var(--fg);
 font:inherit;font-weight:600;cursor:pointer;background:var(--bg);color:var(--fg)}
 button.switch[aria-checked=true]{background:var(--on);border-color:var(--on);color:var(--bg)}
@@ -185,7 +185,7 @@ export function renderPage(m: PageModel, texts: PageTexts): string {
 <style>${CSS}</style></head>
 <body><main>
 <h1>${t(texts, "heading", { house: m.storeName })}</h1>
-<p class="lead">${t(texts, "intro", { subject: m.subject })}</p>
+<p class="lead">${t(texts, "intro", { subject: m.subject, house: m.storeName })}</p>
 ${notice}
 <h2>${t(texts, "purposes")}</h2>
 ${m.purposes.length === 0 ? `<p>${t(texts, "purposes.none")}</p>` : m.purposes.map((p, i) => purposeBlock(p, m, texts, i)).join("\n")}

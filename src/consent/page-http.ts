@@ -121,10 +121,17 @@ function readForm(req: IncomingMessage & { body?: unknown }): Promise<URLSearchP
   });
 }
 
-/** Whether a post comes from this page's origin (a browser sends Origin on every form post). */
+/**
+ * Whether a post comes from this page's origin. Browsers say so in Sec-Fetch-Site; the
+ * Origin header is "null" under this page's own Referrer-Policy: no-referrer, so it
+ * counts only when it names an origin. Without either (an old browser), the SameSite
+ * cookie and the form token still decide.
+ */
 function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin") return false;
   const origin = req.headers.origin;
-  if (origin === undefined) return true; // no Origin (an old browser): the cookie and form token still decide
+  if (origin === undefined || origin === "null") return true;
   try {
     return new URL(origin).host === req.headers.host;
   } catch {
