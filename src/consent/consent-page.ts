@@ -41,8 +41,10 @@ export interface PageModel {
 }
 
 const CSS = `
-:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#555;--line:#ccc;--on:#0a6b2d;--off:#8a1c1c;--focus:#1a4fd6}
-@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#161616;--muted:#bbb;--line:#555;--on:#6fd08c;--off:#ff9b9b;--focus:#8fb0ff}}
+:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#555;--line:#ccc;
+--on:#0a6b2d;--off:#8a1c1c;--focus:#1a4fd6}
+@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#161616;--muted:#bbb;--line:#555;
+--on:#6fd08c;--off:#ff9b9b;--focus:#8fb0ff}}
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 main{max-width:44rem;margin:0 auto;padding:1rem}
@@ -53,7 +55,8 @@ h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}h3{
 dl{margin:.5rem 0 0;display:grid;grid-template-columns:max-content 1fr;gap:.15rem .75rem}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .state{font-weight:600}.state-granted{color:var(--on)}.state-other{color:var(--off)}.state .muted{font-weight:400}
-button.switch{flex:none;min-width:7.5rem;min-height:2.75rem;padding:.25rem .75rem;border-radius:1.5rem;border:2px solid var(--fg);
+button.switch{flex:none;min-width:7.5rem;min-height:2.75rem;padding:.25rem .75rem;border-radius:1.5rem;
+border:2px solid var(--fg);
 font:inherit;font-weight:600;cursor:pointer;background:var(--bg);color:var(--fg)}
 button.switch[aria-checked=true]{background:var(--on);border-color:var(--on);color:var(--bg)}
 a,button{outline-offset:3px}
@@ -86,7 +89,8 @@ export function esc(text: string): string {
 /** A text with {name} filled in (values escaped). */
 function t(texts: PageTexts, key: string, values: Record<string, string> = {}): string {
   const raw = texts[key] ?? key;
-  return esc(raw).replace(/\{(\w+)\}/g, (_m, name: string) => (values[name] === undefined ? `{${name}}` : esc(values[name])));
+  const fill = (_m: string, name: string): string => (values[name] === undefined ? `{${name}}` : esc(values[name]));
+  return esc(raw).replace(/\{(\w+)\}/g, fill);
 }
 
 /** A time in the page's language (UTC: the server does not know the reader's zone). */
@@ -125,21 +129,28 @@ function purposeBlock(p: PagePurpose, m: PageModel, texts: PageTexts, i: number)
   row("field.data", esc((d.dataCategories ?? []).join(", ")));
   row("field.recipients", esc((d.recipients ?? []).join(", ")));
   row("field.retention", esc(d.retention ?? ""));
-  const policy = d.policyUrl ? `<a href="${esc(d.policyUrl)}" rel="noreferrer">${esc(d.policyVersion)}</a>` : esc(d.policyVersion);
+  const version = esc(d.policyVersion);
+  const policy = d.policyUrl ? `<a href="${esc(d.policyUrl)}" rel="noreferrer">${version}</a>` : version;
   row("field.policy", policy);
   row("field.type", d.dpvPurpose ? esc(dpvLabel(d.dpvPurpose)) : "");
   let state = t(texts, STATE_KEY[p.state]);
-  if (p.state === "granted" && p.expiresAt !== null) state += ` ${t(texts, "state.until", { date: when(p.expiresAt, m.lang) })}`;
+  if (p.state === "granted" && p.expiresAt !== null) {
+    state += ` ${t(texts, "state.until", { date: when(p.expiresAt, m.lang) })}`;
+  }
   if (p.state === "policy-outdated" && p.decidedVersion !== null) {
     state += ` ${t(texts, "state.renewWhy", { old: p.decidedVersion, current: d.policyVersion })}`;
   }
-  if (p.since !== null) state += ` <span class="muted">(${t(texts, "state.since", { date: when(p.since, m.lang) })})</span>`;
+  if (p.since !== null) {
+    state += ` <span class="muted">(${t(texts, "state.since", { date: when(p.since, m.lang) })})</span>`;
+  }
+  const description = d.description ? `<p class="muted">${esc(d.description)}</p>` : "";
   return `<section class="purpose" aria-labelledby="${id}-t">
-<div class="row"><div><h3 id="${id}-t">${esc(title)}</h3>${d.description ? `<p class="muted">${esc(d.description)}</p>` : ""}</div>
+<div class="row"><div><h3 id="${id}-t">${esc(title)}</h3>${description}</div>
 <form method="post" action="${esc(m.base)}">
 <input type="hidden" name="csrf" value="${esc(m.csrf)}"><input type="hidden" name="purpose" value="${esc(d.id)}">
 <input type="hidden" name="give" value="${on ? "0" : "1"}">
-<button class="switch" type="submit" role="switch" aria-checked="${on}" aria-labelledby="${id}-t ${id}-s" aria-describedby="${id}-st">
+<button class="switch" type="submit" role="switch" aria-checked="${on}"
+ aria-labelledby="${id}-t ${id}-s" aria-describedby="${id}-st">
 <span id="${id}-s">${t(texts, on ? "switch.on" : "switch.off")}</span></button>
 </form></div>
 <p id="${id}-st" class="state ${on ? "state-granted" : "state-other"}">${state}</p>
@@ -153,9 +164,11 @@ function historyList(m: PageModel, texts: PageTexts): string {
   const items = [...m.history]
     .reverse()
     .map((r) => {
-      const what = t(texts, r.status === "granted" ? "history.granted" : "history.withdrawn", { purpose: titles.get(r.purpose) ?? r.purpose });
+      const key = r.status === "granted" ? "history.granted" : "history.withdrawn";
+      const what = t(texts, key, { purpose: titles.get(r.purpose) ?? r.purpose });
       const how = t(texts, "history.how", { method: r.method, version: r.policyVersion });
-      return `<li><time datetime="${esc(r.timestamp)}">${esc(when(r.timestamp, m.lang))}</time>: ${what} <span class="muted">${how}</span></li>`;
+      const time = `<time datetime="${esc(r.timestamp)}">${esc(when(r.timestamp, m.lang))}</time>`;
+      return `<li>${time}: ${what} <span class="muted">${how}</span></li>`;
     });
   return `<ol class="history" reversed>${items.join("")}</ol>`;
 }
@@ -163,13 +176,17 @@ function historyList(m: PageModel, texts: PageTexts): string {
 function keys(m: PageModel, texts: PageTexts): string {
   const jwk = (k: PublicJwk): string => `<pre><code>${esc(JSON.stringify(k))}</code></pre>`;
   const active = m.publicKey ? jwk(m.publicKey) : `<p>${t(texts, "keys.none")}</p>`;
-  const retired = m.retiredKeys.length > 0 ? `<h3>${t(texts, "keys.retired")}</h3>${m.retiredKeys.map(jwk).join("")}` : "";
-  return `<details><summary>${t(texts, "keys.summary")}</summary><p>${t(texts, "keys.explain")}</p>${active}${retired}</details>`;
+  const retiredList = m.retiredKeys.map(jwk).join("");
+  const retired = m.retiredKeys.length > 0 ? `<h3>${t(texts, "keys.retired")}</h3>${retiredList}` : "";
+  const summary = `<summary>${t(texts, "keys.summary")}</summary>`;
+  return `<details>${summary}<p>${t(texts, "keys.explain")}</p>${active}${retired}</details>`;
 }
 
 /** The whole page. */
 export function renderPage(m: PageModel, texts: PageTexts): string {
-  const savedTitle = m.saved === undefined ? undefined : m.purposes.find((p) => p.def.id === m.saved)?.def.title || m.saved;
+  const savedDef = m.saved === undefined ? undefined : m.purposes.find((p) => p.def.id === m.saved)?.def;
+  const savedTitle = m.saved === undefined ? undefined : savedDef?.title || m.saved;
+  const purposes = m.purposes.map((p, i) => purposeBlock(p, m, texts, i)).join("\n");
   const notice =
     m.problem !== undefined
       ? `<p class="notice problem" role="alert">${esc(m.problem)}</p>`
@@ -188,7 +205,7 @@ export function renderPage(m: PageModel, texts: PageTexts): string {
 <p class="lead">${t(texts, "intro", { subject: m.subject, house: m.storeName })}</p>
 ${notice}
 <h2>${t(texts, "purposes")}</h2>
-${m.purposes.length === 0 ? `<p>${t(texts, "purposes.none")}</p>` : m.purposes.map((p, i) => purposeBlock(p, m, texts, i)).join("\n")}
+${m.purposes.length === 0 ? `<p>${t(texts, "purposes.none")}</p>` : purposes}
 <h2>${t(texts, "history")}</h2>
 ${historyList(m, texts)}
 <h2>${t(texts, "downloads")}</h2>
@@ -201,7 +218,8 @@ ${keys(m, texts)}
 
 /** The one 404 for every unknown, wrong, revoked or missing token: the same bytes each time. */
 export const NOT_FOUND_HTML =
-  '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body><p>Not found</p></body></html>\n';
+  '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>' +
+  "<body><p>Not found</p></body></html>\n";
 
 /** Chooses en or de (or another language with texts) from an Accept-Language header. */
 export function pickLanguage(header: string | undefined, available: readonly string[], fallback = "en"): string {
@@ -239,7 +257,8 @@ export function consentRecord(input: {
   const recipients = [...new Set(input.purposes.flatMap((p) => p.def.recipients ?? []))];
   return {
     header: {
-      schema: "ISO/IEC TS 27560:2023 consent record (shape after the standard; produced by @privacy-toolkit/node-red-privacy)",
+      schema: "ISO/IEC TS 27560:2023 consent record (shape after the standard)",
+      producer: "@privacy-toolkit/node-red-privacy",
       recordId: randomUUID(),
       recordCreatedAt: input.now.toISOString(),
       piiPrincipalId: input.subject,

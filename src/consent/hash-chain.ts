@@ -107,11 +107,17 @@ function describe(kind: BreakKind, line: number, extra = 0): string {
     case "inserted":
       return `line ${line - 1} was inserted (line ${line} carries the hash of line ${line - 2})`;
     case "changed-or-removed":
-      return `line ${line} does not carry the hash of line ${line - 1}: line ${line - 1} was changed, or a line between them was removed`;
+      return (
+        `line ${line} does not carry the hash of line ${line - 1}: ` +
+        `line ${line - 1} was changed, or a line between them was removed`
+      );
     case "end-removed":
       return `${extra} line(s) after line ${line - 1} were removed (the store had written ${line - 1 + extra})`;
     case "end-changed":
-      return `line ${line} is not the line the store wrote there (it was changed, or lines were removed or inserted before it)`;
+      return (
+        `line ${line} is not the line the store wrote there ` +
+        "(it was changed, or lines were removed or inserted before it)"
+      );
     case "head-missing":
       return `the record of where the journal ends is missing, so lines removed at its end could not be seen`;
     case "header-changed":
@@ -200,8 +206,10 @@ export function parseHead(text: string): ChainHead | undefined {
   try {
     const v = JSON.parse(text) as Partial<ChainHead>;
     const lines = v.lines;
-    if (typeof lines === "number" && Number.isSafeInteger(lines) && lines >= 1 && typeof v.hash === "string" && HEX.test(v.hash)) {
-      return { lines, hash: v.hash };
+    const hash = v.hash;
+    const linesOk = typeof lines === "number" && Number.isSafeInteger(lines) && lines >= 1;
+    if (linesOk && typeof hash === "string" && HEX.test(hash)) {
+      return { lines, hash };
     }
   } catch {
     // not a head

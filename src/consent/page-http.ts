@@ -67,7 +67,7 @@ function securityHeaders(res: ServerResponse): void {
   res.setHeader("X-Frame-Options", "DENY");
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}) {
   res.statusCode = status;
   securityHeaders(res);
   res.setHeader("Content-Type", type);
@@ -164,12 +164,28 @@ export function pageHandler(options: PageOptions): (req: IncomingMessage, res: S
         if (method === "POST") return notFound(res);
         const view = await store.subjectView(subject);
         const keys = { publicKey: store.publicKey, retiredKeys: store.retiredKeys };
+        const at = new Date(now());
         const body =
           sub === "receipts.json"
-            ? { subject, store: options.storeName, exportedAt: new Date(now()).toISOString(), publicKeys: [keys.publicKey, ...keys.retiredKeys].filter(Boolean), receipts: view.history }
-            : consentRecord({ storeName: options.storeName, subject, purposes: view.purposes, receipts: view.history, ...keys, now: new Date(now()) });
+            ? {
+                subject,
+                store: options.storeName,
+                exportedAt: at.toISOString(),
+                publicKeys: [keys.publicKey, ...keys.retiredKeys].filter(Boolean),
+                receipts: view.history,
+              }
+            : consentRecord({
+                storeName: options.storeName,
+                subject,
+                purposes: view.purposes,
+                receipts: view.history,
+                ...keys,
+                now: at,
+              });
         const file = sub === "receipts.json" ? "consent-receipts.json" : "consent-record.json";
-        return send(res, 200, "application/json; charset=utf-8", `${JSON.stringify(body, null, 2)}\n`, { "Content-Disposition": `attachment; filename="${file}"` });
+        const json = `${JSON.stringify(body, null, 2)}\n`;
+        const disposition = `attachment; filename="${file}"`;
+        return send(res, 200, "application/json; charset=utf-8", json, { "Content-Disposition": disposition });
       }
       if (sub !== "") return notFound(res);
       let saved: string | undefined;
@@ -177,7 +193,8 @@ export function pageHandler(options: PageOptions): (req: IncomingMessage, res: S
       let status = 200;
       if (method === "POST") {
         const form = await readForm(req).catch(() => undefined);
-        if (form === undefined || !sameOrigin(req) || !sameText(cookieValue(req, COOKIE), form.get("csrf") ?? undefined)) {
+        const token = form?.get("csrf") ?? undefined;
+        if (form === undefined || !sameOrigin(req) || !sameText(cookieValue(req, COOKIE), token)) {
           status = 403;
           problem = texts.refused;
         } else {
@@ -189,7 +206,8 @@ export function pageHandler(options: PageOptions): (req: IncomingMessage, res: S
           } else {
             try {
               // The same journal as the manager: answered only once the receipt is fsynced.
-              await store.execute({ action: give === "1" ? "grant" : "withdraw", subject, purpose, method: "consent page" }, "consent page");
+              const action = give === "1" ? "grant" : "withdraw";
+              await store.execute({ action, subject, purpose, method: "consent page" }, "consent page");
               // Post/redirect/get: a reload does not post again.
               res.statusCode = 303;
               securityHeaders(res);
@@ -210,11 +228,24 @@ export function pageHandler(options: PageOptions): (req: IncomingMessage, res: S
       const csrf = randomBytes(16).toString("base64url");
       const view = await store.subjectView(subject);
       const html = renderPage(
-        { lang, storeName: options.storeName, subject, purposes: view.purposes, history: view.history, publicKey: store.publicKey, retiredKeys: store.retiredKeys, base, csrf, saved, problem },
+        {
+          lang,
+          storeName: options.storeName,
+          subject,
+          purposes: view.purposes,
+          history: view.history,
+          publicKey: store.publicKey,
+          retiredKeys: store.retiredKeys,
+          base,
+          csrf,
+          saved,
+          problem,
+        },
         texts,
       );
       const secure = (req.socket as { encrypted?: boolean }).encrypted === true ? "; Secure" : "";
-      send(res, status, "text/html; charset=utf-8", html, { "Set-Cookie": `${COOKIE}=${csrf}; Path=${base}; HttpOnly; SameSite=Strict${secure}` });
+      const cookie = `${COOKIE}=${csrf}; Path=${base}; HttpOnly; SameSite=Strict${secure}`;
+      send(res, status, "text/html; charset=utf-8", html, { "Set-Cookie": cookie });
     };
     serve().catch((e: unknown) => {
       options.warn(`consent page failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -5,7 +5,15 @@
  * receipts are kept: a backend stores the `kid` and `sig` of a receipt, and the JWS is
  * rebuilt from them byte for byte (the header and payload are canonical JSON).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 
 /** A public Ed25519 key as a JWK (RFC 8037), with its RFC 7638 thumbprint as kid. */
 export interface PublicJwk {
@@ -94,7 +102,9 @@ export function readPublicJwk(value: unknown): PublicJwk {
   if (typeof v !== "object" || v === null || v.kty !== "OKP" || v.crv !== "Ed25519" || typeof v.x !== "string") {
     throw new Error("a retired key must be an Ed25519 public JWK");
   }
-  if (!B64URL.test(v.x) || Buffer.from(v.x, "base64url").length !== 32) throw new Error('a retired key\'s "x" must be 32 bytes in base64url');
+  if (!B64URL.test(v.x) || Buffer.from(v.x, "base64url").length !== 32) {
+    throw new Error('a retired key\'s "x" must be 32 bytes in base64url');
+  }
   return publicJwkOf(v.x);
 }
 

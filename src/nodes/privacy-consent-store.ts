@@ -9,14 +9,20 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import qrcode = require("qrcode-generator");
+import qrcode from "qrcode-generator";
 import type { RedAPI, NodeDef } from "../core/red-types";
 import { Joi, validateConfig } from "../core/validation";
 import { ConsentStore, journalPath, type Backend, type ConsentStoreNode } from "../consent/consent-store";
 import { POLICY_VERSION_RULE, PURPOSE_RULE, SUBJECT_RULE, idSchema, readId, type PurposeDef } from "../consent/consent";
 import { onClose } from "../core/node-adapter";
 import { errorText } from "../core/status";
-import { generateSigningKey, loadSigningKey, readPublicJwk, type PublicJwk, type SigningKey } from "../consent/receipt-signing";
+import {
+  generateSigningKey,
+  loadSigningKey,
+  readPublicJwk,
+  type PublicJwk,
+  type SigningKey,
+} from "../consent/receipt-signing";
 import { notFound, pageHandler } from "../consent/page-http";
 import type { PageTexts } from "../consent/consent-page";
 
@@ -41,7 +47,9 @@ const SCHEMA = Joi.object<StoreConfig>({
       Joi.object({
         // The purpose rule every command and gate uses, and no spaces inside (an id, not a title).
         id: idSchema(PURPOSE_RULE)
-          .custom((v: string, helpers) => (/\s/.test(v) ? helpers.message({ custom: "{{#label}} must not contain spaces" }) : v))
+          .custom((v: string, helpers) =>
+            /\s/.test(v) ? helpers.message({ custom: "{{#label}} must not contain spaces" }) : v,
+          )
           .required(),
         description: Joi.string().allow("").max(2000).default(""),
         policyVersion: idSchema(POLICY_VERSION_RULE).required(),
@@ -118,7 +126,8 @@ const ROUTED = new Set<string>();
 
 export = function (RED: RedAPI) {
   const texts = loadTexts();
-  const nodeRoot = String(RED.settings.httpNodeRoot ?? "/").replace(/\/+$/, "");
+  const root = RED.settings.httpNodeRoot;
+  const nodeRoot = (typeof root === "string" ? root : "/").replace(/\/+$/, "");
 
   /** Routes a page path once; who answers is looked up per request (stores come and go with deploys). */
   function route(pagePath: string): void {
@@ -180,10 +189,12 @@ export = function (RED: RedAPI) {
       node.consentStoreError = reason;
       node.error(`consent store unavailable: ${reason}`);
       const broken = store.chainBreaks.length > 0;
-      node.status({ fill: "red", shape: "ring", text: broken ? "journal changed outside the store: acknowledge in the editor" : "unavailable" });
+      const text = broken ? "journal changed outside the store: acknowledge in the editor" : "unavailable";
+      node.status({ fill: "red", shape: "ring", text });
     } else {
       if (store.loadReport) {
-        node.log(`loaded ${store.loadReport.receipts} receipts (${store.index.subjectCount} subjects) from ${journalPath(RED.settings.userDir, config.file, node.id)}`);
+        const where = journalPath(RED.settings.userDir, config.file, node.id);
+        node.log(`loaded ${store.loadReport.receipts} receipts (${store.index.subjectCount} subjects) from ${where}`);
       }
       // Never the key: only that there is none, or why it cannot be used.
       if (keyProblem) node.warn(`receipts are not signed: ${keyProblem}`);
@@ -203,7 +214,8 @@ export = function (RED: RedAPI) {
       } else if (PAGES.has(config.pagePath)) {
         node.error(`the consent page path ${config.pagePath} is already published by another consent store`);
       } else {
-        PAGES.set(config.pagePath, pageHandler({ store, storeName: node.name || "this house", publicPath, texts, warn: (t) => node.warn(t) }));
+        const storeName = node.name || "this house";
+        PAGES.set(config.pagePath, pageHandler({ store, storeName, publicPath, texts, warn: (t) => node.warn(t) }));
         route(config.pagePath);
         published = true;
         node.consentPage = {
@@ -217,7 +229,11 @@ export = function (RED: RedAPI) {
       node.status({});
     });
   }
-  RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore, { credentials: { signingKey: { type: "password" } } });
+  RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore, {
+    credentials: { signingKey: { type: "password" } },
+  });
+  const read = "privacy-consent-store.read";
+  const write = "privacy-consent-store.write";
 
   const permission = (name: string) => {
     const check = RED.auth ? RED.auth.needsPermission(name) : undefined;
@@ -229,20 +245,20 @@ export = function (RED: RedAPI) {
   };
   const deployed = (q: AdminRequest): PageStoreNode | undefined => {
     const found = RED.nodes.getNode(String(q.params.id ?? ""));
-    return found !== null && found.type === "privacy-consent-store" ? (found as PageStoreNode) : undefined;
+    return found !== null && found.type === "privacy-consent-store" ? found : undefined;
   };
   const fail = (r: AdminResponse, e: unknown): void => r.status(400).json({ error: errorText(e) });
 
   // A fresh key pair for the dialog's credential field: made here because the browser's
   // WebCrypto may lack Ed25519; it is never kept or logged here.
-  RED.httpAdmin.post("/privacy-consent-store/keygen", permission("privacy-consent-store.write"), (_req: unknown, res: unknown) => {
+  RED.httpAdmin.post("/privacy-consent-store/keygen", permission(write), (_req: unknown, res: unknown) => {
     const key = generateSigningKey();
     const { d: _d, ...publicJwk } = key;
     (res as AdminResponse).json({ signingKey: JSON.stringify(key), publicJwk });
   });
 
   // What the dialog shows of a deployed store: public keys, integrity, whether the page is on. Never a secret.
-  RED.httpAdmin.get("/privacy-consent-store/:id/state", permission("privacy-consent-store.read"), (req: unknown, res: unknown) => {
+  RED.httpAdmin.get("/privacy-consent-store/:id/state", permission(read), (req: unknown, res: unknown) => {
     const q = req as AdminRequest;
     const r = res as AdminResponse;
     const n = deployed(q);
@@ -262,7 +278,7 @@ export = function (RED: RedAPI) {
     });
   });
 
-  RED.httpAdmin.post("/privacy-consent-store/:id/acknowledge", permission("privacy-consent-store.write"), (req: unknown, res: unknown) => {
+  RED.httpAdmin.post("/privacy-consent-store/:id/acknowledge", permission(write), (req: unknown, res: unknown) => {
     const q = req as AdminRequest;
     const r = res as AdminResponse;
     const n = deployed(q);
@@ -272,17 +288,17 @@ export = function (RED: RedAPI) {
       return;
     }
     store
-      .acknowledgeBreaks(String(q.body?.fingerprint ?? ""))
+      .acknowledgeBreaks(typeof q.body?.fingerprint === "string" ? q.body.fingerprint : "")
       .then(({ evidence }) => {
         n.consentStoreError = undefined;
-        n.warn(`the broken hash chain of the consent journal was acknowledged; the file as found is kept as ${evidence}`);
+        n.warn(`the consent journal's broken hash chain was acknowledged; the file as found is kept as ${evidence}`);
         n.status(store.publicKey ? {} : { fill: "yellow", shape: "ring", text: "receipts unsigned: no signing key" });
         r.json({ ok: true, evidence: path.basename(evidence) });
       })
       .catch((e: unknown) => fail(r, e));
   });
 
-  RED.httpAdmin.post("/privacy-consent-store/:id/link", permission("privacy-consent-store.write"), (req: unknown, res: unknown) => {
+  RED.httpAdmin.post("/privacy-consent-store/:id/link", permission(write), (req: unknown, res: unknown) => {
     const q = req as AdminRequest;
     const r = res as AdminResponse;
     const n = deployed(q);
