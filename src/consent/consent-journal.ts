@@ -47,6 +47,8 @@ import {
   type Checkpoint,
 } from "./hash-chain";
 import { OffsetShift, OutBuffer, scanLines, scanLinesSync } from "./journal-io";
+import { MessageChannel, Worker, receiveMessageOnPort } from "node:worker_threads";
+import { verifyChain, type ChainAnswer, type ChainJob } from "./chain-worker";
 
 export const JOURNAL_FORMAT = "node-red-privacy/consent-journal";
 /** 2: every line is hash-chained (hash-chain.ts) and may hold link events and checkpoints. */
@@ -255,6 +257,42 @@ function createLock(lockFile: string, text: string): boolean {
 }
 
 const FILE_MODE = 0o600;
+/** From this size on, the chain is verified by a worker thread beside the parse (its start costs ~30 ms). */
+const PARALLEL_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Starts the chain check of [0, size) of fd in a worker; `result()` blocks until it answers
+ * (a journal load is synchronous: nothing may use the store before). A worker that cannot
+ * start or fails is replaced by the same check in this thread.
+ */
+function startChainWorker(fd: number, size: number, head: ChainHead | undefined): { result: () => Extract<ChainAnswer, { ok: true }> } {
+  const inline = () => verifyChain(fd, size, head);
+  try {
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const { port1, port2 } = new MessageChannel();
+    const job: ChainJob = { fd, size, head, signal, port: port2 };
+    const worker = new Worker(path.join(__dirname, "chain-worker.js"), { workerData: job, transferList: [port2] });
+    worker.unref();
+    worker.on("error", () => undefined); // reported through the answer, or replaced by the inline check
+    return {
+      result: () => {
+        try {
+          // Waits in this thread: the load is synchronous by design (the store is complete before any flow runs).
+          while (Atomics.load(signal, 0) === 0) {
+            if (Atomics.wait(signal, 0, 0, 120000) === "timed-out") return inline();
+          }
+          const answer = receiveMessageOnPort(port1)?.message as ChainAnswer | undefined;
+          return answer?.ok ? answer : inline();
+        } finally {
+          port1.close();
+          void worker.terminate();
+        }
+      },
+    };
+  } catch {
+    return { result: inline };
+  }
+}
 const NEWLINE = 0x0a;
 const NEWLINE_BYTE = Buffer.from("\n");
 
@@ -483,20 +521,28 @@ export class Journal {
         // An older journal never had a head beside it: one that has a head, or chained
         // lines, is a version 2 journal whose header was changed to hide its chain.
         const head = this.readHead();
-        let verifier = kind === "journal" || head !== undefined ? new ChainVerifier(head) : undefined;
+        // A large chain is checked by a worker thread while this one parses.
+        const parallel = kind === "journal" && size >= PARALLEL_BYTES ? startChainWorker(readFd as number, size, head) : undefined;
+        let verifier = parallel === undefined && (kind === "journal" || head !== undefined) ? new ChainVerifier(head) : undefined;
         if (verifier !== undefined && kind !== "journal") verifier.add("header-changed", 1);
-        const unchainedFile = verifier === undefined;
+        const unchainedFile = verifier === undefined && parallel === undefined;
         let lineNo = 0;
         let lastHash = "";
+        let lastLine = { offset: 0, length: 0 };
         complete = scanLinesSync(readFd as number, size, (bytes, offset, withNewline) => {
           lineNo++;
-          const hash = lineHash(withNewline);
-          lastHash = hash;
-          if (unchainedFile && verifier === undefined && lineNo > 1 && prevOf(bytes) !== undefined) {
-            verifier = new ChainVerifier(undefined);
-            verifier.add("header-changed", 1);
+          if (verifier !== undefined) {
+            const hash = lineHash(withNewline);
+            lastHash = hash;
+            verifier.feed(bytes, hash);
+          } else {
+            // Hashed once at the end: only the last line's hash is needed (the head to upgrade from).
+            lastLine = { offset, length: withNewline.length };
+            if (unchainedFile && lineNo > 1 && prevOf(bytes) !== undefined) {
+              verifier = new ChainVerifier(undefined);
+              verifier.add("header-changed", 1);
+            }
           }
-          verifier?.feed(bytes, hash);
           if (offset === 0 && headed) return; // the header
           const parsed = parseLine(bytes.toString("utf8"));
           if (parsed === undefined) {
@@ -520,6 +566,19 @@ export class Journal {
         });
         this.size = size;
         this.chainLines = lineNo;
+        if (parallel !== undefined) {
+          const answer = parallel.result();
+          report.breaks = answer.breaks;
+          this.breaks = report.breaks;
+          if (answer.broken > answer.breaks.length) {
+            report.warnings.push(`${answer.broken - answer.breaks.length} more break(s) of the hash chain were found`);
+          }
+          lastHash = answer.end.hash;
+        } else if (verifier === undefined) {
+          const last = Buffer.allocUnsafe(lastLine.length);
+          fs.readSync(readFd as number, last, 0, last.length, lastLine.offset);
+          lastHash = lineHash(last);
+        }
         this.lastHash = lastHash;
         if (complete < size) {
           report.tornBytes = size - complete;

@@ -202,6 +202,34 @@ describe("consent journal hash chain", function () {
     await s.close();
   });
 
+  it("a large journal (checked by a worker thread beside the parse) is verified as a small one: an edited middle line is found", async () => {
+    const file = path.join(tmp(), "big.jsonl");
+    // Written here with node:crypto, independently of the store's own chain code.
+    const header = JSON.stringify({ format: "node-red-privacy/consent-journal", version: 2 });
+    const out = [header];
+    let prev = crypto.createHash("sha256").update(`${header}\n`).digest("hex");
+    for (let i = 0; i < 40000; i++) {
+      const r = { receiptId: `r${i}`, subject: `s${i % 5000}`, purpose: i % 2 ? "p" : "q", status: i % 7 ? "granted" : "withdrawn", timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "written by the test to make the line as long as a real one" };
+      const line = `${JSON.stringify({ receipts: [r] }).slice(0, -1)},"prev":"${prev}"}`;
+      prev = crypto.createHash("sha256").update(`${line}\n`).digest("hex");
+      out.push(line);
+    }
+    write(file, out);
+    fs.writeFileSync(`${file}.head`, JSON.stringify({ lines: out.length, hash: prev }));
+    assert.ok(fs.statSync(file).size > 8 * 1024 * 1024, "large enough for the worker");
+    const s = open(file);
+    assert.equal(s.unavailable, undefined);
+    assert.equal(s.loadReport.receipts, 40000);
+    await s.execute({ action: "grant", subject: "s1", purpose: "p" }, "m");
+    await s.close();
+    const ls = lines(file);
+    ls[20000] = ls[20000].replace('"subject":"s', '"subject":"x');
+    write(file, ls);
+    const t = open(file);
+    assert.match(t.unavailable, /line 20002 does not carry the hash of line 20001/);
+    await t.close();
+  });
+
   it("upgrades a journal of the last release (version 1, no chain) with a checkpoint naming its last line", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const v1 = [
