@@ -31,7 +31,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fsyncDir, replaceFile, writeFileAtomicSync } from "../core/atomic-file";
-import { parseJournalLine, parseLine, type ConsentReceipt, type JournalRecord, type LinkEvent, type LinkRecord } from "./consent";
+import {
+  parseJournalLine,
+  parseLine,
+  type ConsentReceipt,
+  type JournalRecord,
+  type LinkEvent,
+  type LinkRecord,
+} from "./consent";
 import {
   ChainVerifier,
   HEAD_BYTES,
@@ -265,19 +272,27 @@ const PARALLEL_BYTES = 8 * 1024 * 1024;
  * (a journal load is synchronous: nothing may use the store before). A worker that cannot
  * start or fails is replaced by the same check in this thread.
  */
-function startChainWorker(fd: number, size: number, head: ChainHead | undefined): { result: () => Extract<ChainAnswer, { ok: true }> } {
+function startChainWorker(
+  fd: number,
+  size: number,
+  head: ChainHead | undefined,
+): { result: () => Extract<ChainAnswer, { ok: true }> } {
   const inline = () => verifyChain(fd, size, head);
   try {
     const signal = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
     const job: ChainJob = { fd, size, head, signal, port: port2 };
-    const worker = new Worker(path.join(__dirname, "chain-worker.js"), { workerData: job, transferList: [port2] });
+    const worker = new Worker(path.join(__dirname, "chain-worker.js"), {
+      workerData: job,
+      transferList: [port2],
+    });
     worker.unref();
     worker.on("error", () => undefined); // reported through the answer, or replaced by the inline check
     return {
       result: () => {
         try {
-          // Waits in this thread: the load is synchronous by design (the store is complete before any flow runs).
+          // Waits in this thread: the load is synchronous by design (the store is complete
+          // before any flow runs).
           while (Atomics.load(signal, 0) === 0) {
             if (Atomics.wait(signal, 0, 0, 120000) === "timed-out") return inline();
           }
@@ -330,7 +345,8 @@ function classify(file: string, fd: number, size: number): FileKind {
     if (version !== JOURNAL_VERSION) {
       throw new JournalFormatError(
         file,
-        `it is version ${JSON.stringify(version)} of the journal format, written by a newer release; this one reads versions 1 and ${JOURNAL_VERSION}`,
+        `it is version ${JSON.stringify(version)} of the journal format, written by a newer release; ` +
+          `this one reads versions 1 and ${JOURNAL_VERSION}`,
       );
     }
     return "journal";
@@ -495,7 +511,16 @@ export class Journal {
    * is not a journal.
    */
   load(): LoadReport {
-    const report: LoadReport = { header: "present", lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [], chain: "verified", breaks: [] };
+    const report: LoadReport = {
+      header: "present",
+      lines: 0,
+      receipts: 0,
+      skipped: 0,
+      tornBytes: 0,
+      warnings: [],
+      chain: "verified",
+      breaks: [],
+    };
     let readFd: number | undefined;
     try {
       readFd = fs.openSync(this.file, "r");
@@ -522,8 +547,10 @@ export class Journal {
         // lines, is a version 2 journal whose header was changed to hide its chain.
         const head = this.readHead();
         // A large chain is checked by a worker thread while this one parses.
-        const parallel = kind === "journal" && size >= PARALLEL_BYTES ? startChainWorker(readFd as number, size, head) : undefined;
-        let verifier = parallel === undefined && (kind === "journal" || head !== undefined) ? new ChainVerifier(head) : undefined;
+        const big = kind === "journal" && size >= PARALLEL_BYTES;
+        const parallel = big ? startChainWorker(readFd as number, size, head) : undefined;
+        const check = parallel === undefined && (kind === "journal" || head !== undefined);
+        let verifier = check ? new ChainVerifier(head) : undefined;
         if (verifier !== undefined && kind !== "journal") verifier.add("header-changed", 1);
         const unchainedFile = verifier === undefined && parallel === undefined;
         let lineNo = 0;
@@ -570,9 +597,8 @@ export class Journal {
           const answer = parallel.result();
           report.breaks = answer.breaks;
           this.breaks = report.breaks;
-          if (answer.broken > answer.breaks.length) {
-            report.warnings.push(`${answer.broken - answer.breaks.length} more break(s) of the hash chain were found`);
-          }
+          const more = answer.broken - answer.breaks.length;
+          if (more > 0) report.warnings.push(`${more} more break(s) of the hash chain were found`);
           lastHash = answer.end.hash;
         } else if (verifier === undefined) {
           const last = Buffer.allocUnsafe(lastLine.length);
@@ -593,9 +619,8 @@ export class Journal {
           // Lines fed before the chain was seen only count; the head check needs every line.
           report.breaks = unchainedFile ? verifier.breaks : verifier.finish();
           this.breaks = report.breaks;
-          if (verifier.broken > report.breaks.length) {
-            report.warnings.push(`${verifier.broken - report.breaks.length} more break(s) of the hash chain were found`);
-          }
+          const more = verifier.broken - report.breaks.length;
+          if (more > 0) report.warnings.push(`${more} more break(s) of the hash chain were found`);
         }
         if (kind !== "journal") {
           if (unchainedFile && report.breaks.length === 0) report.chain = "unchained";
@@ -642,14 +667,18 @@ export class Journal {
     fsyncDir(path.dirname(this.file));
     // A new journal's head is written now; a broken one's head is left as found (evidence).
     if (report.chain === "new") this.writeHeadSync();
-    if (this.breaks.length > 0) this.warn(`consent journal ${this.file}: its hash chain is broken: ${this.breaks.map((b) => b.text).join("; ")}`);
+    if (this.breaks.length > 0) {
+      this.warn(`consent journal ${this.file}: its hash chain is broken: ${this.breaks.map((b) => b.text).join("; ")}`);
+    }
     this.startWatch();
     if (this.needsHeader && this.breaks.length === 0) {
-      this.warn(`${this.file} was written by an older release (${kind === "v1" ? "no hash chain" : "no journal header"}): upgrading it`);
+      const missing = kind === "v1" ? "no hash chain" : "no journal header";
+      this.warn(`${this.file} was written by an older release (${missing}): upgrading it`);
       // First in the queue: every append waits for it. If it fails, the journal stays
       // closed for writing (its torn tail, if any, is still there).
       this.compact(() => ({ keep: () => true }), { reason: "upgrade" }).catch((e: unknown) => {
-        const error = this.fail(new Error(`could not upgrade the journal: ${e instanceof Error ? e.message : String(e)}`));
+        const why = e instanceof Error ? e.message : String(e);
+        const error = this.fail(new Error(`could not upgrade the journal: ${why}`));
         this.warn(`consent journal ${this.file}: ${error.message}`);
       });
     }
@@ -668,21 +697,33 @@ export class Journal {
   /** Writes the head in place (one small write, no fsync: a head left behind by a crash is still a true prefix). */
   private writeHeadSync(): void {
     try {
-      if (this.headFd === undefined) this.headFd = fs.openSync(this.headFile, fs.constants.O_RDWR | fs.constants.O_CREAT, FILE_MODE);
-      fs.writeSync(this.headFd, formatHead({ lines: this.chainLines, hash: this.lastHash }), 0, HEAD_BYTES, 0);
+      const record = formatHead({ lines: this.chainLines, hash: this.lastHash });
+      fs.writeSync(this.headDescriptor(), record, 0, HEAD_BYTES, 0);
     } catch (e) {
-      this.warn(`consent journal ${this.file}: could not record its head (${e instanceof Error ? e.message : String(e)})`);
+      this.headFailed(e);
     }
+  }
+
+  private headDescriptor(): number {
+    const flags = fs.constants.O_RDWR | fs.constants.O_CREAT;
+    if (this.headFd === undefined) this.headFd = fs.openSync(this.headFile, flags, FILE_MODE);
+    return this.headFd;
+  }
+
+  private headFailed(e: unknown): void {
+    const why = e instanceof Error ? e.message : String(e);
+    this.warn(`consent journal ${this.file}: could not record its head (${why})`);
   }
 
   private async writeHead(): Promise<void> {
     const buf = formatHead({ lines: this.chainLines, hash: this.lastHash });
     try {
-      if (this.headFd === undefined) this.headFd = fs.openSync(this.headFile, fs.constants.O_RDWR | fs.constants.O_CREAT, FILE_MODE);
-      const fd = this.headFd;
-      await new Promise<void>((resolve, reject) => fs.write(fd, buf, 0, HEAD_BYTES, 0, (err) => (err ? reject(err) : resolve())));
+      const fd = this.headDescriptor();
+      await new Promise<void>((resolve, reject) =>
+        fs.write(fd, buf, 0, HEAD_BYTES, 0, (err) => (err ? reject(err) : resolve())),
+      );
     } catch (e) {
-      this.warn(`consent journal ${this.file}: could not record its head (${e instanceof Error ? e.message : String(e)})`);
+      this.headFailed(e);
     }
   }
 
@@ -699,7 +740,9 @@ export class Journal {
    */
   async acknowledge(fingerprint: string, now: Date): Promise<{ evidence: string }> {
     if (this.breaks.length === 0) throw new Error("the journal's hash chain is whole: nothing to acknowledge");
-    if (fingerprint !== breaksFingerprint(this.breaks)) throw new Error("these are not the breaks found now: reopen the dialog and look again");
+    if (fingerprint !== breaksFingerprint(this.breaks)) {
+      throw new Error("these are not the breaks found now: reopen the dialog and look again");
+    }
     const evidence = `${this.file}.broken-${now.toISOString().replace(/[:.]/g, "-")}`;
     const acknowledged = this.breaks;
     await this.exclusive(() => {
@@ -710,7 +753,8 @@ export class Journal {
         fs.chmodSync(evidence, FILE_MODE);
       }
     });
-    await this.compact(() => ({ keep: () => true }), { reason: "acknowledged", acknowledged, evidence: path.basename(evidence) });
+    const why = { reason: "acknowledged" as const, acknowledged, evidence: path.basename(evidence) };
+    await this.compact(() => ({ keep: () => true }), why);
     this.breaks = [];
     return { evidence };
   }
@@ -831,7 +875,8 @@ export class Journal {
     return new Promise((resolve, reject) => {
       // Nothing is chained onto a broken chain before someone has looked at it.
       if (this.breaks.length > 0) {
-        reject(new Error(`consent journal ${this.file} is unavailable: its hash chain is broken (${this.breaks[0].text})`));
+        const first = this.breaks[0].text;
+        reject(new Error(`consent journal ${this.file} is unavailable: its hash chain is broken (${first})`));
         return;
       }
       this.enqueue({ kind: "append", json: JSON.stringify(record), record, resolve, reject });
@@ -1014,12 +1059,16 @@ export class Journal {
    * queue, reading and writing a chunk at a time without blocking; the new file replaces
    * the old one atomically (core replaceFile).
    */
-  compact(plan: () => Keep | Promise<Keep>, why: Omit<Checkpoint, "replaced" | "at"> = { reason: "compaction" }): Promise<{ before: number; after: number }> {
+  compact(
+    plan: () => Keep | Promise<Keep>,
+    why: Omit<Checkpoint, "replaced" | "at"> = { reason: "compaction" },
+  ): Promise<{ before: number; after: number }> {
     const result = { before: 0, after: 0 };
     // A broken chain is rewritten only when someone acknowledged it: a compaction must
     // never heal it in silence.
     if (this.breaks.length > 0 && why.reason !== "acknowledged") {
-      return Promise.reject(new Error(`consent journal ${this.file}: its hash chain is broken; it is not compacted until that is acknowledged`));
+      const text = `consent journal ${this.file}: its hash chain is broken; not compacted until that is acknowledged`;
+      return Promise.reject(new Error(text));
     }
     return this.exclusive(async () => {
       const { keep, keepLink } = await plan();
@@ -1039,7 +1088,8 @@ export class Journal {
           const out = new OutBuffer();
           written += out.appendString(HEADER);
           // The new chain starts with a checkpoint naming the head of the file it replaces.
-          const checkpoint: Checkpoint = { replaced: { lines: this.chainLines, hash: this.lastHash }, at: new Date().toISOString(), ...why };
+          const replaced = { lines: this.chainLines, hash: this.lastHash };
+          const checkpoint: Checkpoint = { replaced, at: new Date().toISOString(), ...why };
           const first = `${chained(JSON.stringify({ checkpoint }), lineHash(HEADER))}\n`;
           written += out.appendString(first);
           prev = lineHash(first);
@@ -1061,7 +1111,8 @@ export class Journal {
                 const kept = parsed.receipts.filter(keep);
                 if (kept.length === 0) return;
                 // Unchanged: the same bytes but for the link, not a re-serialisation.
-                line = kept.length === parsed.receipts.length ? relinked(bytes, prev) : Buffer.from(chained(JSON.stringify({ receipts: kept }), prev));
+                const whole = kept.length === parsed.receipts.length;
+                line = whole ? relinked(bytes, prev) : Buffer.from(chained(JSON.stringify({ receipts: kept }), prev));
               }
               shift.add(offset, written);
               out.append(line);

@@ -148,7 +148,8 @@ export class ConsentStore {
     const breaks = this.journal?.chainBreaks;
     if (breaks !== undefined && breaks.length > 0) {
       return `the journal ${this.journal?.file ?? ""} was changed outside the store: ${breaks[0].text}` +
-        `${breaks.length > 1 ? ` (and ${breaks.length - 1} more)` : ""}; gates block until it is acknowledged in the store's dialog`;
+        `${breaks.length > 1 ? ` (and ${breaks.length - 1} more)` : ""}; ` +
+        "gates block until it is acknowledged in the store's dialog";
     }
     return this.journal?.error?.message;
   }
@@ -208,7 +209,8 @@ export class ConsentStore {
   /** The gate's question, from memory. */
   check(subject: string, purpose: string): ConsentEntry | BlockReason {
     const j = this.journal;
-    if (this.failure !== undefined || (j !== undefined && (j.error !== undefined || j.chainBreaks.length > 0))) return "store-unavailable";
+    const stopped = j !== undefined && (j.error !== undefined || j.chainBreaks.length > 0);
+    if (this.failure !== undefined || stopped) return "store-unavailable";
     return this.index.check(subject, purpose);
   }
 
@@ -332,7 +334,8 @@ export class ConsentStore {
     if (reason) throw new Error(`consent store unavailable: ${reason}`);
     const current = this.subjectLinks.get(subject);
     if (current === undefined) return false;
-    await this.append({ link: { subject, token: current, action: "revoke", at: new Date(this.index.now()).toISOString() } });
+    const at = new Date(this.index.now()).toISOString();
+    await this.append({ link: { subject, token: current, action: "revoke", at } });
     return true;
   }
 

@@ -606,7 +606,8 @@ export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
     if (typeof c.status !== "string" || !STATUS.has(c.status) || typeof c.timestamp !== "string") return undefined;
     if (c.expiresAt !== null && typeof c.expiresAt !== "string") return undefined;
     if (typeof c.policyVersion !== "string" || typeof c.method !== "string") return undefined;
-    if ((c.kid !== undefined && typeof c.kid !== "string") || (c.sig !== undefined && typeof c.sig !== "string")) return undefined;
+    if (c.kid !== undefined && typeof c.kid !== "string") return undefined;
+    if (c.sig !== undefined && typeof c.sig !== "string") return undefined;
     if (!timesValid(c.timestamp, c.expiresAt)) return undefined;
   }
   return receipts as ConsentReceipt[];
@@ -618,7 +619,8 @@ export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
 const STR = '"((?:[^"\\\\\\u0000-\\u001f]|\\\\.)*)"';
 const PLAIN = '"([^"\\\\\\u0000-\\u001f]*)"';
 const FAST_LINE = new RegExp(
-  `^\\{"receipts":\\[\\{"receiptId":${PLAIN},"subject":${STR},"purpose":${STR},"status":"(granted|withdrawn)","timestamp":${PLAIN},"expiresAt":(?:null|${PLAIN}),"policyVersion":${STR},"method":${STR}(?:,"note":${STR})?` +
+  `^\\{"receipts":\\[\\{"receiptId":${PLAIN},"subject":${STR},"purpose":${STR},"status":"(granted|withdrawn)",` +
+    `"timestamp":${PLAIN},"expiresAt":(?:null|${PLAIN}),"policyVersion":${STR},"method":${STR}(?:,"note":${STR})?` +
     `(?:,"kid":${PLAIN},"sig":${PLAIN})?\\}\\]`,
 );
 
@@ -674,7 +676,8 @@ function checkpointOf(value: unknown): Checkpoint | undefined {
   const c = (value as { checkpoint?: unknown }).checkpoint as Partial<Checkpoint> | undefined;
   if (typeof c !== "object" || c === null || typeof c.at !== "string") return undefined;
   const r = c.replaced;
-  if (typeof r !== "object" || r === null || typeof r.lines !== "number" || typeof r.hash !== "string") return undefined;
+  if (typeof r !== "object" || r === null) return undefined;
+  if (typeof r.lines !== "number" || typeof r.hash !== "string") return undefined;
   return c as Checkpoint;
 }
 

@@ -28,7 +28,11 @@ function grow(buf: Buffer, filled: number): Buffer {
  * its newline, which is what the hash chain hashes) and returns the byte length of the
  * complete part: where a torn tail starts.
  */
-export function scanLinesSync(fd: number, to: number, line: (bytes: Buffer, offset: number, withNewline: Buffer) => void): number {
+export function scanLinesSync(
+  fd: number,
+  to: number,
+  line: (bytes: Buffer, offset: number, withNewline: Buffer) => void,
+): number {
   // One buffer reused for the whole file (a new one per chunk would leave hundreds of
   // MB of dead external memory behind while a large journal loads).
   let buf: Buffer = Buffer.allocUnsafe(16 * CHUNK);

@@ -58,12 +58,14 @@ export = function (RED: RedAPI) {
         // A personal link needs the store's page: the URL is built from the token here,
         // and the token itself never reaches the journal (only its hash).
         if ((action === "link" || action === "revoke-link") && !storeNode.consentPage) {
-          throw new Error(`msg.consent.action "${String(action)}" needs the consent page: enable it on the consent store`);
+          const needs = "needs the consent page: enable it on the consent store";
+          throw new Error(`msg.consent.action "${String(action)}" ${needs}`);
         }
         let payload = await store.execute(msg.consent, rt.config.method);
         if (action === "link") {
           const made = payload as LinkMade;
-          payload = { subject: made.subject, url: storeNode.consentPage?.linkUrl(made.token), createdAt: made.createdAt };
+          const url = storeNode.consentPage?.linkUrl(made.token);
+          payload = { subject: made.subject, url, createdAt: made.createdAt };
         }
         // Nothing can fail from here on: the change is durable, the message is changed whole.
         const receipts = Array.isArray(payload) ? payload.length : action === "grant" || action === "withdraw" ? 1 : 0;
