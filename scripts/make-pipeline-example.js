@@ -30,6 +30,8 @@ const flow = [
       "   Debug **what leaves** shows the JWE; debug **decrypted at home** shows what is inside it, with msg.privacy.trail listing every step.",
       "   bob's tracker is still blocked until **bob agrees**.",
       "4. Press **alice withdraws**: her next reading is blocked with reason \"withdrawn\".",
+      "5. The people can do this themselves: the consent store publishes a consent page. npm start prints alice's and bob's personal links;",
+      "   in your own Node-RED open the store, type a person's id and press Make link (a QR code to scan with a phone).",
       "",
       "The keyring reads its key from the environment variable PRIVACY_DEMO_KEYS (npm start sets it). In your own Node-RED, open the keyring, choose Credentials, press Generate and deploy.",
       "The update check looks at this Node-RED's modules once a day (and when you press **check updates now**).",
@@ -119,7 +121,16 @@ const flow = [
   },
   { id: "pipe-leak-reply", type: "http response", z, g: "pipe-leak-group", d: true, name: "", statusCode: "200", headers: {}, x: 870, y: 660, wires: [] },
   { id: "pipe-keyring", type: "privacy-keyring", name: "demo keys (PRIVACY_DEMO_KEYS)", activeKid: "demo-1", source: "env", envVar: "PRIVACY_DEMO_KEYS", salt: "" },
-  { id: "pipe-store", type: "privacy-consent-store", name: "household consent", backend: "file", file: "", retainDays: 0, purposes: [{ id: "cloud-analytics", description: "Readings go to a cloud analytics dashboard", policyVersion: "1" }] },
+  {
+    id: "pipe-store", type: "privacy-consent-store", name: "Maple Street 12", backend: "file", file: "", retainDays: 0,
+    // The consent page (npm start prints each person's link): what is collected, in words.
+    page: true, pagePath: "/privacy/consent", pageBase: "", retiredKeys: [],
+    purposes: [{
+      id: "cloud-analytics", description: "Readings go to a cloud analytics dashboard", policyVersion: "1", title: "Home readings on the cloud dashboard",
+      dataCategories: ["room temperature", "humidity", "front door log", "bike location"], recipients: ["Acme Cloud analytics"], retention: "30 days",
+      dpvPurpose: "https://w3id.org/dpv#ServiceOptimisation",
+    }],
+  },
 ];
 
 fs.writeFileSync(path.join(__dirname, "..", "examples", "smart-home-privacy-pipeline.json"), JSON.stringify(flow, null, 2) + "\n");

@@ -32,6 +32,50 @@ function fallbackFlow() {
   ];
 }
 
+/** Admin API call on the running demo. */
+async function admin(base, method, route, body, headers = {}) {
+  const res = await fetch(new URL(route, base), {
+    method,
+    headers: { Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * The demo's consent store signs receipts with a key kept in its credentials: the first
+ * start asks the runtime for one (as the dialog's Generate button does) and deploys it.
+ * Then each person of the demo gets a fresh personal link (a new link revokes the last:
+ * only the token's hash is kept, so an old link cannot be shown again).
+ */
+async function demoConsentLinks(base) {
+  const flows = await admin(base, "GET", "flows", undefined, { "Node-RED-API-Version": "v2" });
+  const store = flows.flows.find((n) => n.type === "privacy-consent-store" && n.page);
+  if (!store) return [];
+  const creds = await admin(base, "GET", `credentials/privacy-consent-store/${store.id}`);
+  if (!creds.has_signingKey) {
+    const { signingKey } = await admin(base, "POST", "privacy-consent-store/keygen");
+    store.credentials = { signingKey };
+    await admin(base, "POST", "flows", { flows: flows.flows, rev: flows.rev }, { "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" });
+  }
+  const out = [];
+  for (const subject of ["alice", "bob"]) {
+    // Right after a deploy the flows are still starting: ask again for a few seconds.
+    for (let tries = 0; ; tries++) {
+      try {
+        const { url } = await admin(base, "POST", `privacy-consent-store/${store.id}/link`, { subject });
+        out.push({ subject, url });
+        break;
+      } catch (e) {
+        if (tries >= 50) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+  return out;
+}
+
 async function main() {
   const reset = process.argv.includes("--reset");
   fs.mkdirSync(USER_DIR, { recursive: true });
@@ -45,10 +89,15 @@ async function main() {
   process.chdir(USER_DIR);
   const port = Number(process.env.PORT || 1880);
   const rt = await startRuntime({ userDir: USER_DIR, port, flows, settings: { logging: { console: { level: "info", metrics: false, audit: false } } } });
+  const links = await demoConsentLinks(rt.url).catch((e) => {
+    console.warn(`  (no consent page links: ${e.message})`);
+    return [];
+  });
   console.log("");
   console.log(`  Node-RED with the privacy toolkit is running.`);
   console.log(`  Open the editor:  ${rt.url}`);
   console.log(`  User directory:   ${USER_DIR}${flows ? " (demo flow loaded)" : " (your saved flows)"}`);
+  for (const l of links) console.log(`  Consent page of ${l.subject}: ${l.url}`);
   console.log(`  Stop with Ctrl-C.  Reload the demo: npm start -- --reset`);
   console.log("");
   let stopping = false;

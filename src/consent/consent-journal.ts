@@ -31,11 +31,35 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fsyncDir, replaceFile, writeFileAtomicSync } from "../core/atomic-file";
-import { parseJournalLine, type ConsentReceipt, type JournalRecord } from "./consent";
+import {
+  parseJournalLine,
+  parseLine,
+  type ConsentReceipt,
+  type JournalRecord,
+  type LinkEvent,
+  type LinkRecord,
+} from "./consent";
+import {
+  ChainVerifier,
+  HEAD_BYTES,
+  breaksFingerprint,
+  chained,
+  formatHead,
+  lineHash,
+  parseHead,
+  prevOf,
+  relinked,
+  type ChainBreak,
+  type ChainHead,
+  type Checkpoint,
+} from "./hash-chain";
 import { OffsetShift, OutBuffer, scanLines, scanLinesSync } from "./journal-io";
+import { MessageChannel, Worker, receiveMessageOnPort } from "node:worker_threads";
+import { verifyChain, type ChainAnswer, type ChainJob } from "./chain-worker";
 
 export const JOURNAL_FORMAT = "node-red-privacy/consent-journal";
-export const JOURNAL_VERSION = 1;
+/** 2: every line is hash-chained (hash-chain.ts) and may hold link events and checkpoints. */
+export const JOURNAL_VERSION = 2;
 /** The journal's first line. */
 const HEADER = `${JSON.stringify({ format: JOURNAL_FORMAT, version: JOURNAL_VERSION })}\n`;
 const HEADER_BYTES = Buffer.byteLength(HEADER);
@@ -52,8 +76,8 @@ export class JournalFormatError extends Error {
   }
 }
 
-/** What the start of a file says it is. */
-type FileKind = "empty" | "journal" | "legacy";
+/** What the start of a file says it is: v1 is a journal with a header but no hash chain. */
+type FileKind = "empty" | "journal" | "v1" | "legacy";
 
 /** The journal's file is no longer the one the store opened (replaced, removed, changed). */
 export class JournalChangedError extends Error {
@@ -87,7 +111,17 @@ export interface LoadReport {
   /** Bytes of a torn last line that were cut away. */
   tornBytes: number;
   warnings: string[];
+  /**
+   * The hash chain: "verified" (a version 2 journal, checked line by line against its head),
+   * "unchained" (an older journal: nothing to check; it is chained from now on), "new".
+   */
+  chain: "verified" | "unchained" | "new";
+  /** Where the chain does not hold; the store fails closed until they are acknowledged. */
+  breaks: ChainBreak[];
 }
+
+/** A journal line's content: receipts or a link event (a checkpoint is the journal's own). */
+export type JournalEntry = JournalRecord | LinkRecord;
 
 interface LockFile {
   pid: number;
@@ -230,7 +264,52 @@ function createLock(lockFile: string, text: string): boolean {
 }
 
 const FILE_MODE = 0o600;
+/** From this size on, the chain is verified by a worker thread beside the parse (its start costs ~30 ms). */
+const PARALLEL_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Starts the chain check of [0, size) of fd in a worker; `result()` blocks until it answers
+ * (a journal load is synchronous: nothing may use the store before). A worker that cannot
+ * start or fails is replaced by the same check in this thread.
+ */
+function startChainWorker(
+  fd: number,
+  size: number,
+  head: ChainHead | undefined,
+): { result: () => Extract<ChainAnswer, { ok: true }> } {
+  const inline = () => verifyChain(fd, size, head);
+  try {
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const { port1, port2 } = new MessageChannel();
+    const job: ChainJob = { fd, size, head, signal, port: port2 };
+    const worker = new Worker(path.join(__dirname, "chain-worker.js"), {
+      workerData: job,
+      transferList: [port2],
+    });
+    worker.unref();
+    worker.on("error", () => undefined); // reported through the answer, or replaced by the inline check
+    return {
+      result: () => {
+        try {
+          // Waits in this thread: the load is synchronous by design (the store is complete
+          // before any flow runs).
+          while (Atomics.load(signal, 0) === 0) {
+            if (Atomics.wait(signal, 0, 0, 120000) === "timed-out") return inline();
+          }
+          const answer = receiveMessageOnPort(port1)?.message as ChainAnswer | undefined;
+          return answer?.ok ? answer : inline();
+        } finally {
+          port1.close();
+          void worker.terminate();
+        }
+      },
+    };
+  } catch {
+    return { result: inline };
+  }
+}
 const NEWLINE = 0x0a;
+const NEWLINE_BYTE = Buffer.from("\n");
 
 /** A text is a prefix of a record's start, or starts with it: a line this journal wrote, maybe torn. */
 function looksLikeRecordStart(text: string): boolean {
@@ -262,7 +341,14 @@ function classify(file: string, fd: number, size: number): FileKind {
   if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "format" in parsed) {
     const { format, version } = parsed as { format: unknown; version: unknown };
     if (format !== JOURNAL_FORMAT) throw new JournalFormatError(file, `its header names the format ${JSON.stringify(format)}`);
-    if (version !== JOURNAL_VERSION) throw new JournalFormatError(file, `it is version ${JSON.stringify(version)} of the journal format, written by a newer release; this one reads version ${JOURNAL_VERSION}`);
+    if (version === 1) return "v1";
+    if (version !== JOURNAL_VERSION) {
+      throw new JournalFormatError(
+        file,
+        `it is version ${JSON.stringify(version)} of the journal format, written by a newer release; ` +
+          `this one reads versions 1 and ${JOURNAL_VERSION}`,
+      );
+    }
     return "journal";
   }
   if (parseJournalLine(first) !== undefined) return "legacy";
@@ -272,10 +358,12 @@ function classify(file: string, fd: number, size: number): FileKind {
 /** What a compaction keeps, decided when it starts. */
 export interface Keep {
   keep: (r: ConsentReceipt) => boolean;
+  /** Which link events stay (default: all). */
+  keepLink?: (l: LinkEvent) => boolean;
 }
 
 type Task =
-  | { kind: "append"; line: string; bytes: number; record: JournalRecord; resolve: () => void; reject: (e: Error) => void }
+  | { kind: "append"; json: string; record: JournalEntry; resolve: () => void; reject: (e: Error) => void }
   | { kind: "task"; run: () => Promise<void> | void; resolve: () => void; reject: (e: Error) => void };
 
 export interface JournalOptions {
@@ -285,7 +373,7 @@ export interface JournalOptions {
    * Called with each record once it is durable, in file order, before append()
    * resolves, with the byte offset of its line (to read the receipts back later).
    */
-  onDurable: (record: JournalRecord, offset: number) => void;
+  onDurable: (record: JournalEntry, offset: number) => void;
   /**
    * Called when a rewrite (compaction, or adding the header) has moved lines: offsets
    * onDurable gave must be mapped through `move`. Runs before any later append.
@@ -325,7 +413,15 @@ export class Journal {
   private draining = false;
   private failure: Error | undefined;
   private closed = false;
-  private readonly onDurable: (record: JournalRecord, offset: number) => void;
+  private readonly onDurable: (record: JournalEntry, offset: number) => void;
+  /** The hash of the file's last line and how many lines it has (header included): the chain's head. */
+  private lastHash = "";
+  private chainLines = 0;
+  /** Where the head is kept, beside the journal; written after every durable batch. */
+  private readonly headFile: string;
+  private headFd: number | undefined;
+  /** Breaks found at load: nothing is appended until they are acknowledged. */
+  private breaks: ChainBreak[] = [];
   /** The file has no header yet (written by an older release): nothing is appended until the rewrite that adds it. */
   private needsHeader = false;
   /** Bytes in the file: where the next line starts. */
@@ -350,6 +446,7 @@ export class Journal {
     this.file = real;
     this.key = this.file;
     this.lockFile = `${this.file}.lock`;
+    this.headFile = `${this.file}.head`;
     this.lockRecord = { pid: process.pid, owner: options.owner, since: new Date().toISOString() };
     const start = processStart(process.pid);
     const boot = bootId();
@@ -414,7 +511,16 @@ export class Journal {
    * is not a journal.
    */
   load(): LoadReport {
-    const report: LoadReport = { header: "present", lines: 0, receipts: 0, skipped: 0, tornBytes: 0, warnings: [] };
+    const report: LoadReport = {
+      header: "present",
+      lines: 0,
+      receipts: 0,
+      skipped: 0,
+      tornBytes: 0,
+      warnings: [],
+      chain: "verified",
+      breaks: [],
+    };
     let readFd: number | undefined;
     try {
       readFd = fs.openSync(this.file, "r");
@@ -432,25 +538,74 @@ export class Journal {
         loaded = { dev: st.dev, ino: st.ino };
         kind = classify(this.file, readFd, size);
       }
-      if (kind === "legacy" || kind === "journal") {
+      if (kind !== "empty") {
         const legacy = kind === "legacy";
+        const headed = kind !== "legacy";
+        // Only a version 2 journal has a chain to check; an older one is chained by the
+        // rewrite that upgrades it (queued below), its last line's hash kept in the checkpoint.
+        // An older journal never had a head beside it: one that has a head, or chained
+        // lines, is a version 2 journal whose header was changed to hide its chain.
+        const head = this.readHead();
+        // A large chain is checked by a worker thread while this one parses.
+        const big = kind === "journal" && size >= PARALLEL_BYTES;
+        const parallel = big ? startChainWorker(readFd as number, size, head) : undefined;
+        const check = parallel === undefined && (kind === "journal" || head !== undefined);
+        let verifier = check ? new ChainVerifier(head) : undefined;
+        if (verifier !== undefined && kind !== "journal") verifier.add("header-changed", 1);
+        const unchainedFile = verifier === undefined && parallel === undefined;
         let lineNo = 0;
-        complete = scanLinesSync(readFd as number, size, (bytes, offset) => {
+        let lastHash = "";
+        let lastLine = { offset: 0, length: 0 };
+        complete = scanLinesSync(readFd as number, size, (bytes, offset, withNewline) => {
           lineNo++;
-          if (offset === 0 && !legacy) return; // the header
-          const receipts = parseJournalLine(bytes.toString("utf8"));
-          if (receipts === undefined) {
+          if (verifier !== undefined) {
+            const hash = lineHash(withNewline);
+            lastHash = hash;
+            verifier.feed(bytes, hash);
+          } else {
+            // Hashed once at the end: only the last line's hash is needed (the head to upgrade from).
+            lastLine = { offset, length: withNewline.length };
+            if (unchainedFile && lineNo > 1 && prevOf(bytes) !== undefined) {
+              verifier = new ChainVerifier(undefined);
+              verifier.add("header-changed", 1);
+            }
+          }
+          if (offset === 0 && headed) return; // the header
+          const parsed = parseLine(bytes.toString("utf8"));
+          if (parsed === undefined) {
             // A file without the header is ours only if every line is a record.
             if (legacy) throw new JournalFormatError(this.file, `it has no journal header and its line ${lineNo} is not a consent record`);
             report.skipped++;
             if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
             return;
           }
+          if (parsed.kind === "checkpoint") {
+            verifier?.checkpoint(parsed.checkpoint);
+            return;
+          }
           report.lines++;
-          report.receipts += receipts.length;
-          this.onDurable({ receipts }, offset);
+          if (parsed.kind === "link") {
+            this.onDurable({ link: parsed.link }, offset);
+            return;
+          }
+          report.receipts += parsed.receipts.length;
+          this.onDurable({ receipts: parsed.receipts }, offset);
         });
         this.size = size;
+        this.chainLines = lineNo;
+        if (parallel !== undefined) {
+          const answer = parallel.result();
+          report.breaks = answer.breaks;
+          this.breaks = report.breaks;
+          const more = answer.broken - answer.breaks.length;
+          if (more > 0) report.warnings.push(`${more} more break(s) of the hash chain were found`);
+          lastHash = answer.end.hash;
+        } else if (verifier === undefined) {
+          const last = Buffer.allocUnsafe(lastLine.length);
+          fs.readSync(readFd as number, last, 0, last.length, lastLine.offset);
+          lastHash = lineHash(last);
+        }
+        this.lastHash = lastHash;
         if (complete < size) {
           report.tornBytes = size - complete;
           if (legacy) {
@@ -460,15 +615,35 @@ export class Journal {
           }
           report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
         }
-        if (legacy) {
+        if (verifier !== undefined) {
+          // Lines fed before the chain was seen only count; the head check needs every line.
+          report.breaks = unchainedFile ? verifier.breaks : verifier.finish();
+          this.breaks = report.breaks;
+          const more = verifier.broken - report.breaks.length;
+          if (more > 0) report.warnings.push(`${more} more break(s) of the hash chain were found`);
+        }
+        if (kind !== "journal") {
+          if (unchainedFile && report.breaks.length === 0) report.chain = "unchained";
           this.needsHeader = true;
           report.header = "upgraded";
         }
       } else {
         // Missing or empty: the journal starts here, with its header, written whole.
+        // Unless its head is still there: then a journal was removed or emptied.
+        const head = this.readHead();
         writeFileAtomicSync(this.file, HEADER, { mode: FILE_MODE });
         this.size = HEADER_BYTES;
+        this.chainLines = 1;
+        this.lastHash = lineHash(HEADER);
         report.header = "created";
+        report.chain = "new";
+        if (head !== undefined) {
+          const verifier = new ChainVerifier({ lines: head.lines + 1, hash: head.hash });
+          verifier.feed(Buffer.from(HEADER.trim()), this.lastHash);
+          report.breaks = verifier.finish();
+          this.breaks = report.breaks;
+          report.chain = "verified";
+        }
         loaded = undefined;
       }
     } finally {
@@ -490,17 +665,98 @@ export class Journal {
     this.invalidLines = report.skipped;
     fs.fsyncSync(this.fd as number);
     fsyncDir(path.dirname(this.file));
+    // A new journal's head is written now; a broken one's head is left as found (evidence).
+    if (report.chain === "new") this.writeHeadSync();
+    if (this.breaks.length > 0) {
+      this.warn(`consent journal ${this.file}: its hash chain is broken: ${this.breaks.map((b) => b.text).join("; ")}`);
+    }
     this.startWatch();
-    if (this.needsHeader) {
-      this.warn(`${this.file} was written by an older release (no journal header): adding the header`);
+    if (this.needsHeader && this.breaks.length === 0) {
+      const missing = kind === "v1" ? "no hash chain" : "no journal header";
+      this.warn(`${this.file} was written by an older release (${missing}): upgrading it`);
       // First in the queue: every append waits for it. If it fails, the journal stays
       // closed for writing (its torn tail, if any, is still there).
-      this.compact(() => ({ keep: () => true })).catch((e: unknown) => {
-        const error = this.fail(new Error(`could not add the journal header: ${e instanceof Error ? e.message : String(e)}`));
+      this.compact(() => ({ keep: () => true }), { reason: "upgrade" }).catch((e: unknown) => {
+        const why = e instanceof Error ? e.message : String(e);
+        const error = this.fail(new Error(`could not upgrade the journal: ${why}`));
         this.warn(`consent journal ${this.file}: ${error.message}`);
       });
     }
     return report;
+  }
+
+  /** The head kept beside the journal, or undefined when there is none (or it is not one). */
+  private readHead(): ChainHead | undefined {
+    try {
+      return parseHead(fs.readFileSync(this.headFile, "latin1"));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes the head in place (one small write, no fsync: a head left behind by a crash is still a true prefix). */
+  private writeHeadSync(): void {
+    try {
+      const record = formatHead({ lines: this.chainLines, hash: this.lastHash });
+      fs.writeSync(this.headDescriptor(), record, 0, HEAD_BYTES, 0);
+    } catch (e) {
+      this.headFailed(e);
+    }
+  }
+
+  private headDescriptor(): number {
+    const flags = fs.constants.O_RDWR | fs.constants.O_CREAT;
+    if (this.headFd === undefined) this.headFd = fs.openSync(this.headFile, flags, FILE_MODE);
+    return this.headFd;
+  }
+
+  private headFailed(e: unknown): void {
+    const why = e instanceof Error ? e.message : String(e);
+    this.warn(`consent journal ${this.file}: could not record its head (${why})`);
+  }
+
+  private async writeHead(): Promise<void> {
+    const buf = formatHead({ lines: this.chainLines, hash: this.lastHash });
+    try {
+      const fd = this.headDescriptor();
+      await new Promise<void>((resolve, reject) =>
+        fs.write(fd, buf, 0, HEAD_BYTES, 0, (err) => (err ? reject(err) : resolve())),
+      );
+    } catch (e) {
+      this.headFailed(e);
+    }
+  }
+
+  /** Breaks of the hash chain found at load and not yet acknowledged. */
+  get chainBreaks(): readonly ChainBreak[] {
+    return this.breaks;
+  }
+
+  /**
+   * Accepts the journal as it is now after its chain was found broken: the file as found
+   * is kept beside it (a hard link, `<file>.broken-<time>`), then it is rewritten with a
+   * checkpoint naming the breaks, and appends resume. `fingerprint` must name the breaks
+   * the person saw (breaksFingerprint), so an acknowledgement never covers a newer break.
+   */
+  async acknowledge(fingerprint: string, now: Date): Promise<{ evidence: string }> {
+    if (this.breaks.length === 0) throw new Error("the journal's hash chain is whole: nothing to acknowledge");
+    if (fingerprint !== breaksFingerprint(this.breaks)) {
+      throw new Error("these are not the breaks found now: reopen the dialog and look again");
+    }
+    const evidence = `${this.file}.broken-${now.toISOString().replace(/[:.]/g, "-")}`;
+    const acknowledged = this.breaks;
+    await this.exclusive(() => {
+      try {
+        fs.linkSync(this.file, evidence);
+      } catch {
+        fs.copyFileSync(this.file, evidence, fs.constants.COPYFILE_EXCL);
+        fs.chmodSync(evidence, FILE_MODE);
+      }
+    });
+    const why = { reason: "acknowledged" as const, acknowledged, evidence: path.basename(evidence) };
+    await this.compact(() => ({ keep: () => true }), why);
+    this.breaks = [];
+    return { evidence };
   }
 
   /**
@@ -588,7 +844,7 @@ export class Journal {
   }
 
   private closeFiles(): void {
-    for (const fd of [this.fd, this.readFd]) {
+    for (const fd of [this.fd, this.readFd, this.headFd]) {
       if (fd === undefined) continue;
       try {
         fs.closeSync(fd);
@@ -598,6 +854,7 @@ export class Journal {
     }
     this.fd = undefined;
     this.readFd = undefined;
+    this.headFd = undefined;
   }
 
   /**
@@ -614,10 +871,15 @@ export class Journal {
   }
 
   /** Resolves once the record is written and fsynced (and applied through onDurable). */
-  append(record: JournalRecord): Promise<void> {
+  append(record: JournalEntry): Promise<void> {
     return new Promise((resolve, reject) => {
-      const line = `${JSON.stringify(record)}\n`;
-      this.enqueue({ kind: "append", line, bytes: Buffer.byteLength(line), record, resolve, reject });
+      // Nothing is chained onto a broken chain before someone has looked at it.
+      if (this.breaks.length > 0) {
+        const first = this.breaks[0].text;
+        reject(new Error(`consent journal ${this.file} is unavailable: its hash chain is broken (${first})`));
+        return;
+      }
+      this.enqueue({ kind: "append", json: JSON.stringify(record), record, resolve, reject });
     });
   }
 
@@ -667,7 +929,14 @@ export class Journal {
       let count = 0;
       while (count < this.queue.length && this.queue[count].kind === "append") count++;
       const batch = this.queue.splice(0, count) as Array<Extract<Task, { kind: "append" }>>;
-      const buf = Buffer.from(batch.map((t) => t.line).join(""), "utf8");
+      // Each line carries the hash of the one before it; the head moves only once they are durable.
+      let prev = this.lastHash;
+      const lines = batch.map((t) => {
+        const line = `${chained(t.json, prev)}\n`;
+        prev = lineHash(line);
+        return line;
+      });
+      const buf = Buffer.from(lines.join(""), "utf8");
       try {
         // Never into a ghost: the file must be ours before the write, and still be after
         // the fsync (replaced in between: the lines went to the unlinked inode, so they
@@ -683,10 +952,13 @@ export class Journal {
         continue;
       }
       this.lines += batch.length;
+      this.chainLines += batch.length;
+      this.lastHash = prev;
+      await this.writeHead();
       try {
-        for (const t of batch) {
-          this.onDurable(t.record, this.size);
-          this.size += t.bytes;
+        for (let i = 0; i < batch.length; i++) {
+          this.onDurable(batch[i].record, this.size);
+          this.size += Buffer.byteLength(lines[i]);
         }
       } catch (e) {
         // Durable but not applied (a bug): the index no longer matches the file, so stop
@@ -787,15 +1059,26 @@ export class Journal {
    * queue, reading and writing a chunk at a time without blocking; the new file replaces
    * the old one atomically (core replaceFile).
    */
-  compact(plan: () => Keep | Promise<Keep>): Promise<{ before: number; after: number }> {
+  compact(
+    plan: () => Keep | Promise<Keep>,
+    why: Omit<Checkpoint, "replaced" | "at"> = { reason: "compaction" },
+  ): Promise<{ before: number; after: number }> {
     const result = { before: 0, after: 0 };
+    // A broken chain is rewritten only when someone acknowledged it: a compaction must
+    // never heal it in silence.
+    if (this.breaks.length > 0 && why.reason !== "acknowledged") {
+      const text = `consent journal ${this.file}: its hash chain is broken; not compacted until that is acknowledged`;
+      return Promise.reject(new Error(text));
+    }
     return this.exclusive(async () => {
-      const { keep } = await plan();
+      const { keep, keepLink } = await plan();
       const shift = new OffsetShift();
       const headed = !this.needsHeader;
       const readFd = this.readFd as number;
       const to = this.size;
       let written = 0;
+      let prev = "";
+      let chainLines = 0;
       // Never rewrite a file that is no longer ours: checked before, and again just
       // before the rename (a backup restored meanwhile must not be renamed over).
       await this.checkFile(this.size);
@@ -804,24 +1087,38 @@ export class Journal {
         async (handle) => {
           const out = new OutBuffer();
           written += out.appendString(HEADER);
+          // The new chain starts with a checkpoint naming the head of the file it replaces.
+          const replaced = { lines: this.chainLines, hash: this.lastHash };
+          const checkpoint: Checkpoint = { replaced, at: new Date().toISOString(), ...why };
+          const first = `${chained(JSON.stringify({ checkpoint }), lineHash(HEADER))}\n`;
+          written += out.appendString(first);
+          prev = lineHash(first);
+          chainLines = 2;
           await scanLines(
             readFd,
             to,
             (bytes, offset) => {
               if (offset === 0 && headed) return; // the header
+              const parsed = parseLine(bytes.toString("utf8"));
+              if (parsed?.kind === "checkpoint") return; // replaced by the new one
               result.before++;
-              const receipts = parseJournalLine(bytes.toString("utf8"));
-              if (!receipts) return;
-              const kept = receipts.filter(keep);
-              if (kept.length === 0) return;
-              shift.add(offset, written);
-              if (kept.length === receipts.length) {
-                // Unchanged: the same bytes, not a re-serialisation.
-                out.append(bytes);
-                written += bytes.length + out.appendString("\n");
+              if (parsed === undefined) return;
+              let line: Uint8Array;
+              if (parsed.kind === "link") {
+                if (keepLink !== undefined && !keepLink(parsed.link)) return;
+                line = relinked(bytes, prev);
               } else {
-                written += out.appendString(`${JSON.stringify({ receipts: kept })}\n`);
+                const kept = parsed.receipts.filter(keep);
+                if (kept.length === 0) return;
+                // Unchanged: the same bytes but for the link, not a re-serialisation.
+                const whole = kept.length === parsed.receipts.length;
+                line = whole ? relinked(bytes, prev) : Buffer.from(chained(JSON.stringify({ receipts: kept }), prev));
               }
+              shift.add(offset, written);
+              out.append(line);
+              written += line.length + out.appendString("\n");
+              prev = lineHash(Buffer.concat([line, NEWLINE_BYTE]));
+              chainLines++;
               result.after++;
             },
             // Between slices: write out what was gathered (this also lets the loop run).
@@ -850,9 +1147,12 @@ export class Journal {
         this.fd = newAppend;
         this.id = { dev: a.dev, ino: a.ino };
         this.size = written;
+        this.lastHash = prev;
+        this.chainLines = chainLines;
         this.needsHeader = false;
         this.lines = result.after;
         this.invalidLines = 0;
+        await this.writeHead();
         const moving = Promise.resolve().then(() => this.options.onMoved((offset) => shift.map(offset)));
         this.moving = moving;
         try {

@@ -11,10 +11,15 @@ import {
   type ConsentEntry,
   type ConsentReceipt,
   type JournalRecord,
+  type LinkEvent,
   type PurposeDef,
   type PurposeState,
 } from "./consent";
-import { Journal, JournalChangedError, type LoadReport } from "./consent-journal";
+import { Journal, JournalChangedError, type JournalEntry, type LoadReport } from "./consent-journal";
+import { breaksFingerprint, type ChainBreak } from "./hash-chain";
+import { receiptJws, signReceipt, type PublicJwk, type SigningKey } from "./receipt-signing";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { PagePurpose } from "./consent-page";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -25,6 +30,8 @@ export interface ConsentStoreNode extends RedNode {
   consentStore?: ConsentStore;
   /** Why the store cannot be used (invalid config, journal locked or unreadable). */
   consentStoreError?: string;
+  /** Set when the store publishes its consent page: builds a personal link from a token. */
+  consentPage?: { linkUrl(token: string, origin?: string): string };
 }
 
 /** Where the journal goes: an absolute path as given, a relative one under the user directory. */
@@ -50,6 +57,32 @@ export interface ConsentStoreOptions {
   warn?: (text: string) => void;
   /** How often the journal file is checked between writes (tests); default 2000 ms. */
   watchIntervalMs?: number;
+  /** Signs every new receipt (a JWS anyone can verify); without it receipts are unsigned. */
+  signingKey?: SigningKey;
+  /** Public keys of keys used before (rotation): receipts they signed still verify. */
+  retiredKeys?: readonly PublicJwk[];
+}
+
+/** A receipt as it leaves the store: its fields, and its JWS when it was signed. */
+export type IssuedReceipt = Omit<ConsentReceipt, "kid" | "sig"> & { jws?: string };
+
+/** A receipt for the outside: kid and sig become the compact JWS people can keep and verify. */
+export function issued(r: ConsentReceipt): IssuedReceipt {
+  const { kid: _kid, sig: _sig, ...fields } = r;
+  const jws = receiptJws(r);
+  return jws === undefined ? { ...fields } : { ...fields, jws };
+}
+
+/** The SHA-256 (hex) of a link token: all the store keeps of it. */
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** What "link" answers: the token goes into the link only, never into the journal. */
+export interface LinkMade {
+  subject: string;
+  token: string;
+  createdAt: string;
 }
 
 /** Told when a running store becomes unavailable: the full reason, and a few words for a node status. */
@@ -69,6 +102,11 @@ export class ConsentStore {
   private readonly retainDays: number;
   private readonly warn: (text: string) => void;
   private readonly listeners = new Set<UnavailableListener>();
+  private readonly signingKey: SigningKey | undefined;
+  readonly retiredKeys: readonly PublicJwk[];
+  /** token hash -> subject, and subject -> its current token hash: one live link per subject. */
+  private readonly linkSubjects = new Map<string, string>();
+  private readonly subjectLinks = new Map<string, string>();
   loadReport: LoadReport | undefined;
 
   /** Opens (and for `file`, loads) the store. Never throws: a failure makes it unavailable. */
@@ -76,6 +114,8 @@ export class ConsentStore {
     this.backend = options.backend;
     this.retainDays = options.retainDays ?? 0;
     this.warn = options.warn ?? (() => undefined);
+    this.signingKey = options.signingKey;
+    this.retiredKeys = options.retiredKeys ?? [];
     this.index = new ConsentIndex({ purposes: options.purposes, now: options.now, newId: options.newId });
     if (options.backend === "file") {
       try {
@@ -105,7 +145,40 @@ export class ConsentStore {
   /** Why the store cannot be used, or undefined when it can. */
   get unavailable(): string | undefined {
     if (this.failure) return this.failure;
+    const breaks = this.journal?.chainBreaks;
+    if (breaks !== undefined && breaks.length > 0) {
+      return `the journal ${this.journal?.file ?? ""} was changed outside the store: ${breaks[0].text}` +
+        `${breaks.length > 1 ? ` (and ${breaks.length - 1} more)` : ""}; ` +
+        "gates block until it is acknowledged in the store's dialog";
+    }
     return this.journal?.error?.message;
+  }
+
+  /** Breaks of the journal's hash chain waiting for an acknowledgement (empty when whole). */
+  get chainBreaks(): readonly ChainBreak[] {
+    return this.journal?.chainBreaks ?? [];
+  }
+
+  /**
+   * Accepts a journal found broken, as it is now (the file as found is kept beside it),
+   * and makes the store available again. `fingerprint` names the breaks the person saw.
+   */
+  async acknowledgeBreaks(fingerprint: string): Promise<{ evidence: string }> {
+    if (!this.journal) throw new Error("the store has no journal");
+    const out = await this.journal.acknowledge(fingerprint, new Date(this.index.now()));
+    this.loadReport?.breaks.splice(0);
+    return out;
+  }
+
+  /** The fingerprint of the breaks found now (what an acknowledgement must name). */
+  get breaksFingerprint(): string | undefined {
+    const b = this.chainBreaks;
+    return b.length > 0 ? breaksFingerprint(b) : undefined;
+  }
+
+  /** The public key of the signing key, if there is one. */
+  get publicKey(): PublicJwk | undefined {
+    return this.signingKey?.publicJwk;
   }
 
   /**
@@ -135,11 +208,18 @@ export class ConsentStore {
 
   /** The gate's question, from memory. */
   check(subject: string, purpose: string): ConsentEntry | BlockReason {
-    if (this.failure !== undefined || (this.journal !== undefined && this.journal.error !== undefined)) return "store-unavailable";
+    const j = this.journal;
+    const stopped = j !== undefined && (j.error !== undefined || j.chainBreaks.length > 0);
+    if (this.failure !== undefined || stopped) return "store-unavailable";
     return this.index.check(subject, purpose);
   }
 
-  private applyRecord(record: JournalRecord, offset: number | undefined): void {
+  private applyRecord(entry: JournalEntry, offset: number | undefined): void {
+    if ("link" in entry) {
+      this.applyLink(entry.link);
+      return;
+    }
+    const record: JournalRecord = entry;
     for (const r of record.receipts) {
       this.index.apply(r, offset ?? r);
       if (this.backend === "memory") {
@@ -151,6 +231,46 @@ export class ConsentStore {
         list.push(r);
       }
     }
+  }
+
+  private applyLink(l: LinkEvent): void {
+    const current = this.subjectLinks.get(l.subject);
+    if (l.action === "create") {
+      // One live link per subject: a new one replaces the last.
+      if (current !== undefined) this.linkSubjects.delete(current);
+      this.subjectLinks.set(l.subject, l.token);
+      this.linkSubjects.set(l.token, l.subject);
+    } else if (current === l.token) {
+      this.subjectLinks.delete(l.subject);
+      this.linkSubjects.delete(l.token);
+    }
+  }
+
+  /**
+   * The subject a page token belongs to, or undefined (wrong, revoked, or the store is
+   * unavailable). The token is hashed first: the lookup is by hash, so its timing tells
+   * nothing about any stored token, and the hashes are compared in constant time.
+   */
+  subjectOfToken(token: string): string | undefined {
+    if (this.unavailable !== undefined || token.length === 0 || token.length > 200) return undefined;
+    const h = tokenHash(token);
+    const subject = this.linkSubjects.get(h);
+    if (subject === undefined) return undefined;
+    const stored = this.subjectLinks.get(subject);
+    if (stored === undefined || !timingSafeEqual(Buffer.from(stored, "hex"), Buffer.from(h, "hex"))) return undefined;
+    return subject;
+  }
+
+  /** Whether a subject has a live page link. */
+  hasLink(subject: string): boolean {
+    return this.subjectLinks.has(subject);
+  }
+
+  /** Signs the receipts of a plan in place (before they are written: the signature is kept with them). */
+  private sign(receipts: ConsentReceipt[]): void {
+    const key = this.signingKey;
+    if (key === undefined) return;
+    for (const r of receipts) Object.assign(r, signReceipt(r, key));
   }
 
   /**
@@ -165,10 +285,19 @@ export class ConsentStore {
       case "grant":
       case "withdraw": {
         const plan = this.index.plan(cmd, defaultMethod);
+        this.sign(plan.receipts);
         if (plan.receipts.length > 0) await this.append({ receipts: plan.receipts });
         // Copies: what flows downstream may be changed there, the store's record may not.
-        const out = plan.receipts.map((r) => ({ ...r }));
+        const out = plan.receipts.map(issued);
         return plan.single ? out[0] : out;
+      }
+      case "link": {
+        const made = await this.makeLink(String(cmd.subject));
+        return made;
+      }
+      case "revoke-link": {
+        const subject = String(cmd.subject);
+        return { subject, revoked: await this.revokeLink(subject) };
       }
       case "query": {
         const subject = String(cmd.subject);
@@ -181,7 +310,7 @@ export class ConsentStore {
         return this.index.list();
       case "export": {
         const subject = String(cmd.subject);
-        const receipts = await this.receiptsOf(subject);
+        const receipts = (await this.receiptsOf(subject)).map(issued);
         await this.offsetsSettled();
         const purposes = this.states(subject, this.index.queryPurposes(subject, undefined));
         return { subject, exportedAt: new Date(this.index.now()).toISOString(), purposes, receipts };
@@ -189,7 +318,28 @@ export class ConsentStore {
     }
   }
 
-  private async append(record: JournalRecord): Promise<void> {
+  /** A new page link for a subject (the last one stops working). The token: 256 bits from the CSPRNG. */
+  async makeLink(subject: string): Promise<LinkMade> {
+    const reason = this.unavailable;
+    if (reason) throw new Error(`consent store unavailable: ${reason}`);
+    const token = randomBytes(32).toString("base64url");
+    const createdAt = new Date(this.index.now()).toISOString();
+    await this.append({ link: { subject, token: tokenHash(token), action: "create", at: createdAt } });
+    return { subject, token, createdAt };
+  }
+
+  /** Revokes a subject's page link; false when it had none. */
+  async revokeLink(subject: string): Promise<boolean> {
+    const reason = this.unavailable;
+    if (reason) throw new Error(`consent store unavailable: ${reason}`);
+    const current = this.subjectLinks.get(subject);
+    if (current === undefined) return false;
+    const at = new Date(this.index.now()).toISOString();
+    await this.append({ link: { subject, token: current, action: "revoke", at } });
+    return true;
+  }
+
+  private async append(record: JournalEntry): Promise<void> {
     if (this.journal) {
       await this.journal.append(record);
       if (++this.appendsSinceCheck >= COMPACT_CHECK_EVERY) {
@@ -228,6 +378,26 @@ export class ConsentStore {
     return out;
   }
 
+  /**
+   * What the consent page shows of one subject: every declared purpose with its state and
+   * the decision behind it, and every receipt (oldest first).
+   */
+  async subjectView(subject: string): Promise<{ purposes: PagePurpose[]; history: IssuedReceipt[] }> {
+    const history = (await this.receiptsOf(subject)).map(issued);
+    await this.offsetsSettled();
+    const purposes = this.index.purposeList().map((def): PagePurpose => {
+      const state = this.index.state(subject, def.id, this.receiptFor(subject, def.id));
+      return {
+        def,
+        state: state.state,
+        since: state.timestamp,
+        expiresAt: state.state === "granted" ? state.expiresAt : null,
+        decidedVersion: state.policyVersion,
+      };
+    });
+    return { purposes, history };
+  }
+
   /** Every receipt of a subject, oldest first. */
   receiptsOf(subject: string): Promise<ConsentReceipt[]> {
     if (this.journal) return this.journal.readSubject(subject);
@@ -247,7 +417,8 @@ export class ConsentStore {
    */
   private compactIfNeeded(): void {
     const journal = this.journal;
-    if (!journal) return;
+    // A broken chain waits for its acknowledgement, which rewrites the journal anyway.
+    if (!journal || journal.chainBreaks.length > 0) return;
     const needed = async (): Promise<boolean> =>
       journal.invalidLines > 0 || (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), true)) > 0);
     needed()
@@ -268,7 +439,11 @@ export class ConsentStore {
       // cutoff leaves the index, and a receipt is kept exactly when the index still
       // holds its subject and purpose (every record in the journal made an entry).
       await this.index.forgetEndedBefore(this.retentionCutoff());
-      return { keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined };
+      return {
+        keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined,
+        // A link stays while it is the subject's live one; revoked and replaced ones go.
+        keepLink: (l: LinkEvent) => l.action === "create" && this.subjectLinks.get(l.subject) === l.token,
+      };
     });
   }
 

@@ -7,11 +7,27 @@
 import { randomUUID } from "node:crypto";
 import { Joi, MessageError, validateMessage } from "../core/validation";
 import { Slicer } from "./slices";
+import type { Checkpoint } from "./hash-chain";
 
+/**
+ * A purpose declared on the store. Beyond id, description and policy version (all a gate
+ * needs), what the consent page shows the person it is about, in words, all optional.
+ */
 export interface PurposeDef {
   id: string;
   description: string;
   policyVersion: string;
+  /** Plain-language title ("Room temperature to the cloud dashboard"). */
+  title?: string;
+  /** What data: "room temperature", "front door camera snapshots". */
+  dataCategories?: string[];
+  /** Who receives it: "Acme Cloud analytics", "only this house". */
+  recipients?: string[];
+  /** How long it is kept: "30 days". */
+  retention?: string;
+  policyUrl?: string;
+  /** A purpose of the W3C Data Privacy Vocabulary, as its IRI (https://w3id.org/dpv#ServiceOptimisation). */
+  dpvPurpose?: string;
 }
 
 export type ConsentStatus = "granted" | "withdrawn";
@@ -34,6 +50,10 @@ export interface ConsentReceipt {
   policyVersion: string;
   method: string;
   note?: string;
+  /** The key that signed it (receipt-signing.ts); absent when the store has no signing key. */
+  kid?: string;
+  /** The Ed25519 signature of its JWS, base64url: the JWS is rebuilt from the fields, kid and sig. */
+  sig?: string;
 }
 
 export type BlockReason = "no-consent" | "withdrawn" | "expired" | "policy-outdated" | "no-subject" | "store-unavailable";
@@ -67,7 +87,7 @@ export interface PurposeState {
   currentPolicyVersion: string | null;
 }
 
-export type Action = "grant" | "withdraw" | "query" | "list" | "export";
+export type Action = "grant" | "withdraw" | "query" | "list" | "export" | "link" | "revoke-link";
 
 /** A validated msg.consent: every field normalised (see readId, ttlSeconds, expiryMillis). */
 export interface ConsentCommand {
@@ -259,7 +279,7 @@ function thrown(read: (value: unknown) => number): Joi.AnySchema {
 }
 
 const COMMAND = Joi.object({
-  action: Joi.string().valid("grant", "withdraw", "query", "list", "export").required(),
+  action: Joi.string().valid("grant", "withdraw", "query", "list", "export", "link", "revoke-link").required(),
   subject: Joi.when("action", { is: "list", then: Joi.forbidden(), otherwise: idSchema(SUBJECT_RULE).required() }),
   purpose: Joi.when("action", {
     switch: [
@@ -586,6 +606,8 @@ export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
     if (typeof c.status !== "string" || !STATUS.has(c.status) || typeof c.timestamp !== "string") return undefined;
     if (c.expiresAt !== null && typeof c.expiresAt !== "string") return undefined;
     if (typeof c.policyVersion !== "string" || typeof c.method !== "string") return undefined;
+    if (c.kid !== undefined && typeof c.kid !== "string") return undefined;
+    if (c.sig !== undefined && typeof c.sig !== "string") return undefined;
     if (!timesValid(c.timestamp, c.expiresAt)) return undefined;
   }
   return receipts as ConsentReceipt[];
@@ -597,16 +619,102 @@ export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
 const STR = '"((?:[^"\\\\\\u0000-\\u001f]|\\\\.)*)"';
 const PLAIN = '"([^"\\\\\\u0000-\\u001f]*)"';
 const FAST_LINE = new RegExp(
-  `^\\{"receipts":\\[\\{"receiptId":${PLAIN},"subject":${STR},"purpose":${STR},"status":"(granted|withdrawn)","timestamp":${PLAIN},"expiresAt":(?:null|${PLAIN}),"policyVersion":${STR},"method":${STR}(?:,"note":${STR})?\\}\\]\\}$`,
+  `^\\{"receipts":\\[\\{"receiptId":${PLAIN},"subject":${STR},"purpose":${STR},"status":"(granted|withdrawn)",` +
+    `"timestamp":${PLAIN},"expiresAt":(?:null|${PLAIN}),"policyVersion":${STR},"method":${STR}(?:,"note":${STR})?` +
+    `(?:,"kid":${PLAIN},"sig":${PLAIN})?\\}\\]`,
 );
 
 function unescape(s: string): string {
   return s.includes("\\") ? (JSON.parse(`"${s}"`) as string) : s;
 }
 
-/** Parses one journal line; undefined when it is not a valid record. */
+/** Parses one journal line; undefined when it is not a valid record of receipts. */
 export function parseJournalLine(text: string): ConsentReceipt[] | undefined {
+  const fast = fastReceipts(text);
+  if (fast !== null) return fast;
+  try {
+    return receiptsOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A consent page link made or revoked. Only the SHA-256 of the token is kept (hex): the
+ * token itself is in the link the person holds, nowhere else.
+ */
+export interface LinkEvent {
+  subject: string;
+  token: string;
+  action: "create" | "revoke";
+  at: string;
+}
+
+export interface LinkRecord {
+  link: LinkEvent;
+}
+
+/** What a journal line holds: receipts, a link event, or a checkpoint (see hash-chain.ts). */
+export type ParsedLine =
+  | { kind: "receipts"; receipts: ConsentReceipt[] }
+  | { kind: "link"; link: LinkEvent }
+  | { kind: "checkpoint"; checkpoint: Checkpoint };
+
+const TOKEN_HASH = /^[0-9a-f]{64}$/;
+
+function linkOf(value: unknown): LinkEvent | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const l = (value as { link?: unknown }).link as Partial<LinkEvent> | undefined;
+  if (typeof l !== "object" || l === null) return undefined;
+  if (typeof l.subject !== "string" || typeof l.token !== "string" || !TOKEN_HASH.test(l.token)) return undefined;
+  if ((l.action !== "create" && l.action !== "revoke") || typeof l.at !== "string") return undefined;
+  return { subject: l.subject, token: l.token, action: l.action, at: l.at };
+}
+
+function checkpointOf(value: unknown): Checkpoint | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const c = (value as { checkpoint?: unknown }).checkpoint as Partial<Checkpoint> | undefined;
+  if (typeof c !== "object" || c === null || typeof c.at !== "string") return undefined;
+  const r = c.replaced;
+  if (typeof r !== "object" || r === null) return undefined;
+  if (typeof r.lines !== "number" || typeof r.hash !== "string") return undefined;
+  return c as Checkpoint;
+}
+
+/** Parses any journal line; undefined when it is none of the kinds the journal writes. */
+export function parseLine(text: string): ParsedLine | undefined {
+  const fast = fastReceipts(text);
+  if (fast !== null) return fast === undefined ? undefined : { kind: "receipts", receipts: fast };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const receipts = receiptsOf(value);
+  if (receipts !== undefined) return { kind: "receipts", receipts };
+  const link = linkOf(value);
+  if (link !== undefined) return { kind: "link", link };
+  const checkpoint = checkpointOf(value);
+  if (checkpoint !== undefined) return { kind: "checkpoint", checkpoint };
+  return undefined;
+}
+
+const PREV_TAIL = ',"prev":"';
+const PREV_TAIL_BYTES = PREV_TAIL.length + 64 + 2;
+
+function fastTail(text: string, end: number): boolean {
+  const rest = text.length - end;
+  if (rest === 1) return text.charCodeAt(end) === 0x7d;
+  return rest === PREV_TAIL_BYTES && text.startsWith(PREV_TAIL, end) && text.endsWith('"}');
+}
+
+/** The receipts of a line in the exact form the journal writes, null when it is not in that form. */
+function fastReceipts(text: string): ConsentReceipt[] | undefined | null {
   const m = FAST_LINE.exec(text);
+  // The pattern stops after the receipts: what follows must be "}" or the chain link
+  // (checked by the hash chain, not here), so the 75 bytes of the link are not scanned twice.
+  if (m !== null && !fastTail(text, m[0].length)) return null;
   if (m !== null) {
     try {
       const r: ConsentReceipt = {
@@ -620,14 +728,14 @@ export function parseJournalLine(text: string): ConsentReceipt[] | undefined {
         method: unescape(m[8]),
       };
       if (m[9] !== undefined) r.note = unescape(m[9]);
+      if (m[10] !== undefined) {
+        r.kid = m[10];
+        r.sig = m[11];
+      }
       return timesValid(r.timestamp, r.expiresAt) ? [r] : undefined;
     } catch {
       return undefined;
     }
   }
-  try {
-    return receiptsOf(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
+  return null;
 }

@@ -24,10 +24,15 @@ function grow(buf: Buffer, filled: number): Buffer {
 
 /**
  * Calls `line` for every complete line in bytes [0, to) of `fd` (without the newline;
- * the Buffer is a view, valid only during the call) and returns the byte length of the
+ * the Buffer is a view, valid only during the call; `withNewline` is the same line with
+ * its newline, which is what the hash chain hashes) and returns the byte length of the
  * complete part: where a torn tail starts.
  */
-export function scanLinesSync(fd: number, to: number, line: (bytes: Buffer, offset: number) => void): number {
+export function scanLinesSync(
+  fd: number,
+  to: number,
+  line: (bytes: Buffer, offset: number, withNewline: Buffer) => void,
+): number {
   // One buffer reused for the whole file (a new one per chunk would leave hundreds of
   // MB of dead external memory behind while a large journal loads).
   let buf: Buffer = Buffer.allocUnsafe(16 * CHUNK);
@@ -44,7 +49,7 @@ export function scanLinesSync(fd: number, to: number, line: (bytes: Buffer, offs
     const view = buf.subarray(0, filled);
     let start = 0;
     for (let nl = view.indexOf(NEWLINE, start); nl !== -1; nl = view.indexOf(NEWLINE, start)) {
-      if (nl > start) line(view.subarray(start, nl), bufStart + start);
+      if (nl > start) line(view.subarray(start, nl), bufStart + start, view.subarray(start, nl + 1));
       complete = bufStart + nl + 1;
       start = nl + 1;
     }

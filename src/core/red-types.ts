@@ -76,4 +76,8 @@ export interface RedAPI {
     post(path: string, ...handlers: Array<(req: unknown, res: unknown, next?: () => void) => void>): void;
   };
   auth?: { needsPermission(permission: string): (req: unknown, res: unknown, next: () => void) => void };
+  /** Node-RED's HTTP node server (an express app), where http-in nodes and pages live. */
+  httpNode?: {
+    all(path: string, ...handlers: Array<(req: unknown, res: unknown, next: () => void) => void>): void;
+  };
 }

@@ -7,7 +7,7 @@ import { Joi } from "../core/validation";
 import { configure, failClosed, onInput } from "../core/node-adapter";
 import { Metrics, type NodeStatus } from "../core/status";
 import { appendTrail, privacyOf } from "../core/trail";
-import type { ConsentStoreNode } from "../consent/consent-store";
+import type { ConsentStoreNode, LinkMade } from "../consent/consent-store";
 import { METHOD_RULE, idSchema } from "../consent/consent";
 
 interface ManagerConfig {
@@ -55,7 +55,18 @@ export = function (RED: RedAPI) {
         const out = RED.util.cloneMessage(msg);
         // A malformed msg.privacy must fail before the change is made, not after.
         privacyOf(out);
-        const payload = await store.execute(msg.consent, rt.config.method);
+        // A personal link needs the store's page: the URL is built from the token here,
+        // and the token itself never reaches the journal (only its hash).
+        if ((action === "link" || action === "revoke-link") && !storeNode.consentPage) {
+          const needs = "needs the consent page: enable it on the consent store";
+          throw new Error(`msg.consent.action "${String(action)}" ${needs}`);
+        }
+        let payload = await store.execute(msg.consent, rt.config.method);
+        if (action === "link") {
+          const made = payload as LinkMade;
+          const url = storeNode.consentPage?.linkUrl(made.token);
+          payload = { subject: made.subject, url, createdAt: made.createdAt };
+        }
         // Nothing can fail from here on: the change is durable, the message is changed whole.
         const receipts = Array.isArray(payload) ? payload.length : action === "grant" || action === "withdraw" ? 1 : 0;
         if (action === "grant") metrics.add("granted", receipts);

@@ -22,7 +22,7 @@ const KEYRING = { id: "cfg-keyring", type: "privacy-keyring", name: "home keys",
 const STORE = { id: "cfg-store", type: "privacy-consent-store", name: "consents", backend: "memory", file: "", retainDays: 0, purposes: [{ id: "analytics", description: "usage statistics", policyVersion: 1 }] };
 const CASES = {
   "privacy-keyring": { config: true, props: { activeKid: "home-2026", source: "env", envVar: "PRIVACY_TEST_KEYS" }, field: "activeKid", bad: "bad kid with spaces!", good: "home-2027" },
-  "privacy-consent-store": { config: true, props: { backend: "memory", purposes: STORE.purposes }, field: "retainDays", bad: "-5", good: "30", noInput: ["purposes"] },
+  "privacy-consent-store": { config: true, props: { backend: "memory", purposes: STORE.purposes }, field: "retainDays", bad: "-5", good: "30", noInput: ["purposes", "retiredKeys"] },
   "privacy-encrypt": { needs: [KEYRING], field: "property", bad: "payload..x", good: "payload", noInput: ["fields"] },
   "privacy-decrypt": { needs: [KEYRING], field: "property", bad: "payload..x", good: "payload", noInput: ["fields"] },
   "privacy-consent": { needs: [STORE], field: "method", bad: "x".repeat(120), good: "web form" },

@@ -49,7 +49,7 @@ describe("consent in a real Node-RED runtime", function () {
     await rt.stop();
     const journal = path.join(userDir, "privacy-consent", "store.jsonl");
     const lines = fs.readFileSync(journal, "utf8").trim().split("\n");
-    assert.deepEqual(JSON.parse(lines[0]), { format: "node-red-privacy/consent-journal", version: 1 }, "the journal is in the user directory, header first");
+    assert.deepEqual(JSON.parse(lines[0]), { format: "node-red-privacy/consent-journal", version: 2 }, "the journal is in the user directory, header first");
     assert.equal(lines.length, 2);
     assert.equal(fs.existsSync(`${journal}.lock`), false, "a graceful stop releases the lock");
 

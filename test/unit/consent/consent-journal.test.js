@@ -9,13 +9,14 @@ const { ConsentStore } = require("../../../dist/consent/consent-store");
 
 const PURPOSES = [{ id: "p", description: "", policyVersion: "1" }, { id: "q", description: "", policyVersion: "1" }];
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "consent-journal-"));
-const HEADER = '{"format":"node-red-privacy/consent-journal","version":1}';
-/** The record lines of a journal, after checking its header. */
+// Version 2: the lines are hash-chained (test/unit/consent/hash-chain.test.js checks the chain).
+const HEADER = '{"format":"node-red-privacy/consent-journal","version":2}';
+/** The record lines of a journal, after checking its header (a rewrite's checkpoint line is not a record). */
 function recordLines(file) {
   const lines = fs.readFileSync(file, "utf8").split("\n");
   assert.equal(lines[0], HEADER, "the journal starts with its header");
   assert.equal(lines.pop(), "", "every line is ended");
-  return lines.slice(1);
+  return lines.slice(1).filter((l) => !l.startsWith('{"checkpoint":'));
 }
 /** A line as the release before the header wrote it. */
 const legacyLine = (subject, purpose = "p", status = "granted") =>
@@ -73,6 +74,10 @@ describe("lib/consent-journal", () => {
     await s.close();
     fs.appendFileSync(file, "not json\n");
     const s2 = open(file);
+    // A line added by hand breaks the hash chain: the store waits for someone to acknowledge it.
+    assert.match(s2.unavailable, /line 3 carries no hash/);
+    await s2.acknowledgeBreaks(s2.breaksFingerprint);
+    assert.equal(s2.unavailable, undefined);
     await s2.execute({ action: "grant", subject: "b", purpose: "p" }, "m");
     await s2.compact();
     await s2.close();
@@ -269,7 +274,7 @@ describe("lib/consent-journal", () => {
       "binary": Buffer.from([0, 1, 2, 255, 10, 0, 13, 10]),
       "records, then a foreign line": `${legacyLine("a")}\nhello\n`,
       "records, then a foreign unended tail": `${legacyLine("a")}\nhello`,
-      "a newer journal version": '{"format":"node-red-privacy/consent-journal","version":2}\n',
+      "a newer journal version": '{"format":"node-red-privacy/consent-journal","version":3}\n',
       "another format's header": '{"format":"something-else","version":1}\n',
       "blank lines only": "\n\n\n",
     };
@@ -294,9 +299,9 @@ describe("lib/consent-journal", () => {
     }
     it("says which version a newer journal is", () => {
       const file = path.join(tmp(), "j.jsonl");
-      fs.writeFileSync(file, '{"format":"node-red-privacy/consent-journal","version":2}\n');
+      fs.writeFileSync(file, '{"format":"node-red-privacy/consent-journal","version":3}\n');
       const s = open(file);
-      assert.match(s.unavailable, /version 2 of the journal format, written by a newer release/);
+      assert.match(s.unavailable, /version 3 of the journal format, written by a newer release/);
     });
   });
 
@@ -330,10 +335,12 @@ describe("lib/consent-journal", () => {
     assert.equal(s.unavailable, undefined);
     assert.equal(s.loadReport.header, "upgraded");
     assert.equal(s.loadReport.tornBytes > 0, true);
-    assert.ok(warnings.some((w) => /older release \(no journal header\): adding the header/.test(w)), warnings.join("\n"));
+    assert.ok(warnings.some((w) => /older release \(no journal header\): upgrading it/.test(w)), warnings.join("\n"));
     // The append waits for the header; the query reads receipts at their new offsets.
     await s.execute({ action: "grant", subject: "c", purpose: "p" }, "m");
-    assert.deepEqual(recordLines(file).slice(0, 3), old);
+    // Every record kept as it was, now linked into the hash chain.
+    const receipts = (line) => JSON.parse(line).receipts;
+    assert.deepEqual(recordLines(file).slice(0, 3).map(receipts), old.map(receipts));
     assert.equal(recordLines(file).length, 4);
     const q = await s.execute({ action: "query", subject: "b", purpose: "q" }, "m");
     assert.equal(q.receiptId, "r-b-granted");
@@ -412,7 +419,7 @@ describe("lib/consent-journal", () => {
       const restored = fs.readFileSync(file);
       await assert.rejects(s.compact(), /replaced/);
       assert.deepEqual(fs.readFileSync(file), restored);
-      assert.deepEqual(fs.readdirSync(path.dirname(file)).sort(), ["j.jsonl", "j.jsonl.lock"], "no temporary file left");
+      assert.deepEqual(fs.readdirSync(path.dirname(file)).sort(), ["j.jsonl", "j.jsonl.head", "j.jsonl.lock"], "no temporary file left");
       await s.close();
     });
 
