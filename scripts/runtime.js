@@ -35,6 +35,30 @@ function linkPackage(userDir, packageDir) {
   }
 }
 
+let eldProbe;
+/**
+ * NR_ELD_PROBE=<ms> (tests only): an event-loop delay histogram of this process
+ * (perf_hooks.monitorEventLoopDelay at that resolution, 10 ms at most), given to
+ * function nodes as the global context key `eventLoopDelay`: { reset(), maxMs(),
+ * count(), resolutionMs }. maxMs() is the longest gap between two ticks of the
+ * histogram's timer since reset(), in ms: a loop blocked for B ms shows as a gap of
+ * B to B + resolutionMs.
+ */
+function eventLoopDelayProbe() {
+  const resolutionMs = Math.min(10, Math.max(1, Number(process.env.NR_ELD_PROBE) || 5));
+  if (!eldProbe) {
+    const h = require("node:perf_hooks").monitorEventLoopDelay({ resolution: resolutionMs });
+    h.enable();
+    eldProbe = Object.freeze({
+      resolutionMs,
+      reset: () => h.reset(),
+      maxMs: () => h.max / 1e6,
+      count: () => h.count,
+    });
+  }
+  return eldProbe;
+}
+
 function baseSettings(userDir, extra) {
   return {
     userDir,
@@ -55,7 +79,7 @@ function baseSettings(userDir, extra) {
       codeEditor: { lib: "monaco" },
     },
     logging: { console: { level: process.env.NR_LOG_LEVEL || "warn", metrics: false, audit: false } },
-    functionGlobalContext: {},
+    functionGlobalContext: process.env.NR_ELD_PROBE ? { eventLoopDelay: eventLoopDelayProbe() } : {},
     ...extra,
   };
 }
