@@ -36,13 +36,16 @@ function linkPackage(userDir, packageDir) {
 }
 
 let eldProbe;
+let completeListener;
 /**
  * NR_ELD_PROBE=<ms> (tests only): an event-loop delay histogram of this process
  * (perf_hooks.monitorEventLoopDelay at that resolution, 10 ms at most), given to
  * function nodes as the global context key `eventLoopDelay`: { reset(), maxMs(),
- * count(), resolutionMs }. maxMs() is the longest gap between two ticks of the
- * histogram's timer since reset(), in ms: a loop blocked for B ms shows as a gap of
- * B to B + resolutionMs.
+ * count(), resolutionMs, onComplete(fn) }. maxMs() is the longest gap between two
+ * ticks of the histogram's timer since reset(), in ms: a loop blocked for B ms shows
+ * as a gap of B to B + resolutionMs. onComplete(fn) has fn(nodeId, failed) called
+ * whenever a node is done with a message (Node-RED's onComplete hook): a test can
+ * wait for a node without a complete node, which deep-clones every message.
  */
 function eventLoopDelayProbe() {
   const resolutionMs = Math.min(10, Math.max(1, Number(process.env.NR_ELD_PROBE) || 5));
@@ -54,6 +57,9 @@ function eventLoopDelayProbe() {
       reset: () => h.reset(),
       maxMs: () => h.max / 1e6,
       count: () => h.count,
+      onComplete: (fn) => {
+        completeListener = fn;
+      },
     });
   }
   return eldProbe;
@@ -99,6 +105,11 @@ async function startRuntime(options = {}) {
   const server = http.createServer(app);
   const settings = baseSettings(userDir, options.settings);
   RED.init(server, settings);
+  if (eldProbe) {
+    RED.hooks.add("onComplete.eldProbe", (event) => {
+      if (completeListener) completeListener(event.node.id, Boolean(event.error));
+    });
+  }
   app.use(settings.httpAdminRoot, RED.httpAdmin);
   app.use(settings.httpNodeRoot, RED.httpNode);
   await new Promise((resolve, reject) => {

@@ -5,8 +5,7 @@
  *
  *   http in POST /api/hostile -> driver (function) -> node under test [-> next node]
  *                                   |                     |  each output port -> collector (function)
- *                                   |                     |  catch (scope: nodes under test) -> collector
- *                                   |                     '  complete (scope: nodes under test) -> collector
+ *                                   |                     '  catch (scope: nodes under test) -> collector
  *                                   '-> http response (the result, once the message is done)
  *
  * The driver builds the message from its JSON description (Buffers, NaN, -0, undefined
@@ -16,8 +15,9 @@
  * started by scripts/runtime.js when NR_ELD_PROBE is set, and given to function nodes
  * as the global context key `eventLoopDelay`), waits for its first tick (a reset
  * forgets the last tick, so a block right after it would go unseen), sends
- * the message, waits until it is done (a complete or catch event of the last node that
- * got it), lets the histogram's timer tick twice more, and answers with the histogram
+ * the message, waits until it is done (Node-RED's onComplete hook, passed on by the
+ * probe: a complete node would deep-clone every message inside the measurement) by the
+ * last node that got it, lets the histogram's timer tick twice more, and answers with the histogram
  * max, the outputs, the catch messages and any new key on Object.prototype, all
  * serialised with the same tags. The histogram's max is the longest gap between two
  * ticks of its timer: a loop blocked for B ms shows a gap of B to B + resolution, so
@@ -144,15 +144,29 @@ async function hostileDriver(msg, node, global, Buffer, setTimeout, Date, OUT, T
         }
         // A node whose output feeds the next one: its message is changed there, so it is copied now.
         p.events.push({ kind, node: nodeId, port, msg: kind === "out" && port === 0 && p.feeds.includes(nodeId) ? p.snapshot(m) : m, snapshot: kind === "out" && port === 0 && p.feeds.includes(nodeId) });
-        if (kind === "catch") return p.finish("catch");
-        if (kind !== "done") return;
+      },
+      /** Node-RED's onComplete hook: a node called done(), with or without an error. */
+      completed(nodeId, failed) {
+        const p = this.pending;
+        if (p === null) return;
         const i = p.chain.indexOf(nodeId);
         if (i < 0) return;
-        const forwarded = p.events.some((e) => e.kind === "out" && e.node === nodeId && e.port === 0);
-        if (i === p.chain.length - 1 || !forwarded) p.finish("done");
+        p.events.push({ kind: failed ? "failed" : "done", node: nodeId, port: -1, msg: null });
+        if (p.batch > 1) {
+          // several messages into one node: done when each is done or failed
+          const ended = p.events.filter((e) => (e.kind === "done" || e.kind === "failed") && e.node === nodeId);
+          if (ended.length === p.batch) p.finish(ended.some((e) => e.kind === "failed") ? "catch" : "done");
+          return;
+        }
+        if (failed || i === p.chain.length - 1) return p.finish(failed ? "catch" : "done");
+        // What the node sent before done() is delivered on the next turn: see if it went on.
+        setTimeout(() => {
+          if (this.pending === p && !p.events.some((e) => e.kind === "out" && e.node === nodeId && e.port === 0)) p.finish("done");
+        }, 0);
       },
     };
     global.set("hostile", st);
+    eld.onComplete((nodeId, failed) => st.completed(nodeId, failed));
   }
 
   // -------------------------------------------------------------- values in and out
@@ -270,13 +284,16 @@ async function hostileDriver(msg, node, global, Buffer, setTimeout, Date, OUT, T
   const before = protos.map(([, p]) => names(p));
 
   let m;
+  let batch = [];
   try {
-    m = body.realm === "vm" ? vmCopy(body.msg) : inPlace(body.msg);
+    if (body.batch) batch = body.msg.map((x) => (body.realm === "vm" ? vmCopy(x) : inPlace(x)));
+    else m = body.realm === "vm" ? vmCopy(body.msg) : inPlace(body.msg);
   } catch (e) {
     return reply({ error: `driver could not build the message: ${e.message}` });
   }
   const id = `hostile-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  m._msgid = id;
+  if (m) m._msgid = id;
+  batch.forEach((x, i) => (x._msgid = `${id}-${i}`));
   const entry = body.entry;
   // The histogram records a tick's gap from the tick before it, and forgets that tick on
   // reset: a block before the first tick after a reset would go unseen. So: reset, wait
@@ -285,18 +302,21 @@ async function hostileDriver(msg, node, global, Buffer, setTimeout, Date, OUT, T
   while (eld.count() < 1) await sleep(RES);
   let finish;
   const finished = new Promise((resolve) => (finish = resolve));
-  st.pending = { id, chain: body.chain, feeds: body.chain.slice(0, -1), events: [], finish, snapshot: (x) => ser(x) };
+  st.pending = { id, chain: body.chain, feeds: body.chain.slice(0, -1), events: [], finish, snapshot: (x) => ser(x), batch: batch.length };
   const pending = st.pending;
-  const outs = new Array(OUT + 1).fill(null);
-  outs[entry] = m;
   const t0 = Date.now();
-  node.send(outs, false);
+  for (const x of m ? [m] : batch) {
+    const outs = new Array(OUT + 1).fill(null);
+    outs[entry] = x;
+    node.send(outs, false);
+  }
   let timer;
   const outcome = await Promise.race([finished, new Promise((resolve) => (timer = setTimeout(() => resolve("timeout"), body.timeoutMs || DONE_TIMEOUT_MS)))]);
   clearTimeout(timer);
   const wallMs = Date.now() - t0;
-  // A message that failed reaches the catch node after the done event: give it a moment.
+  // What a node sent, and the catch node's copy of a failed message, arrive a turn later.
   await sleep(2 * RES);
+  for (let i = 0; outcome === "catch" && i < 100 && !pending.events.some((e) => e.kind === "catch"); i++) await sleep(RES);
   const maxMs = eld.maxMs();
   st.pending = null;
   const after = protos.map(([, p]) => names(p));
@@ -311,7 +331,7 @@ async function hostileDriver(msg, node, global, Buffer, setTimeout, Date, OUT, T
     resolutionMs: eld.resolutionMs,
     polluted,
     // what the first node was given, as it was left (a node must not change a message it fails)
-    input: ser(m),
+    input: ser(m ?? batch),
     events: pending.events.map((e) => ({ kind: e.kind, node: e.node, port: e.port, msg: e.snapshot ? e.msg : ser(e.msg) })),
   });
 }
@@ -363,8 +383,6 @@ function buildFlow({ nodes, config = [] }) {
   }
   flow.push({ id: "h-catch", type: "catch", z, scope: ids, uncaught: false, wires: [["h-catch-c"]] });
   flow.push({ id: "h-catch-c", type: "function", z, func: collectorFunc("catch", "msg.error && msg.error.source && msg.error.source.id", -1), outputs: 1, wires: [[]] });
-  flow.push({ id: "h-done", type: "complete", z, scope: ids, uncaught: false, wires: [["h-done-c"]] });
-  flow.push({ id: "h-done-c", type: "function", z, func: collectorFunc("done", "msg.complete && msg.complete.source && msg.complete.source.id", -1), outputs: 1, wires: [[]] });
   return flow;
 }
 
@@ -435,15 +453,17 @@ class Hostile {
   }
 
   /**
-   * Sends one message into node `entry` and returns what happened, decoded:
+   * Sends one message into node `entry` (or, with `batch`, each message of the array
+   * `msg` at once, without waiting) and returns what happened, decoded:
    * { outcome: "done"|"catch"|"timeout", blockMs, wallMs, events, outputs(node, port), caught }.
    * Throws (failing the property) when the process died or hung.
    */
-  async sendOnce(entry, msg, { realm = "main" } = {}) {
+  async sendOnce(entry, msg, { realm = "main", batch = false } = {}) {
     const index = this.spec.nodes.findIndex((n) => n.id === entry);
     if (index < 0) throw new Error(`no node under test ${entry}`);
     if (!this.alive()) throw new Error(`${this.exitNote || "runtime is not running"}\n${this.tail()}`);
-    const body = { entry: index, chain: this.chains.get(entry), realm, msg: encode(msg), arrayProbe: [] };
+    if (batch && this.chains.get(entry).length > 1) throw new Error("a batch goes into one node, not a chain");
+    const body = { entry: index, chain: this.chains.get(entry), realm, batch, msg: encode(msg), arrayProbe: [] };
     let r;
     try {
       r = await this.post(body);
