@@ -122,7 +122,7 @@ describe("hostile messages: privacy-encrypt and privacy-decrypt in a real runtim
 
   it("fields: every value a field names leaves encrypted (none in clear), and comes back; a message they miss fails whole", async () => {
     // payload.*.secret, payload.items[*].pin, payload["odd key"].x, with hostile keys beside them
-    const segs = FIELDS.map((f) => pathSegments(f).slice(1));
+    const segs = FIELDS.map((f) => H.parseSegments(f).slice(1));
     const payloadArb = fc
       .tuple(
         ...segs.map((s) => fc.option(H.instantiateArb(s, { leafArb: secretArb }), { nil: undefined, freq: 3 })),
@@ -139,9 +139,9 @@ describe("hostile messages: privacy-encrypt and privacy-decrypt in a real runtim
     await H.check(
       fc.asyncProperty(payloadArb, extras, fc.constantFrom("main", "vm"), async (payload, more, realm) => {
         const msg = { ...more, payload };
-        const matches = FIELDS.flatMap((f) => H.oracleMatches(msg, pathSegments(f)).filter((k) => H.at(msg, k) !== undefined));
+        const matches = FIELDS.flatMap((f) => H.oracleMatches(msg, H.parseSegments(f)).filter((k) => H.at(msg, k) !== undefined));
         const { e, out, d } = await roundTrip("encF", "decF", msg, realm);
-        const missing = FIELDS.filter((f) => !H.oracleMatches(msg, pathSegments(f)).some((k) => H.at(msg, k) !== undefined));
+        const missing = FIELDS.filter((f) => !H.oracleMatches(msg, H.parseSegments(f)).some((k) => H.at(msg, k) !== undefined));
         if (missing.length > 0) {
           assert.equal(e.outcome, "catch", `a field that matches nothing (${missing[0]}) must fail the message`);
           assert.deepEqual(e.allOutputs("encF"), [], "nothing sent");
@@ -455,20 +455,6 @@ describe("hostile messages: privacy-encrypt and privacy-decrypt in a real runtim
   });
 });
 
-/** Node-RED path text to oracle segments (for the fixed fields of this file). */
-function pathSegments(text) {
-  const segs = [];
-  const re = /([A-Za-z_$][\w$-]*)|\[(\d+)\]|\[\*\]|\*|\["((?:[^"\\]|\\.)*)"\]|\['((?:[^'\\]|\\.)*)'\]|(\.)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m[5]) continue;
-    if (m[1] !== undefined) segs.push({ kind: "key", name: m[1] });
-    else if (m[2] !== undefined) segs.push({ kind: "index", n: Number(m[2]) });
-    else if (m[3] !== undefined) segs.push({ kind: "quoted", name: m[3].replace(/\\(.)/g, "$1") });
-    else if (m[4] !== undefined) segs.push({ kind: "quoted", name: m[4].replace(/\\(.)/g, "$1") });
-    else segs.push({ kind: "wild" });
-  }
-  return segs;
-}
 
 function setAt(root, keys, value) {
   if (keys.length === 0) return;

@@ -553,12 +553,14 @@ function sizeOf(msg) {
 
 /**
  * fc.check for these properties: a few hundred runs at most, stopped after `budgetMs`
- * (a failure found then is still reported, shrunk as far as the time allowed). The
- * report names the seed and path to replay, and shortens long runs of one character.
+ * (a failure found then is still reported, shrunk as far as the time allowed, or not at
+ * all with `shrink: false`, for inputs that take seconds each). The report names the
+ * seed and path to replay, and shortens long runs of one character.
  */
-async function check(property, { numRuns = 100, budgetMs = 40000, seed, path: replayPath } = {}) {
+async function check(property, { numRuns = 100, budgetMs = 40000, seed, path: replayPath, shrink = true } = {}) {
   const r = await fc.check(property, {
     numRuns,
+    endOnFailure: !shrink,
     ...(seed !== undefined ? { seed, path: replayPath } : {}),
     interruptAfterTimeLimit: budgetMs,
     markInterruptAsFailure: false,
@@ -672,6 +674,21 @@ function pathText(segments, { spaces = false } = {}) {
     else text += `[${s.quote}${s.name.replace(/\\/g, "\\\\").replace(new RegExp(s.quote, "g"), `\\${s.quote}`)}${s.quote}]`;
   });
   return text;
+}
+
+/** Oracle segments of a path text (the forms these tests and the grammar generator write). */
+function parseSegments(text) {
+  const segs = [];
+  const re = /([A-Za-z_$][\w$-]*)|\[\s*(\d+)\s*\]|\[\*\]|\*|\["((?:[^"\\]|\\.)*)"\]|\['((?:[^'\\]|\\.)*)'\]|(\.)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[5]) continue;
+    if (m[1] !== undefined) segs.push({ kind: "key", name: m[1] });
+    else if (m[2] !== undefined) segs.push({ kind: "index", n: Number(m[2]) });
+    else if (m[3] !== undefined) segs.push({ kind: "quoted", name: m[3].replace(/\\(.)/g, "$1") });
+    else if (m[4] !== undefined) segs.push({ kind: "quoted", name: m[4].replace(/\\(.)/g, "$1") });
+    else segs.push({ kind: "wild" });
+  }
+  return segs;
 }
 
 /** The key a segment names (undefined for `*`). */
@@ -811,6 +828,7 @@ module.exports = {
   longArray,
   segment,
   pathText,
+  parseSegments,
   segmentKey,
   instantiateArb,
   // oracles

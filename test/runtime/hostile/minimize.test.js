@@ -45,7 +45,7 @@ const nodes = [
 ];
 
 const ALWAYS_KEPT = ["_msgid", "topic", "privacy", "_linkSource", "payload"];
-const seg = (text) => parse(text);
+const seg = (text) => H.parseSegments(text);
 
 // ---------------------------------------------------------------- oracles
 const isContainer = (v) => v !== null && typeof v === "object" && !Buffer.isBuffer(v) && !(v instanceof Date) && !(v instanceof H.Strange);
@@ -123,7 +123,7 @@ function expectRemoveMode(payload, rules, out, dropOnMismatch) {
         continue;
       }
       const o = out === undefined ? H.absent : H.at(out, keys);
-      assert.ok(t.right(o, v, r), `${r.op} ${r.path}: ${String(v).slice(0, 40)} became ${String(o).slice(0, 40)}`);
+      assert.ok(t.right(o, v, r), `${r.op} ${r.path}: ${H.shorten(fc.stringify(v), 80)} became ${H.shorten(fc.stringify(o), 80)}`);
       setAt(exp, keys, o);
     }
   }
@@ -148,7 +148,7 @@ function expectKeepMode(payload, rules, out) {
         return DROP;
       }
       const o = out === undefined ? H.absent : H.at(out, keys);
-      assert.ok(TRANSFORMS[t.op].right(o, v, t), `${t.op} ${t.path}: ${String(v).slice(0, 40)} became ${String(o).slice(0, 40)}`);
+      assert.ok(TRANSFORMS[t.op].right(o, v, t), `${t.op} ${t.path}: ${H.shorten(fc.stringify(v), 80)} became ${H.shorten(fc.stringify(o), 80)}`);
       return o;
     }
     if (!isContainer(v)) return DROP;
@@ -556,20 +556,6 @@ describe("hostile messages: privacy-minimize in a real runtime", function () {
 });
 
 // ---------------------------------------------------------------- path helpers
-/** Oracle segments of a path text (the forms this file and the grammar generator write). */
-function parse(text) {
-  const segs = [];
-  const re = /([A-Za-z_$][\w$-]*)|\[\s*(\d+)\s*\]|\[\*\]|\*|\["((?:[^"\\]|\\.)*)"\]|\['((?:[^'\\]|\\.)*)'\]|(\.)/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    if (m[5]) continue;
-    if (m[1] !== undefined) segs.push({ kind: "key", name: m[1] });
-    else if (m[2] !== undefined) segs.push({ kind: "index", n: Number(m[2]) });
-    else if (m[3] !== undefined) segs.push({ kind: "quoted", name: m[3].replace(/\\(.)/g, "$1") });
-    else if (m[4] !== undefined) segs.push({ kind: "quoted", name: m[4].replace(/\\(.)/g, "$1") });
-    else segs.push({ kind: "wild" });
-  }
-  return segs;
-}
 
 function canonical(segs) {
   return segs.map((s) => (s.kind === "wild" ? "*" : JSON.stringify(String(H.segmentKey(s))))).join(".");
