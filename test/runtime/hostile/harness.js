@@ -411,6 +411,27 @@ class Hostile {
     return this;
   }
 
+  /**
+   * Stops the runtime (gracefully, or with SIGKILL when `kill`) and starts it again on
+   * the same user directory: the deployed flow comes back from flows.json, and with it
+   * whatever the nodes keep there (a consent journal, say).
+   */
+  async restart({ kill = false } = {}) {
+    const userDir = this.rt.userDir;
+    if (kill) await this.rt.kill();
+    else await this.rt.stop();
+    this.rt = await startRuntime({ userDir, env: { NR_ELD_PROBE: String(RESOLUTION_MS), ...(this.options.env || {}) }, logLevel: "error" });
+    this.rt.proc.once("exit", (code, signal) => (this.exitNote = `runtime exited (code ${code}, signal ${signal})`));
+    for (let i = 0; ; i++) {
+      try {
+        if ((await this.post({ op: "ping", arrayProbe: [] }, 5000)).ok) return this;
+      } catch (e) {
+        if (i > 100) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   alive() {
     return this.rt.proc.exitCode === null && this.rt.proc.signalCode === null;
   }
