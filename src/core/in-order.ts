@@ -54,22 +54,23 @@ export class InOrder {
 }
 
 /**
- * Calls `step(i)` for i = 0..n-1, a slice at a time: when a slice has taken `sliceMs`,
- * the rest continues after the event loop has had a turn (setImmediate). Synchronous,
- * returning undefined, when everything fits into the first slice. `step` may throw:
- * the rest is then not run and the error comes back (thrown, or as a rejection).
+ * Calls `step()` until it returns true (done), a slice at a time: when a slice has
+ * taken `sliceMs`, the rest continues after the event loop has had a turn
+ * (setImmediate). Synchronous, returning undefined, when everything fits into the
+ * first slice. `step` may throw: the rest is then not run and the error comes back
+ * (thrown, or as a rejection).
  */
-export function inSlices(n: number, step: (i: number) => void, options: SliceOptions = {}): void | Promise<void> {
+export function runInSlices(step: () => boolean, options: SliceOptions = {}): void | Promise<void> {
   const sliceMs = options.sliceMs ?? 10;
   const now = options.now ?? (() => performance.now());
   const stopped = options.stopped ?? (() => undefined);
-  let i = 0;
+  let finished = false;
   const slice = (): boolean => {
     const start = now();
-    while (i < n) {
-      step(i++);
+    for (let n = 1; !finished; n++) {
+      finished = step();
       // the clock is read every 16 steps: a step is a few microseconds
-      if ((i & 15) === 0 && i < n && now() - start >= sliceMs) return false;
+      if (!finished && (n & 15) === 0 && now() - start >= sliceMs) return false;
     }
     return true;
   };
@@ -87,6 +88,16 @@ export function inSlices(n: number, step: (i: number) => void, options: SliceOpt
     };
     setImmediate(next);
   });
+}
+
+/** runInSlices over `step(0)` .. `step(n - 1)`. */
+export function inSlices(n: number, step: (i: number) => void, options: SliceOptions = {}): void | Promise<void> {
+  let i = 0;
+  if (n === 0) return undefined;
+  return runInSlices(() => {
+    step(i++);
+    return i >= n;
+  }, options);
 }
 
 export interface SliceOptions {

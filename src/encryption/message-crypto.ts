@@ -2,11 +2,13 @@
  * Applies a per-value transform (encrypt or decrypt) to a message: the whole property,
  * or every value a list of field paths reaches. All new values are computed first and
  * written only when every one succeeded, so a failing message is left untouched. With
- * many values (a wildcard over a long array) they are computed a slice at a time.
+ * many values (a wildcard over a long array) the paths are walked and the values
+ * computed a slice at a time.
  */
 import type { NodeMessage } from "../core/red-types";
-import { findMatches, formatKeys, getValue, replaceMatch, setValue, type PropertyPath } from "../core/paths";
-import { inSlices, type Eventually, type SliceOptions } from "../core/in-order";
+import { findMatches, formatKeys, getValue, replaceMatch, setValue, WILDCARD } from "../core/paths";
+import type { Key, Match, PropertyPath, Segment } from "../core/paths";
+import { runInSlices, type Eventually, type SliceOptions } from "../core/in-order";
 
 export class FieldError extends Error {
   constructor(message: string) {
@@ -29,47 +31,35 @@ export interface Plan {
   apply(): void;
 }
 
-interface Target {
-  value: unknown;
-  /** Where the value is, for an error (formatted only then). */
-  where: () => string;
-  write: (out: unknown) => void;
+/** A value to transform: a match of a field path (or the property), its new value once known. */
+interface Done {
+  match: Match;
+  out: unknown;
 }
 
-/** Every value the targets reach, with where it is and how to replace it. Throws FieldError for a missing one. */
-function collect(msg: NodeMessage, targets: Targets): Target[] {
-  if (targets.fields.length === 0) {
-    const path = targets.property;
-    const value = getValue(msg, path);
-    if (value === undefined) throw new FieldError(`msg.${path.text} is missing`);
-    return [{ value, where: () => path.text, write: (out) => setValue(msg, path, out) }];
-  }
-  const out: Target[] = [];
-  for (const path of targets.fields) {
-    const matches = findMatches(msg, path).filter((m) => m.value !== undefined);
-    if (matches.length === 0) throw new FieldError(`msg.${path.text} is missing`);
-    for (const m of matches) {
-      out.push({ value: m.value, where: () => formatKeys(m.keys), write: (v) => replaceMatch(m, v) });
-    }
-  }
-  return out;
-}
-
-function runOne(fn: (value: unknown) => unknown, t: Target): unknown {
+function runOne(fn: (value: unknown) => unknown, value: unknown, where: () => string): unknown {
   try {
-    return fn(t.value);
+    return fn(value);
   } catch (e) {
-    throw new FieldError(`msg.${t.where()}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new FieldError(`msg.${where()}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
-function planOf(list: Target[], outs: unknown[]): Plan {
+function planOf(done: readonly Done[]): Plan {
   return {
-    count: list.length,
+    count: done.length,
     apply: () => {
-      for (let i = 0; i < list.length; i++) list[i].write(outs[i]);
+      for (const d of done) replaceMatch(d.match, d.out);
     },
   };
+}
+
+/** The whole property as one value (fields empty). Throws FieldError when it is missing. */
+function planProperty(msg: NodeMessage, path: PropertyPath, fn: (value: unknown) => unknown): Plan {
+  const value = getValue(msg, path);
+  if (value === undefined) throw new FieldError(`msg.${path.text} is missing`);
+  const out = runOne(fn, value, () => path.text);
+  return { count: 1, apply: () => setValue(msg, path, out) };
 }
 
 /**
@@ -77,16 +67,51 @@ function planOf(list: Target[], outs: unknown[]): Plan {
  * FieldError naming the path when a target is missing or its transform fails.
  */
 export function planTransform(msg: NodeMessage, targets: Targets, fn: (value: unknown) => unknown): Plan {
-  const list = collect(msg, targets);
-  const outs = list.map((t) => runOne(fn, t));
-  return planOf(list, outs);
+  if (targets.fields.length === 0) return planProperty(msg, targets.property, fn);
+  const done: Done[] = [];
+  for (const path of targets.fields) {
+    const matches = findMatches(msg, path).filter((m) => m.value !== undefined);
+    if (matches.length === 0) throw new FieldError(`msg.${path.text} is missing`);
+    for (const m of matches) done.push({ match: m, out: runOne(fn, m.value, () => formatKeys(m.keys)) });
+  }
+  return planOf(done);
+}
+
+const stepPath = (seg: Segment): PropertyPath => ({ text: "", segments: [seg], hasWildcard: seg === WILDCARD });
+
+/**
+ * The matches findMatches gives, in its order, one at a time: a `*` over an array is
+ * walked an index at a time (the long arrays a message of 64 KiB can hold), and every
+ * step goes through findMatches itself, so what a key or a `*` reaches is decided in
+ * one place (core/paths).
+ */
+export function* eachMatch(root: unknown, path: PropertyPath): Generator<Match> {
+  const segs = path.segments;
+  function* level(node: unknown, i: number, keys: readonly Key[]): Generator<Match> {
+    const seg = segs[i];
+    const last = i === segs.length - 1;
+    const children = seg === WILDCARD && Array.isArray(node) ? arraySteps(node) : [stepPath(seg)];
+    for (const step of children) {
+      for (const m of findMatches(node, step)) {
+        const at = [...keys, m.key];
+        if (last) yield { parent: m.parent, key: m.key, value: m.value, keys: at };
+        else yield* level(m.value, i + 1, at);
+      }
+    }
+  }
+  if (segs.length > 0) yield* level(root, 0, []);
+}
+
+function* arraySteps(arr: readonly unknown[]): Generator<PropertyPath> {
+  for (let k = 0; k < arr.length; k++) yield stepPath(k);
 }
 
 /**
  * planTransform for a message with many values (`payload.readings[*]` over a long
- * array): the transforms run a slice at a time, so one message never blocks the event
- * loop for long; the plan is then a promise. A message whose values fit into one slice
- * (nearly every one) is planned synchronously, exactly like planTransform.
+ * array): the paths are walked and the values transformed a slice at a time, so one
+ * message never blocks the event loop for long; the plan is then a promise. A message
+ * whose values fit into one slice (nearly every one) is planned synchronously, with
+ * the same result and the same errors as planTransform.
  */
 export function planTransformInSlices(
   msg: NodeMessage,
@@ -94,8 +119,28 @@ export function planTransformInSlices(
   fn: (value: unknown) => unknown,
   options: SliceOptions = {},
 ): Eventually<Plan> {
-  const list = collect(msg, targets);
-  const outs = new Array<unknown>(list.length);
-  const done = inSlices(list.length, (i) => (outs[i] = runOne(fn, list[i])), options);
-  return done === undefined ? planOf(list, outs) : done.then(() => planOf(list, outs));
+  if (targets.fields.length === 0) return planProperty(msg, targets.property, fn);
+  const done: Done[] = [];
+  let p = 0;
+  let walk = eachMatch(msg, targets.fields[0]);
+  let found = 0;
+  // one value per step; true when every path has been walked
+  const step = (): boolean => {
+    for (;;) {
+      const r = walk.next();
+      if (!r.done) {
+        const m = r.value;
+        if (m.value === undefined) continue;
+        found++;
+        done.push({ match: m, out: runOne(fn, m.value, () => formatKeys(m.keys)) });
+        return false;
+      }
+      if (found === 0) throw new FieldError(`msg.${targets.fields[p].text} is missing`);
+      if (++p === targets.fields.length) return true;
+      walk = eachMatch(msg, targets.fields[p]);
+      found = 0;
+    }
+  };
+  const finished = runInSlices(step, options);
+  return finished === undefined ? planOf(done) : finished.then(() => planOf(done));
 }

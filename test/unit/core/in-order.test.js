@@ -117,3 +117,40 @@ describe("core/in-order", () => {
     assert.deepEqual(c, before);
   });
 });
+
+describe("encryption/message-crypto: eachMatch walks a path lazily", () => {
+  const { eachMatch } = require("../../../dist/encryption/message-crypto");
+  const { findMatches } = require("../../../dist/core/paths");
+  const fc = require("fast-check");
+  const H = require("../../runtime/hostile/harness");
+
+  it("gives exactly the matches findMatches gives, in its order, for paths from the grammar over hostile data", () => {
+    const caseArb = fc.array(H.segment, { minLength: 1, maxLength: 4 }).chain((segs) =>
+      fc.record({ segs: fc.constant(segs), data: fc.oneof(H.instantiateArb(segs, { wildKeys: H.hostileKey }), H.tree({ maxDepth: 3 })) }),
+    );
+    fc.assert(
+      fc.property(caseArb, ({ segs, data }) => {
+        const path = parsePath(H.pathText(segs));
+        const lazy = [...eachMatch(data, path)];
+        const eager = findMatches(data, path);
+        assert.equal(lazy.length, eager.length);
+        lazy.forEach((m, i) => {
+          assert.equal(m.parent, eager[i].parent);
+          assert.deepEqual(m.keys, eager[i].keys);
+          assert.equal(m.key, eager[i].key);
+          assert.ok(Object.is(m.value, eager[i].value));
+        });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("takes a long array an element at a time: the first match comes before the rest are looked at", () => {
+    const arr = new Array(100000).fill(0);
+    const it = eachMatch({ payload: arr }, parsePath("payload[*]"));
+    const t = performance.now();
+    const first = it.next();
+    assert.equal(first.value.key, 0);
+    assert.ok(performance.now() - t < 20, "no walk over the whole array before the first match");
+  });
+});
