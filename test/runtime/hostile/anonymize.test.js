@@ -448,7 +448,8 @@ describe("hostile messages: privacy-anonymize in a real runtime", function () {
 
   it("[new finding: PII scan super-linear, coordinate pairs] `1.00` then whitespace then a near-miss: no block over 50 ms", async () => {
     await noBlockBySize((size) =>
-      fc.record({ head: fc.constantFrom("1.00", "52.5200", "-1.25"), ws: fc.constantFrom(" ", "\t"), tail: fc.constantFrom("x", ",x", "1") }).map(({ head, ws, tail }) => head + ws.repeat(size - head.length - tail.length) + tail),
+      // spaces: the separator class takes a space (not a tab), so \s* on both sides of it backtrack over each other
+      fc.record({ head: fc.constantFrom("1.00", "52.5200", "-1.25"), tail: fc.constantFrom("x", ",x", "1") }).map(({ head, tail }) => head + " ".repeat(size - head.length - tail.length) + tail),
     );
   });
 });

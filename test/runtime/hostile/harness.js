@@ -231,8 +231,15 @@ async function hostileDriver(msg, node, global, Buffer, setTimeout, Date, OUT, T
     if (typeof v === "function") return { [TAG]: "function", v: v.name };
     if (typeof v === "symbol") return { [TAG]: "symbol", v: String(v) };
     if (v === null || typeof v !== "object") return v;
-    if (Buffer.isBuffer(v)) return { [TAG]: "buf", v: v.toString("base64") };
-    if (Object.prototype.toString.call(v) === "[object Date]") return { [TAG]: "date", v: v.getTime() };
+    // (an object whose prototype is a Buffer passes Buffer.isBuffer, but is no view)
+    if (ArrayBuffer.isView(v) && Buffer.isBuffer(v)) return { [TAG]: "buf", v: v.toString("base64") };
+    if (Object.prototype.toString.call(v) === "[object Date]") {
+      try {
+        return { [TAG]: "date", v: Date.prototype.getTime.call(v) };
+      } catch {
+        return { [TAG]: "object", v: "Date?" };
+      }
+    }
     if (seen.has(v)) return { [TAG]: "cycle", v: null };
     if (depth > 4000) return { [TAG]: "too-deep", v: null };
     const proto = Object.getPrototypeOf(v);
