@@ -272,6 +272,42 @@ describe("hostile messages: privacy-anonymize in a real runtime", function () {
     );
   });
 
+  it("redact and replace rules on paths from the grammar (keys, [n], *, [*], quoted keys): what they reach is gone or replaced, nothing else changes", async () => {
+    const caseArb = fc
+      .record({ redact: fc.array(H.segment, { minLength: 1, maxLength: 3 }), replace: fc.array(H.segment, { minLength: 1, maxLength: 3 }) })
+      .chain(({ redact, replace }) =>
+        fc.record({
+          redact: fc.constant(redact),
+          replace: fc.constant(replace),
+          payloads: fc.array(fc.oneof(H.instantiateArb(redact, { wildKeys: H.plainKey }), H.instantiateArb(replace, { wildKeys: H.plainKey }), H.tree({ key: H.plainKey, maxDepth: 3 })), { minLength: 3, maxLength: 6 }),
+          realm: fc.constantFrom("main", "vm"),
+        }),
+      );
+    await H.check(
+      fc.asyncProperty(caseArb, async ({ redact, replace, payloads, realm }) => {
+        const rules = [{ path: H.pathText(redact), op: "redact" }, { path: H.pathText(replace), op: "replace", value: "<R>" }];
+        await h.redeploy({ config: [keyring], nodes: [{ id: "aGen", type: "privacy-anonymize", property: "payload", rules, onError: "error" }] });
+        for (const payload of payloads) {
+          // an array payload is a list of records: the rules apply to each
+          const records = Array.isArray(payload) ? payload : [payload];
+          const expected = records.map((record) => {
+            const exp = H.plain(record);
+            if (!isContainer(exp)) return exp;
+            const gone = H.oracleMatches(exp, redact);
+            for (let i = gone.length - 1; i >= 0; i--) removeAt(exp, gone[i]);
+            for (const keys of H.oracleMatches(exp, replace)) if (H.at(exp, keys) !== null && H.at(exp, keys) !== undefined) setAt(exp, keys, "<R>");
+            return exp;
+          });
+          const r = await h.send("aGen", { payload }, { realm });
+          assert.equal(r.outcome, "done", `${rules.map((x) => x.path).join(", ")}: ${r.caught[0]?.msg.error?.message}`);
+          assert.deepStrictEqual(H.plain(r.outputs("aGen")[0].payload), Array.isArray(payload) ? expected : expected[0], rules.map((x) => `${x.op} ${x.path}`).join(", "));
+        }
+      }),
+      { numRuns: 25 },
+    );
+    await h.redeploy({ config: [keyring], nodes });
+  });
+
   it("scan of text and of objects: every planted email, URL, IP, MAC, card, IBAN, phone and coordinate is gone", async () => {
     const payloadArb = fc.oneof(
       plantedText.map((t) => t.text),
