@@ -35,6 +35,36 @@ function linkPackage(userDir, packageDir) {
   }
 }
 
+let eldProbe;
+let completeListener;
+/**
+ * NR_ELD_PROBE=<ms> (tests only): an event-loop delay histogram of this process
+ * (perf_hooks.monitorEventLoopDelay at that resolution, 10 ms at most), given to
+ * function nodes as the global context key `eventLoopDelay`: { reset(), maxMs(),
+ * count(), resolutionMs, onComplete(fn) }. maxMs() is the longest gap between two
+ * ticks of the histogram's timer since reset(), in ms: a loop blocked for B ms shows
+ * as a gap of B to B + resolutionMs. onComplete(fn) has fn(nodeId, failed) called
+ * whenever a node is done with a message (Node-RED's onComplete hook): a test can
+ * wait for a node without a complete node, which deep-clones every message.
+ */
+function eventLoopDelayProbe() {
+  const resolutionMs = Math.min(10, Math.max(1, Number(process.env.NR_ELD_PROBE) || 5));
+  if (!eldProbe) {
+    const h = require("node:perf_hooks").monitorEventLoopDelay({ resolution: resolutionMs });
+    h.enable();
+    eldProbe = Object.freeze({
+      resolutionMs,
+      reset: () => h.reset(),
+      maxMs: () => h.max / 1e6,
+      count: () => h.count,
+      onComplete: (fn) => {
+        completeListener = fn;
+      },
+    });
+  }
+  return eldProbe;
+}
+
 function baseSettings(userDir, extra) {
   return {
     userDir,
@@ -55,7 +85,7 @@ function baseSettings(userDir, extra) {
       codeEditor: { lib: "monaco" },
     },
     logging: { console: { level: process.env.NR_LOG_LEVEL || "warn", metrics: false, audit: false } },
-    functionGlobalContext: {},
+    functionGlobalContext: process.env.NR_ELD_PROBE ? { eventLoopDelay: eventLoopDelayProbe() } : {},
     ...extra,
   };
 }
@@ -75,6 +105,11 @@ async function startRuntime(options = {}) {
   const server = http.createServer(app);
   const settings = baseSettings(userDir, options.settings);
   RED.init(server, settings);
+  if (eldProbe) {
+    RED.hooks.add("onComplete.eldProbe", (event) => {
+      if (completeListener) completeListener(event.node.id, Boolean(event.error));
+    });
+  }
   app.use(settings.httpAdminRoot, RED.httpAdmin);
   app.use(settings.httpNodeRoot, RED.httpNode);
   await new Promise((resolve, reject) => {

@@ -3,10 +3,11 @@
  * keyring, and CryptoJS passphrase ciphertexts with the node's legacy passphrase.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { onInput } from "../core/node-adapter";
+import { onClose, onInput } from "../core/node-adapter";
+import { InOrder, whenReady } from "../core/in-order";
 import { setupCryptoNode } from "../encryption/crypto-node-config";
 import { decryptValue } from "../encryption/jwe";
-import { planTransform } from "../encryption/message-crypto";
+import { planTransformInSlices } from "../encryption/message-crypto";
 import { appendTrail } from "../core/trail";
 
 export = function (RED: RedAPI) {
@@ -19,26 +20,50 @@ export = function (RED: RedAPI) {
     const legacy = node.credentials?.legacyPassphrase || undefined;
     let decrypted = 0;
 
+    // Many values in one message are decrypted a slice at a time (see privacy-encrypt).
+    const order = new InOrder();
+    let closed = false;
+    const slices = { stopped: () => (closed ? "the node was closed" : undefined) };
+    onClose(node, () => {
+      closed = true;
+    });
+
     onInput(
       node,
       status,
-      (msg: NodeMessage) => {
-        const kids = new Set<string>();
-        let legacyCount = 0;
-        const plan = planTransform(msg, targets, (value) => {
-          const r = decryptValue(value, keyring, legacy);
-          if (r.format === "cryptojs") legacyCount++;
-          else kids.add(r.kid);
-          return r.value;
-        });
-        appendTrail(msg, { type: "privacy-decrypt", id: node.id, decrypted: plan.count, kids: [...kids], legacy: legacyCount });
-        plan.apply();
-        decrypted += plan.count;
-        return msg;
-      },
+      (msg: NodeMessage) =>
+        order.run(() => {
+          const kids = new Set<string>();
+          let legacyCount = 0;
+          const planned = planTransformInSlices(
+            msg,
+            targets,
+            (value) => {
+              const r = decryptValue(value, keyring, legacy);
+              if (r.format === "cryptojs") legacyCount++;
+              else kids.add(r.kid);
+              return r.value;
+            },
+            slices,
+          );
+          return whenReady(planned, (plan) => {
+            appendTrail(msg, {
+              type: "privacy-decrypt",
+              id: node.id,
+              decrypted: plan.count,
+              kids: [...kids],
+              legacy: legacyCount,
+            });
+            plan.apply();
+            decrypted += plan.count;
+            return msg;
+          });
+        }),
       { okStatus: () => ({ fill: "green", shape: "dot", text: `${decrypted} decrypted` }) },
     );
   }
 
-  RED.nodes.registerType("privacy-decrypt", PrivacyDecryptNode, { credentials: { legacyPassphrase: { type: "password" } } });
+  RED.nodes.registerType("privacy-decrypt", PrivacyDecryptNode, {
+    credentials: { legacyPassphrase: { type: "password" } },
+  });
 };

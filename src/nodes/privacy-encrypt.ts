@@ -3,11 +3,12 @@
  * string (dir + A256GCM) under the keyring's active kid.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { onInput } from "../core/node-adapter";
+import { onClose, onInput } from "../core/node-adapter";
+import { InOrder, whenReady } from "../core/in-order";
 import { setupCryptoNode } from "../encryption/crypto-node-config";
 import { GCM_LIMIT, GCM_WARN_AT, retryGcmUseStore } from "../encryption/keyring";
 import { encryptValue } from "../encryption/jwe";
-import { planTransform } from "../encryption/message-crypto";
+import { planTransformInSlices } from "../encryption/message-crypto";
 import { appendTrail } from "../core/trail";
 
 export = function (RED: RedAPI) {
@@ -22,27 +23,47 @@ export = function (RED: RedAPI) {
     let encrypted = 0;
     let warnedKid = "";
 
+    // A message with many values (a wildcard over a long array) is encrypted a slice at a
+    // time, so it never blocks the event loop; messages behind it wait their turn.
+    const order = new InOrder();
+    let closed = false;
+    const slices = { stopped: () => (closed ? "the node was closed" : undefined) };
+    onClose(node, () => {
+      closed = true;
+    });
+
     onInput(
       node,
       status,
-      (msg: NodeMessage) => {
-        const { kid, key } = keyring.activeKey();
-        let uses = keyring.gcmUseCount(kid);
-        const plan = planTransform(msg, targets, (value) => {
-          if (uses >= GCM_LIMIT) throw new Error(`key "${kid}" has encrypted 2^32 values: add a new key and make it active`);
-          const out = encryptValue(value, kid, key).jwe;
-          uses = keyring.recordGcmUse(kid);
-          return out;
-        });
-        appendTrail(msg, { type: "privacy-encrypt", id: node.id, kid, encrypted: plan.count });
-        plan.apply();
-        encrypted += plan.count;
-        if (uses >= GCM_WARN_AT && warnedKid !== kid) {
-          warnedKid = kid;
-          node.warn(`key "${kid}" has encrypted ${uses} values (limit 2^32): add a new key to the keyring and make it active`);
-        }
-        return msg;
-      },
+      (msg: NodeMessage) =>
+        order.run(() => {
+          const { kid, key } = keyring.activeKey();
+          let uses = keyring.gcmUseCount(kid);
+          const planned = planTransformInSlices(
+            msg,
+            targets,
+            (value) => {
+              if (uses >= GCM_LIMIT) {
+                throw new Error(`key "${kid}" has encrypted 2^32 values: add a new key and make it active`);
+              }
+              const out = encryptValue(value, kid, key).jwe;
+              uses = keyring.recordGcmUse(kid);
+              return out;
+            },
+            slices,
+          );
+          return whenReady(planned, (plan) => {
+            appendTrail(msg, { type: "privacy-encrypt", id: node.id, kid, encrypted: plan.count });
+            plan.apply();
+            encrypted += plan.count;
+            if (uses >= GCM_WARN_AT && warnedKid !== kid) {
+              warnedKid = kid;
+              const advice = "add a new key to the keyring and make it active";
+              node.warn(`key "${kid}" has encrypted ${uses} values (limit 2^32): ${advice}`);
+            }
+            return msg;
+          });
+        }),
       {
         okStatus: () =>
           warnedKid === keyring.activeKid

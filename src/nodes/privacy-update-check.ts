@@ -10,7 +10,7 @@ import path from "node:path";
 import type { NodeDef, NodeMessage, RedAPI, RedNode } from "../core/red-types";
 import { configure, onClose, onInput } from "../core/node-adapter";
 import { Joi } from "../core/validation";
-import { appendTrail } from "../core/trail";
+import { appendTrail, privacyOf } from "../core/trail";
 import { errorText, type NodeStatus } from "../core/status";
 import { FetchFailure, fetchJson } from "../update-check/bounded-fetch";
 import {
@@ -286,11 +286,16 @@ export = function (RED: RedAPI) {
       onError: (err) => node.error(`update check failed: ${errorText(err)}`),
     });
 
+    /**
+     * The report in msg.payload, with this node's trail entry. The message is changed in
+     * place, as a node does with the message it was given: a copy made with
+     * RED.util.cloneMessage would turn an own "__proto__" key (JSON.parse makes them)
+     * anywhere in it into the prototype of the copied object.
+     */
     function trailed(msg: NodeMessage, rep: Report): NodeMessage {
-      const out = RED.util.cloneMessage(msg);
-      out.payload = rep;
       const summary = rep.summary as Record<string, unknown> | undefined;
-      appendTrail(out, {
+      // the trail first: it is what can refuse the message (then it is left as it came)
+      appendTrail(msg, {
         type: TYPE,
         id: node.id,
         kind: rep.kind,
@@ -299,10 +304,14 @@ export = function (RED: RedAPI) {
         failures: rep.failures.length,
         checked: config.check === "node-red" ? (summary?.checked ?? 0) : (summary?.devices ?? 0),
       });
-      return out;
+      msg.payload = rep;
+      return msg;
     }
 
     onInput(node, status, async (msg) => {
+      // A msg.privacy that is not an object (or a trail that is not a list) is refused
+      // before the check, not after it, when the payload would already be replaced.
+      privacyOf(msg);
       let items: InventoryItem[] | undefined;
       if (config.check === "devices") {
         items = validateInventory(msg.payload);
