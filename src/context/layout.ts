@@ -72,7 +72,8 @@ export async function listScopes(baseDir: string, extension = EXTENSION): Promis
     throw e;
   }
   const out: ScopeEntry[] = [];
-  for (const d of dirs) {
+  // Sorted: the first file that fails is the same on every start.
+  for (const d of dirs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!d.isDirectory() || d.name.startsWith(".")) continue;
     const files = await fs.promises.readdir(path.join(baseDir, d.name));
     for (const name of files.sort()) {
