@@ -215,4 +215,34 @@ describe("encrypted context store in a real runtime", function () {
     await rt.stop();
     assert.ok(killedMidFlush, "the process was killed while a flush was writing");
   });
+
+  it("a plain localfilesystem store: a warning in Node-RED's log until migrateFrom asks for it, then encrypted and removed", async () => {
+    const userDir = tempDir("nr-ctx-migrate-");
+    dirs.push(userDir);
+    const env = keys();
+    const plain = path.join(userDir, "context");
+    fs.mkdirSync(path.join(plain, "global"), { recursive: true });
+    fs.writeFileSync(path.join(plain, "global", "global.json"), JSON.stringify({ people: { alice: { location: { lat: Number(LAT), lon: Number(LON) } } } }, null, 4));
+    const { nodes, file } = rememberFlow(userDir);
+    let rt = await startRuntime({ userDir, env, contextStorage: STORE });
+    try {
+      assert.match(rt.output(), /\[warn\] \[context\] 1 plain localfilesystem context file\(s\) remain in .*context; add migrateFrom: "localfilesystem"/);
+      assert.ok(fs.existsSync(path.join(plain, "global", "global.json")), "left alone");
+    } finally {
+      await rt.stop();
+    }
+    const migrating = { default: { ...STORE.default, config: { ...STORE.default.config, migrateFrom: "localfilesystem" } } };
+    rt = await startRuntime({ userDir, env, contextStorage: migrating, logLevel: "warn" });
+    try {
+      assert.match(rt.output(), /\[warn\] \[context\] migrated 1 scope\(s\) from .*context to .*context-encrypted; 1 plain file\(s\) removed/);
+      assert.ok(!fs.existsSync(plain), "the plain store is gone");
+      await deploy(rt, nodes);
+      await inject(rt, "ctx-recall");
+      const [line] = await waitFor(() => readJsonLines(file).length === 1 && readJsonLines(file), { what: "the migrated context" });
+      assert.deepEqual(line.payload.alice, { location: { lat: Number(LAT), lon: Number(LON) } });
+    } finally {
+      await rt.stop();
+    }
+    assert.deepEqual(searchBytes(path.join(userDir, "context-encrypted"), [LAT, LON, "alice"]), []);
+  });
 });
