@@ -296,8 +296,8 @@ export class EncryptedContextStore {
 
   close(): Promise<void> {
     if (this.state !== "open") {
-      // A store that did not open never writes: its files stay exactly as they were.
-      if (this.state !== "closed") this.state = "closed";
+      // A store that did not open never writes: it keeps refusing every call, and its
+      // files stay exactly as they were.
       return Promise.resolve();
     }
     this.closing = true;

@@ -115,6 +115,7 @@ describe("encrypted context store: at rest", function () {
       assert.throws(() => store.get("global", "doorCode"), /not open/);
       assert.throws(() => store.set("global", "doorCode", "x"), /not open/);
       await store.close();
+      assert.throws(() => store.set("global", "doorCode", "x"), /not open/, "still refused after close");
       assert.deepEqual(snapshot(dir), before, "every file as it was");
       return error;
     }
