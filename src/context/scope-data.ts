@@ -1,22 +1,38 @@
 /**
  * A scope's data as the store holds it, and its plaintext form.
  *
- * The plaintext of a scope file is a sequence of frames, one per top-level key:
- * `u32 key length, key (UTF-8), u32 value length, value (JSON, UTF-8)`. Framing each
- * top-level value on its own lets the store open a large context without parsing it:
- * a value stays a slice of the decrypted bytes (a RawValue) until a flow first reads or
- * writes that key, and a flush copies the slices of keys nobody touched instead of
- * serializing them again. The JSON of each value is what `localfilesystem` would write,
- * so values come back as they would from its files (a Buffer as {type, data}, a Date as
- * its ISO string, functions and undefined dropped, cycles cut).
+ * The plaintext of a scope file is its top-level keys, then their values, each value
+ * on its own:
+ *
+ *   u32 length | the keys as a JSON array (UTF-8) | per key: u32 length | its value as JSON (UTF-8)
+ *
+ * Keeping each top-level value apart lets the store open a large context without
+ * parsing it: a value stays a slice of the decrypted bytes (a RawValue) until a flow
+ * first reads or writes that key, and a flush copies the bytes of keys nobody touched
+ * instead of serializing them again. The keys come as one JSON array because decoding
+ * one string is much cheaper than decoding 200,000. The JSON of each value is what
+ * `localfilesystem` would write, so values come back as they would from its files (a
+ * Buffer as {type, data}, a Date as its ISO string, functions and undefined dropped,
+ * cycles cut).
  */
 
-/** A top-level value not parsed yet: a slice of a scope file's plaintext. */
+/**
+ * A top-level value not parsed yet: where its JSON is in a scope file's plaintext.
+ * Offsets, not a subarray: a Buffer view per value costs more than the rest of the decoding.
+ */
 export class RawValue {
-  constructor(readonly bytes: Buffer) {}
+  constructor(
+    readonly source: Buffer,
+    readonly start: number,
+    readonly end: number,
+  ) {}
 
   parse(): unknown {
-    return JSON.parse(this.bytes.toString("utf8"));
+    return JSON.parse(this.source.toString("utf8", this.start, this.end));
+  }
+
+  get length(): number {
+    return this.end - this.start;
   }
 }
 
@@ -94,59 +110,73 @@ export interface EncodeResult {
 /** The plaintext of a scope. Throws when a value cannot be written as JSON (a BigInt). */
 export function encodeScope(root: ScopeRoot): EncodeResult {
   const cycles = { found: false };
-  const keys: Buffer[] = [];
-  const values: Buffer[] = [];
-  let size = 0;
+  const keys: string[] = [];
+  const values: Array<RawValue | Buffer> = [];
+  let size = U32;
   for (const key of Object.keys(root)) {
     const value = root[key];
-    let bytes: Buffer;
+    let bytes: RawValue | Buffer;
     if (value instanceof RawValue) {
-      bytes = value.bytes;
+      bytes = value;
     } else {
       const json = valueJson(value, cycles);
       if (json === undefined) continue;
       bytes = Buffer.from(json, "utf8");
     }
-    const keyBytes = Buffer.from(key, "utf8");
-    keys.push(keyBytes);
+    keys.push(key);
     values.push(bytes);
-    size += 2 * U32 + keyBytes.length + bytes.length;
+    size += U32 + bytes.length;
   }
+  const keyBlock = Buffer.from(JSON.stringify(keys), "utf8");
+  size += keyBlock.length;
   const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < keys.length; i++) {
-    at = out.writeUInt32BE(keys[i].length, at);
-    at += keys[i].copy(out, at);
-    at = out.writeUInt32BE(values[i].length, at);
-    at += values[i].copy(out, at);
+  let at = out.writeUInt32BE(keyBlock.length, 0);
+  at += keyBlock.copy(out, at);
+  for (const v of values) {
+    at = out.writeUInt32BE(v.length, at);
+    at += v instanceof RawValue ? v.source.copy(out, at, v.start, v.end) : v.copy(out, at);
   }
   return { plaintext: out, cycles: cycles.found };
 }
 
 export class FrameError extends Error {}
 
+export interface Decoded {
+  root: ScopeRoot;
+  /** How many top-level keys it holds. */
+  size: number;
+}
+
 /**
- * Reads the frames of a plaintext into a root of RawValues (no JSON is parsed). The
- * slices share the plaintext's memory. Throws a FrameError when the frames do not
- * add up (only possible for a file written by something else with the right key).
+ * Reads a plaintext into a root of RawValues (no value is parsed). They point into the
+ * plaintext's memory. Throws a FrameError when the layout does not add up (only
+ * possible for a file written by something else with the right key).
  */
-export function decodeScope(plaintext: Buffer): ScopeRoot {
+export function decodeScope(plaintext: Buffer): Decoded {
   const root = emptyRoot();
-  let at = 0;
-  while (at < plaintext.length) {
-    if (at + U32 > plaintext.length) throw new FrameError("truncated key length");
-    const keyLength = plaintext.readUInt32BE(at);
-    at += U32;
-    if (at + keyLength + U32 > plaintext.length) throw new FrameError("truncated key");
-    const key = plaintext.toString("utf8", at, at + keyLength);
-    at += keyLength;
+  if (plaintext.length < U32) throw new FrameError("no key list");
+  const keyLength = plaintext.readUInt32BE(0);
+  if (U32 + keyLength > plaintext.length) throw new FrameError("truncated key list");
+  let keys: unknown;
+  try {
+    keys = JSON.parse(plaintext.toString("utf8", U32, U32 + keyLength));
+  } catch {
+    throw new FrameError("the key list is not JSON");
+  }
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
+    throw new FrameError("the key list is not a list of names");
+  }
+  let at = U32 + keyLength;
+  for (const key of keys) {
+    if (at + U32 > plaintext.length) throw new FrameError("truncated value length");
     const valueLength = plaintext.readUInt32BE(at);
     at += U32;
     if (at + valueLength > plaintext.length) throw new FrameError("truncated value");
-    root[key] = new RawValue(plaintext.subarray(at, at + valueLength));
+    root[key] = new RawValue(plaintext, at, at + valueLength);
     at += valueLength;
   }
-  return root;
+  if (at !== plaintext.length) throw new FrameError("bytes after the last value");
+  return { root, size: keys.length };
 }
 
 /** A root holding the top-level keys of a plain object (migration from plain JSON files). */

@@ -237,9 +237,9 @@ export class EncryptedContextStore {
       let plaintext: Buffer;
       try {
         plaintext = openScope(files[i], entry.scope, keys).plaintext;
-        const root = decodeScope(plaintext);
+        const { root, size } = decodeScope(plaintext);
         // An empty scope is not loaded, as in localfilesystem (whose cache then knows no such scope).
-        if (this.settings().cache && plaintext.length > 0) this.data.set(entry.scope, root);
+        if (this.settings().cache && size > 0) this.data.set(entry.scope, root);
       } catch (e) {
         throw new ContextStoreError(`cannot open ${entry.file}: ${reason(e)}`);
       }
@@ -497,7 +497,7 @@ export class EncryptedContextStore {
       throw new ContextStoreError(`cannot read ${file}: ${reason(e)}`);
     }
     try {
-      return decodeScope(openScope(bytes, scope, this.scopeKeys as ContextKeys).plaintext);
+      return decodeScope(openScope(bytes, scope, this.scopeKeys as ContextKeys).plaintext).root;
     } catch (e) {
       throw new ContextStoreError(`cannot open ${file}: ${reason(e)}`);
     }

@@ -55,7 +55,7 @@ const KINDS = {
       const file = scopeFile(base, scope);
       if (!fs.existsSync(file)) return undefined;
       const keys = loadKeys({ keyEnv: "PRIVACY_CONTEXT_KEYS", passphraseEnv: "PRIVACY_CONTEXT_PASSPHRASE", env: config.env, baseDir: base, mayCreateSalt: false });
-      return { ...materializeAll(decodeScope(openScope(fs.readFileSync(file), scope, keys).plaintext)) };
+      return { ...materializeAll(decodeScope(openScope(fs.readFileSync(file), scope, keys).plaintext).root) };
     },
   },
 };

@@ -42,16 +42,17 @@ function decryptByHand(file, scope, kid, rawKey) {
   d.setAAD(Buffer.concat([Buffer.from("privacy-toolkit context scope v1\0"), bytes.subarray(0, headerEnd), Buffer.from(scope)]));
   d.setAuthTag(bytes.subarray(bytes.length - 16));
   const plain = Buffer.concat([d.update(bytes.subarray(headerEnd, bytes.length - 16)), d.final()]);
-  // Frames: u32 key length, key, u32 value length, JSON value.
+  // u32 length, the keys as a JSON array, then per key: u32 length, the value as JSON.
+  const keyLength = plain.readUInt32BE(0);
+  const keys = JSON.parse(plain.toString("utf8", 4, 4 + keyLength));
   const out = {};
-  for (let at = 0; at < plain.length; ) {
-    const kl = plain.readUInt32BE(at);
-    const k = plain.toString("utf8", at + 4, at + 4 + kl);
-    at += 4 + kl;
+  let at = 4 + keyLength;
+  for (const k of keys) {
     const vl = plain.readUInt32BE(at);
     out[k] = JSON.parse(plain.toString("utf8", at + 4, at + 4 + vl));
     at += 4 + vl;
   }
+  assert.equal(at, plain.length);
   return out;
 }
 
