@@ -17,6 +17,7 @@
  *
  * A case (bench/cases/*.js) exports:
  *   { name, messages?, makeMessage(i) -> msg, configNodes?: [node defs with credentials],
+ *     contextStorage?: { storeName: { module, config } } (added to the runtime's settings),
  *     variants: [{ name, baseline?, node?: def, hops?: [defs], raw?: (msg) => void,
  *                  derive?: (cost) => us }],
  *     goals?: [{ variant, against?, maxRatio?, note }] }
@@ -186,7 +187,12 @@ async function runCase(rt, benchCase, log) {
 
 async function runAll({ cases, log = console.log, out }) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "nr-privacy-bench-"));
-  const rt = await startRuntime({ userDir, settings: { logging: { console: { level: "error" } } } });
+  const settings = { logging: { console: { level: "error" } } };
+  // Context stores a case compares (case.contextStorage) join the runtime's; the default
+  // stays Node-RED's memory store, so no other case's nodes change.
+  const stores = Object.assign({}, ...cases.map((c) => c.contextStorage || {}));
+  if (Object.keys(stores).length > 0) settings.contextStorage = { default: { module: "memory" }, ...stores };
+  const rt = await startRuntime({ userDir, settings });
   const results = [];
   try {
     for (const c of cases) results.push(await runCase(rt, c, log));

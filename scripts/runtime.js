@@ -6,7 +6,11 @@
  * (as a child process, see test/helpers/runtime.js) and the benchmark (in process).
  *
  * CLI: node scripts/runtime.js --userDir DIR [--port 0] [--flows FILE] [--settings FILE.json] [--no-package]
+ *        [--contextStorage FILE]
  * prints one line `READY http://127.0.0.1:PORT/` when the flows are running.
+ * FILE for --contextStorage is settings.js's `contextStorage` as JSON; a `module` other
+ * than Node-RED's own ("memory", "localfilesystem") is required from the user
+ * directory, as settings.js would (`"@privacy-toolkit/node-red-privacy/context"`).
  */
 const fs = require("node:fs");
 const path = require("node:path");
@@ -134,6 +138,19 @@ async function startRuntime(options = {}) {
   return { RED, server, url, port, userDir, stop };
 }
 
+const BUILT_IN_STORES = new Set(["memory", "localfilesystem"]);
+
+/** settings.contextStorage from its JSON form: module names resolved from the user directory. */
+function contextStorageFrom(file, userDir) {
+  const stores = JSON.parse(fs.readFileSync(file, "utf8"));
+  for (const store of Object.values(stores)) {
+    if (store && typeof store.module === "string" && !BUILT_IN_STORES.has(store.module)) {
+      store.module = require(require.resolve(store.module, { paths: [path.resolve(userDir)] }));
+    }
+  }
+  return stores;
+}
+
 function parseArgs(argv) {
   const args = { port: 0, loadPackage: true };
   for (let i = 0; i < argv.length; i++) {
@@ -144,6 +161,7 @@ function parseArgs(argv) {
     else if (a === "--packageDir") args.packageDir = argv[++i];
     else if (a === "--no-package") args.loadPackage = false;
     else if (a === "--settings") args.settingsFile = argv[++i];
+    else if (a === "--contextStorage") args.contextStorageFile = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   if (!args.userDir) throw new Error("--userDir is required");
@@ -153,9 +171,17 @@ function parseArgs(argv) {
 if (require.main === module) {
   const args = parseArgs(process.argv.slice(2));
   const flows = args.flowsFile ? JSON.parse(fs.readFileSync(args.flowsFile, "utf8")) : undefined;
-  // Extra settings (adminAuth, say) as JSON, merged over the base settings.
-  const settings = args.settingsFile ? JSON.parse(fs.readFileSync(args.settingsFile, "utf8")) : undefined;
-  startRuntime({ ...args, flows, settings }).then(
+  const start = async () => {
+    // The package is linked into the user dir first, so a store module resolves from there.
+    if (args.loadPackage !== false) linkPackage(path.resolve(args.userDir), path.resolve(args.packageDir || PACKAGE_DIR));
+    // Extra settings (adminAuth, say) as JSON, merged over the base settings; then contextStorage.
+    const settings = {
+      ...(args.settingsFile ? JSON.parse(fs.readFileSync(args.settingsFile, "utf8")) : {}),
+      ...(args.contextStorageFile ? { contextStorage: contextStorageFrom(args.contextStorageFile, args.userDir) } : {}),
+    };
+    return startRuntime({ ...args, flows, settings });
+  };
+  start().then(
     (rt) => {
       process.stdout.write(`READY ${rt.url}\n`);
       const shutdown = () => rt.stop().then(() => process.exit(0), () => process.exit(1));

@@ -4,15 +4,22 @@
  * from the working tree and the demo pipeline preloaded. The user directory
  * (.node-red-dev/, ignored by git) persists between starts, so your edits survive;
  * `npm start -- --reset` loads the demo again. PORT=1881 npm start picks another port.
+ *
+ * Context (flow.set, global.set) goes to the encrypted context store, as a user's
+ * settings.js would configure it, with a demo key made once and kept beside the demo
+ * keyring's key (or your own PRIVACY_CONTEXT_KEYS): the demo's context on disk
+ * (.node-red-dev/context-encrypted/) is ciphertext. NR_DEMO_USER_DIR runs the demo in
+ * another user directory (the tests do).
  */
 const fs = require("node:fs");
 const path = require("node:path");
 const crypto = require("node:crypto");
 const { startRuntime, PACKAGE_DIR } = require("./runtime");
 
-const USER_DIR = path.join(PACKAGE_DIR, ".node-red-dev");
+const USER_DIR = path.resolve(process.env.NR_DEMO_USER_DIR || path.join(PACKAGE_DIR, ".node-red-dev"));
 const DEMO_FLOW = path.join(PACKAGE_DIR, "examples", "smart-home-privacy-pipeline.json");
 const DEMO_KEYS_FILE = path.join(USER_DIR, "demo-keyring.json");
+const DEMO_CONTEXT_KEYS_FILE = path.join(USER_DIR, "demo-context-keys");
 
 /** A key for the demo keyring, made once and kept in the (git-ignored) user dir. */
 function demoKeys() {
@@ -21,6 +28,25 @@ function demoKeys() {
     fs.writeFileSync(DEMO_KEYS_FILE, JSON.stringify(keys), { mode: 0o600 });
   }
   return fs.readFileSync(DEMO_KEYS_FILE, "utf8");
+}
+
+/** The context store's key (kid:key), made once like the keyring's; never in flows.json. */
+function demoContextKeys() {
+  if (!fs.existsSync(DEMO_CONTEXT_KEYS_FILE)) {
+    fs.writeFileSync(DEMO_CONTEXT_KEYS_FILE, `demo-ctx-1:${crypto.randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
+  }
+  return fs.readFileSync(DEMO_CONTEXT_KEYS_FILE, "utf8").trim();
+}
+
+/** settings.js's contextStorage, as the README shows it (the package requires itself by name). */
+function contextStorage() {
+  return {
+    default: {
+      module: require("@privacy-toolkit/node-red-privacy/context"),
+      // A demo user dir from before the encrypted store had plain context: encrypt it.
+      config: { migrateFrom: "localfilesystem" },
+    },
+  };
 }
 
 function fallbackFlow() {
@@ -85,10 +111,16 @@ async function main() {
     flows = fs.existsSync(DEMO_FLOW) ? JSON.parse(fs.readFileSync(DEMO_FLOW, "utf8")) : fallbackFlow();
   }
   process.env.PRIVACY_DEMO_KEYS = demoKeys();
+  if (!process.env.PRIVACY_CONTEXT_KEYS) process.env.PRIVACY_CONTEXT_KEYS = demoContextKeys();
   // Files the flows write with a relative path (the demo's output) stay in the user dir.
   process.chdir(USER_DIR);
   const port = Number(process.env.PORT || 1880);
-  const rt = await startRuntime({ userDir: USER_DIR, port, flows, settings: { logging: { console: { level: "info", metrics: false, audit: false } } } });
+  const rt = await startRuntime({
+    userDir: USER_DIR,
+    port,
+    flows,
+    settings: { contextStorage: contextStorage(), logging: { console: { level: "info", metrics: false, audit: false } } },
+  });
   const links = await demoConsentLinks(rt.url).catch((e) => {
     console.warn(`  (no consent page links: ${e.message})`);
     return [];
@@ -98,6 +130,7 @@ async function main() {
   console.log(`  Open the editor:  ${rt.url}`);
   console.log(`  User directory:   ${USER_DIR}${flows ? " (demo flow loaded)" : " (your saved flows)"}`);
   for (const l of links) console.log(`  Consent page of ${l.subject}: ${l.url}`);
+  console.log(`  Context:          encrypted in ${path.join(USER_DIR, "context-encrypted")} (key: PRIVACY_CONTEXT_KEYS)`);
   console.log(`  Stop with Ctrl-C.  Reload the demo: npm start -- --reset`);
   console.log("");
   let stopping = false;

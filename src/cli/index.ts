@@ -3,6 +3,7 @@
  * `npx @privacy-toolkit/node-red-privacy <group> ...`: the package's command. Each group
  * lives in its own file of this folder; this one only dispatches.
  */
+import { run as runContext } from "./context";
 import { consoleIO, run as runManifest } from "./manifest";
 import { run as runAudit } from "./audit";
 
@@ -12,16 +13,19 @@ const USAGE = `usage: node-red-privacy <command> ...
                                          where personal data leaves unprotected, secrets in
                                          plain sight, unencrypted transports (exit 1 on high)
   manifest keygen|template|sign|verify   make and check signed firmware manifests
+  context keygen|rekey|status            keys and re-encryption of the encrypted context store
 
 Run a command with --help for its options.`;
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const [group] = argv;
   switch (group) {
     case "manifest":
       return runManifest(argv, consoleIO);
     case "audit":
       return runAudit(argv, consoleIO);
+    case "context":
+      return runContext(argv, consoleIO);
     default:
       if (group === undefined || group === "help" || group === "--help") {
         consoleIO.out(USAGE);
@@ -32,4 +36,6 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+  process.exitCode = code;
+});

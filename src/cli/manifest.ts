@@ -13,6 +13,7 @@ import {
   validateSigned,
   type Signature,
 } from "../update-check/firmware-manifest";
+import { need, options, UsageError } from "./args";
 import type { CliIO } from "./io";
 
 export { consoleIO, type CliIO } from "./io";
@@ -27,31 +28,6 @@ const USAGE = `usage: node-red-privacy manifest <command> [options]
                                  check signature, expiry and (optionally) rollback
 
 Public keys are base64 of the 32 raw Ed25519 bytes; the key id is their sha256 (hex).`;
-
-class UsageError extends Error {}
-
-function options(args: string[], allowed: Record<string, "value" | "flag">): Record<string, string | true> {
-  const out: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const name = a.startsWith("--") ? a.slice(2) : "";
-    const kind = Object.prototype.hasOwnProperty.call(allowed, name) ? allowed[name] : undefined;
-    if (!kind) throw new UsageError(`unknown option ${a}`);
-    if (kind === "flag") out[name] = true;
-    else {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      out[name] = v;
-    }
-  }
-  return out;
-}
-
-function need(opts: Record<string, string | true>, name: string): string {
-  const v = opts[name];
-  if (typeof v !== "string") throw new UsageError(`--${name} is required`);
-  return v;
-}
 
 function readJson(file: string): unknown {
   try {

@@ -14,6 +14,15 @@ const { startRuntime, api, tempDir, waitFor, deploy, inject, fileSink, readJsonL
 const ROOT = path.join(__dirname, "..", "..");
 const pkg = require("../../package.json");
 
+/** Run in the user dir of a runtime the package was installed into: resolves and uses the context store. */
+const CONTEXT_PROBE = `
+const file = require.resolve("@privacy-toolkit/node-red-privacy/context");
+const store = require("@privacy-toolkit/node-red-privacy/context")({ dir: process.argv[1] });
+store.open()
+  .then(() => { store.set("global", "k", "probe-secret"); return store.close(); })
+  .then(() => process.stdout.write(file), (e) => { console.error(e.message); process.exit(1); });
+`;
+
 describe("the packed package", function () {
   this.timeout(240000);
   let tarball;
@@ -41,6 +50,7 @@ describe("the packed package", function () {
       if (!m[1].startsWith("font-awesome")) assert.ok(files.has(`dist/nodes/icons/${m[1]}`), `icon ${m[1]} packed`);
     }
     assert.ok([...files].some((f) => f.startsWith("examples/") && f.endsWith(".json")), "examples packed");
+    for (const [subpath, target] of Object.entries(pkg.exports)) assert.ok(files.has(target.replace(/^\.\//, "")), `${subpath} -> ${target} packed`);
     // Only build output, the shared editor script, examples and the package's own papers.
     const allowed = /^(?:dist\/|resources\/|examples\/|README\.md$|LICENSE$|package\.json$)/;
     for (const f of files) {
@@ -118,6 +128,19 @@ describe("the packed package", function () {
       const [out] = await waitFor(() => readJsonLines(sink.file).length === 1 && readJsonLines(sink.file), { what: "the installed node's output" });
       assert.deepEqual(out.payload, { t: 21.4 });
       assert.equal(out.privacy.trail[0].type, "privacy-minimize");
+      // settings.js's require("@privacy-toolkit/node-red-privacy/context") resolves in the
+      // installed copy (through package.json's exports) and its store works there.
+      const probe = spawnSync(process.execPath, ["-e", CONTEXT_PROBE, path.join(rt.userDir, "probe")], {
+        cwd: rt.userDir,
+        encoding: "utf8",
+        env: { ...process.env, PRIVACY_CONTEXT_KEYS: `probe:${require("node:crypto").randomBytes(32).toString("base64url")}` },
+      });
+      assert.equal(probe.status, 0, probe.stderr);
+      const resolved = probe.stdout.trim();
+      assert.equal(resolved, path.join(rt.userDir, "node_modules", ...pkg.name.split("/"), "dist", "context", "index.js"));
+      const written = fs.readFileSync(path.join(rt.userDir, "probe", "context-encrypted", "global", "global.enc"));
+      assert.equal(written.subarray(0, 4).toString(), "PCTX");
+      assert.equal(written.indexOf("probe-secret"), -1);
     } finally {
       await rt.stop();
     }

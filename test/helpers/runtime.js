@@ -19,7 +19,8 @@ function tempDir(prefix = "nr-privacy-") {
  * Starts a runtime. Options: userDir (default: a new temp dir), flows (array, written
  * as flows.json before start), env, packageDir (load an installed copy instead of the
  * working tree), loadPackage (false: Node-RED alone), nodeBinary (another node, e.g. 22),
- * settings (JSON-able settings merged over the base ones, e.g. adminAuth).
+ * settings (JSON-able settings merged over the base ones, e.g. adminAuth),
+ * contextStorage (settings.contextStorage as JSON, module names required from the user dir).
  * Resolves when the flows are running: { url, userDir, proc, output(), stop(), kill() }.
  */
 async function startRuntime(options = {}) {
@@ -38,6 +39,11 @@ async function startRuntime(options = {}) {
   }
   if (options.packageDir) args.push("--packageDir", options.packageDir);
   if (options.loadPackage === false) args.push("--no-package");
+  if (options.contextStorage) {
+    const file = path.join(userDir, "context-storage.json");
+    fs.writeFileSync(file, JSON.stringify(options.contextStorage));
+    args.push("--contextStorage", file);
+  }
   const proc = spawn(options.nodeBinary || process.execPath, args, {
     // Relative paths in flows (a file node's filename) land in the temp user dir.
     cwd: userDir,
