@@ -7,13 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import {
-  DEFAULT_KEY_ENV,
-  DEFAULT_PASSPHRASE_ENV,
-  generateKeyPair,
-  loadKeys,
-  type ContextKeys,
-} from "../context/keys";
+import { DEFAULT_KEY_ENV, DEFAULT_PASSPHRASE_ENV, generateKeyPair, loadKeys, type ContextKeys } from "../context/keys";
 import { rekeyStore, storeStatus } from "../context/rekey";
 import { DEFAULT_BASE } from "../context/store";
 import { need, options, UsageError } from "./args";

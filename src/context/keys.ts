@@ -90,8 +90,15 @@ function readSalt(file: string): SaltFile | undefined {
   const isPow2 = (n: unknown): boolean => typeof n === "number" && Number.isInteger(n) && n >= 2 && (n & (n - 1)) === 0;
   const small = (n: unknown): boolean => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 64;
   if (
-    s === null || typeof s !== "object" || s.version !== 1 || s.kdf !== "scrypt" || typeof s.salt !== "string" ||
-    !isPow2(s.N) || (s.N as number) > 2 ** 20 || !small(s.r) || !small(s.p)
+    s === null ||
+    typeof s !== "object" ||
+    s.version !== 1 ||
+    s.kdf !== "scrypt" ||
+    typeof s.salt !== "string" ||
+    !isPow2(s.N) ||
+    (s.N as number) > 2 ** 20 ||
+    !small(s.r) ||
+    !small(s.p)
   ) {
     throw new ContextKeyError(`${file} is not a passphrase salt file (version 1, scrypt)`);
   }

@@ -32,15 +32,7 @@ import { EXTENSION, listScopes, listStaleTemps, PLAIN_EXTENSION, scopeFile, type
 import { acquireLock, LockError, lockHolder, releaseLock } from "./lock";
 import { defaultLog, type StoreLog } from "./log";
 import { migrateFromPlain, type PlainSource } from "./migrate";
-import {
-  InvalidKeyError,
-  parseKey,
-  propertyKey,
-  readParts,
-  writeParts,
-  type Part,
-  type Resolver,
-} from "./property";
+import { InvalidKeyError, parseKey, propertyKey, readParts, writeParts, type Part, type Resolver } from "./property";
 import { decodeScope, emptyRoot, encodeScope, FrameError, materialize, type ScopeRoot } from "./scope-data";
 
 export const DEFAULT_BASE = "context-encrypted";
@@ -81,7 +73,11 @@ export class ContextStoreError extends Error {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const schema = Joi.object({
-  base: Joi.string().min(1).pattern(/^[^\\/]+$/, "a folder name").invalid(".", "..").default(DEFAULT_BASE),
+  base: Joi.string()
+    .min(1)
+    .pattern(/^[^\\/]+$/, "a folder name")
+    .invalid(".", "..")
+    .default(DEFAULT_BASE),
   dir: Joi.string().min(1),
   cache: Joi.boolean().default(true),
   flushInterval: Joi.number().min(0).default(30),
@@ -92,7 +88,9 @@ const schema = Joi.object({
     Joi.object({
       module: Joi.string().valid("localfilesystem").required(),
       dir: Joi.string().min(1),
-      base: Joi.string().min(1).pattern(/^[^\\/]+$/, "a folder name"),
+      base: Joi.string()
+        .min(1)
+        .pattern(/^[^\\/]+$/, "a folder name"),
     }),
     Joi.boolean().valid(false),
   ),

@@ -96,7 +96,11 @@ export async function replaceFile(
 }
 
 /** Replaces `file` with `data` without blocking the event loop. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   return replaceFile(file, async (handle) => void (await handle.writeFile(data)), options);
 }
 

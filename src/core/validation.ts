@@ -32,7 +32,7 @@ export function validateConfig<T>(schema: Joi.Schema<T>, raw: unknown): Validate
     const { message, field } = describe(result.error);
     return { ok: false, error: `invalid config: ${message}`, field };
   }
-  return { ok: true, value: result.value as T };
+  return { ok: true, value: result.value };
 }
 
 export class MessageError extends Error {
@@ -54,7 +54,7 @@ export function validateMessage<T>(schema: Joi.Schema<T>, value: unknown, label:
     const reason = detail ? detail.message.replace(/^("?)[^"\s]*\1\s*/, "") : result.error.message;
     throw new MessageError(`${where} ${reason}`);
   }
-  return result.value as T;
+  return result.value;
 }
 
 /** A joi string that must be a valid property path; the value stays a string. */
@@ -80,10 +80,7 @@ export function compilePath(text: string): PropertyPath {
  * Node-RED's editor stores typed lists as JSON arrays, but older flows or hand-written
  * flows may hold a comma/newline separated string. Accepts both.
  */
-export const stringList = (): Joi.ArraySchema<string[]> =>
-  Joi.array()
-    .items(Joi.string().trim().min(1))
-    .default([]);
+export const stringList = (): Joi.ArraySchema<string[]> => Joi.array().items(Joi.string().trim().min(1)).default([]);
 
 /** Splits "a, b\nc" into ["a","b","c"]; leaves arrays as they are. */
 export function toList(value: unknown): unknown {

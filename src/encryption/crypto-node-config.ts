@@ -15,11 +15,16 @@ export interface CryptoNodeConfig {
 }
 
 const plainPath = (): Joi.StringSchema =>
-  pathString().custom((value: string, helpers) => (compilePath(value).hasWildcard ? helpers.message({ custom: "{{#label}} cannot hold a wildcard" }) : value));
+  pathString().custom((value: string, helpers) =>
+    compilePath(value).hasWildcard ? helpers.message({ custom: "{{#label}} cannot hold a wildcard" }) : value,
+  );
 
 export const cryptoNodeSchema = Joi.object<CryptoNodeConfig>({
   name: Joi.string().allow("").default(""),
-  keyring: Joi.string().trim().min(1).required().messages({ "any.required": "{{#label}} is required: select a keyring", "string.empty": "{{#label}} is required: select a keyring" }),
+  keyring: Joi.string().trim().min(1).required().messages({
+    "any.required": "{{#label}} is required: select a keyring",
+    "string.empty": "{{#label}} is required: select a keyring",
+  }),
   property: plainPath().default("payload"),
   fields: Joi.array().items(pathString()).default([]),
 });
@@ -28,7 +33,13 @@ export const cryptoNodeSchema = Joi.object<CryptoNodeConfig>({
 export function normalizeRaw(def: Record<string, unknown>): Record<string, unknown> {
   const property = typeof def.property === "string" ? def.property.replace(/^msg\./, "") : def.property;
   const fields = toList(def.fields ?? []);
-  return { ...def, property: property === "" || property === undefined ? "payload" : property, fields: Array.isArray(fields) ? fields.map((f) => (typeof f === "string" ? f.replace(/^msg\./, "") : f)) : fields };
+  return {
+    ...def,
+    property: property === "" || property === undefined ? "payload" : property,
+    fields: Array.isArray(fields)
+      ? (fields as unknown[]).map((f) => (typeof f === "string" ? f.replace(/^msg\./, "") : f))
+      : fields,
+  };
 }
 
 export function targetsOf(c: CryptoNodeConfig): Targets {

@@ -66,7 +66,8 @@ export function encodePlaintext(value: unknown): { kind: ContentKind; bytes: Buf
   }
   if (Buffer.isBuffer(value)) return { kind: "bytes", bytes: value };
   // isUint8Array, not instanceof: a function node's Uint8Array comes from another realm
-  if (isUint8Array(value)) return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
+  if (isUint8Array(value))
+    return { kind: "bytes", bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength) };
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
@@ -86,7 +87,11 @@ function decodeUtf8(bytes: Buffer): string | undefined {
 
 /** How a header's cty restores the plaintext; "auto" for none or one we do not know. */
 export function kindOfCty(cty: string | undefined): ContentKind | "auto" {
-  const type = (cty ?? "").split(";")[0].trim().toLowerCase().replace(/^application\//, "");
+  const type = (cty ?? "")
+    .split(";")[0]
+    .trim()
+    .toLowerCase()
+    .replace(/^application\//, "");
   if (type === "json" || type.endsWith("+json")) return "json";
   if (type === "octet-stream") return "bytes";
   if (type.startsWith("text/")) return "text";
@@ -139,7 +144,8 @@ function protectedHeader(kid: string, cty: string): { text: string; aad: Buffer 
 export function encryptValue(value: unknown, kid: string, key: Buffer): EncryptResult {
   if (key.length !== 32) throw new JweError("key must be 32 bytes");
   // A string goes to the cipher as it is: no intermediate UTF-8 copy.
-  const { kind, bytes } = typeof value === "string" && isWellFormed(value) ? { kind: "text" as const, bytes: value } : encodePlaintext(value);
+  const { kind, bytes } =
+    typeof value === "string" && isWellFormed(value) ? { kind: "text" as const, bytes: value } : encodePlaintext(value);
   const header = protectedHeader(kid, CTY[kind]);
   const iv = freshIv();
   const cipher = createCipheriv("aes-256-gcm", key, iv);
@@ -148,7 +154,10 @@ export function encryptValue(value: unknown, kid: string, key: Buffer): EncryptR
   const last = cipher.final();
   const ct = last.length === 0 ? first : Buffer.concat([first, last]);
   const tag = cipher.getAuthTag();
-  return { jwe: `${header.text}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`, kind };
+  return {
+    jwe: `${header.text}..${iv.toString("base64url")}.${ct.toString("base64url")}.${tag.toString("base64url")}`,
+    kind,
+  };
 }
 
 /** Looks up the key of a kid; returns undefined for an unknown kid. */
@@ -185,7 +194,8 @@ const B64URL_VALUE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 function strictB64url(text: string, what: string, intoScratch = false): Buffer {
   const n = text.length;
   if (n % 4 === 1) throw new JweError(`${what} is not base64url`);
-  if (text.indexOf("+") !== -1 || text.indexOf("/") !== -1 || text.indexOf("=") !== -1) throw new JweError(`${what} is not base64url`);
+  if (text.indexOf("+") !== -1 || text.indexOf("/") !== -1 || text.indexOf("=") !== -1)
+    throw new JweError(`${what} is not base64url`);
   const expected = Math.floor((n * 3) / 4);
   let bytes: Buffer;
   if (!intoScratch || expected > SCRATCH_MAX) bytes = Buffer.from(text, "base64url");
@@ -246,12 +256,13 @@ function parseHeaderText(text: string): JweHeader {
   } catch {
     throw new JweError("JWE header is not JSON");
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new JweError("JWE header is not a JSON object");
-  return header as JweHeader;
+  if (typeof header !== "object" || header === null || Array.isArray(header))
+    throw new JweError("JWE header is not a JSON object");
+  return header;
 }
 
 function safeText(v: unknown): string {
-  const s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
   const clean = s.replace(/[^\x20-\x7e]/g, "?");
   return clean.length > 40 ? `${clean.slice(0, 37)}...` : clean;
 }
@@ -269,7 +280,8 @@ export function decryptJwe(jwe: string, keys: KeyLookup): DecryptResult {
   if (encryptedKey !== "") throw new JweError('JWE with alg "dir" must have an empty encrypted key');
   if (header.cty !== undefined && typeof header.cty !== "string") throw new JweError("JWE cty must be a string");
   let kid: string;
-  if (header.kid === undefined) kid = keys.activeKid; // producers without kid: try the active key only
+  if (header.kid === undefined)
+    kid = keys.activeKid; // producers without kid: try the active key only
   else if (typeof header.kid !== "string") throw new JweError("JWE kid must be a string");
   else kid = header.kid;
   if (!keys.hasKid(kid)) throw new JweError(`unknown kid "${safeText(kid)}"`);
@@ -319,7 +331,8 @@ function evpBytesToKey(pass: Buffer, salt: Buffer, keyLen: number, ivLen: number
  * UTF-8 checks almost always, tampering not reliably. Migrate such data to JWE.
  */
 export function decryptCryptoJs(text: string, passphrase: string): DecryptResult {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) throw new JweError("CryptoJS ciphertext is not base64");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0)
+    throw new JweError("CryptoJS ciphertext is not base64");
   const raw = Buffer.from(text, "base64");
   if (raw.length < 32 || (raw.length - 16) % 16 !== 0 || raw.subarray(0, 8).toString("latin1") !== "Salted__") {
     throw new JweError("CryptoJS ciphertext is truncated or malformed");
@@ -333,7 +346,8 @@ export function decryptCryptoJs(text: string, passphrase: string): DecryptResult
     throw new JweError("CryptoJS ciphertext does not decrypt (wrong legacy passphrase or damaged data)");
   }
   const value = decodeUtf8(plain);
-  if (value === undefined) throw new JweError("CryptoJS ciphertext does not decrypt to UTF-8 text (wrong legacy passphrase or damaged data)");
+  if (value === undefined)
+    throw new JweError("CryptoJS ciphertext does not decrypt to UTF-8 text (wrong legacy passphrase or damaged data)");
   return { value, kid: "legacy", format: "cryptojs" };
 }
 

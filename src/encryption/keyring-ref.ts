@@ -13,7 +13,11 @@ export interface KeyringConfigNode extends RedNode {
 }
 
 function isKeyringNode(node: RedNode | null): node is KeyringConfigNode {
-  return node !== null && node.type === "privacy-keyring" && typeof (node as Partial<KeyringConfigNode>).getKeyring === "function";
+  return (
+    node !== null &&
+    node.type === "privacy-keyring" &&
+    typeof (node as Partial<KeyringConfigNode>).getKeyring === "function"
+  );
 }
 
 /** The keyring config node with this id, or an Error saying why there is none. */
@@ -29,7 +33,12 @@ export function keyringNode(RED: RedAPI, id: unknown): KeyringConfigNode {
  * there is none, the node is put into its fail-closed state (red status, one log line,
  * every message errors) and undefined is returned.
  */
-export function keyringOrFailClosed(RED: RedAPI, node: RedNode, status: StatusReporter, id: unknown): Keyring | undefined {
+export function keyringOrFailClosed(
+  RED: RedAPI,
+  node: RedNode,
+  status: StatusReporter,
+  id: unknown,
+): Keyring | undefined {
   try {
     return keyringNode(RED, id).getKeyring();
   } catch (e) {

@@ -42,7 +42,10 @@ export function decodeKey(text: unknown, kid: string): Buffer {
   else if (BASE64_32.test(t)) bytes = Buffer.from(t, "base64");
   else throw new KeyringError(`key "${kid}" must be 32 bytes in base64url (43 characters)`);
   // 43 characters carry 258 bits: the last 2 must be zero or the text is not a canonical 32-byte key.
-  if (bytes.length !== KEY_BYTES || bytes.toString("base64url") !== t.replace(/\+/g, "-").replace(/\//g, "_").replace(/=$/, "")) {
+  if (
+    bytes.length !== KEY_BYTES ||
+    bytes.toString("base64url") !== t.replace(/\+/g, "-").replace(/\//g, "_").replace(/=$/, "")
+  ) {
     throw new KeyringError(`key "${kid}" must be 32 bytes in base64url (43 characters)`);
   }
   return bytes;
@@ -88,7 +91,10 @@ export function keyFromPassphrase(passphrase: unknown, salt: unknown, params: Sc
     throw new KeyringError("salt must be at least 16 bytes in base64url (generate one in the editor)");
   }
   const maxmem = 256 * params.N * params.r + 1024 * 1024;
-  return scryptSync(Buffer.from(passphrase.normalize("NFC"), "utf8"), Buffer.from(salt, "base64url"), KEY_BYTES, { ...params, maxmem });
+  return scryptSync(Buffer.from(passphrase.normalize("NFC"), "utf8"), Buffer.from(salt, "base64url"), KEY_BYTES, {
+    ...params,
+    maxmem,
+  });
 }
 
 /**
@@ -195,7 +201,8 @@ export class Keyring {
     this.keys = new Map();
     for (const [kid, key] of entries) {
       if (!isValidKid(kid)) throw new KeyringError("kid must be 1-64 characters of A-Z a-z 0-9 . _ : @ + -");
-      if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES) throw new KeyringError(`key "${kid}" must be ${KEY_BYTES} bytes`);
+      if (!Buffer.isBuffer(key) || key.length !== KEY_BYTES)
+        throw new KeyringError(`key "${kid}" must be ${KEY_BYTES} bytes`);
       // A private copy: nobody holding the caller's buffer can change our key.
       this.keys.set(kid, Buffer.from(key));
       this.fingerprints.set(kid, fingerprint(key));
@@ -248,7 +255,10 @@ export class Keyring {
   recordGcmUse(kid: string, count = 1): number {
     const fp = this.fingerprintOf(kid);
     if (useStoreProblem !== undefined) {
-      throw new KeyringError(`encryption blocked: the key use counts cannot be read (${useStoreProblem}); fix or remove the file, then deploy again`);
+      throw new KeyringError(
+        `encryption blocked: the key use counts cannot be read (${useStoreProblem}); ` +
+          "fix or remove the file, then deploy again",
+      );
     }
     const total = (processGcmUses.get(fp) ?? 0) + count;
     processGcmUses.set(fp, total);
@@ -302,14 +312,18 @@ export interface KeyringSettings {
 
 /** Builds a keyring from the config node's settings; throws a KeyringError with a clear reason. */
 export function buildKeyring(s: KeyringSettings): Keyring {
-  if (!isValidKid(s.activeKid)) throw new KeyringError("active kid is missing or invalid (1-64 characters of A-Z a-z 0-9 . _ : @ + -)");
+  if (!isValidKid(s.activeKid))
+    throw new KeyringError("active kid is missing or invalid (1-64 characters of A-Z a-z 0-9 . _ : @ + -)");
   switch (s.source) {
     case "credentials":
-      if (s.keysText === undefined || s.keysText.trim() === "") throw new KeyringError("no keys: add keys in the keyring's settings");
+      if (s.keysText === undefined || s.keysText.trim() === "")
+        throw new KeyringError("no keys: add keys in the keyring's settings");
       return new Keyring(parseKeys(s.keysText, "keys"), s.activeKid);
     case "env": {
-      if (!s.envVar || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s.envVar)) throw new KeyringError("env var name is missing or invalid");
-      if (s.envValue === undefined || s.envValue.trim() === "") throw new KeyringError(`env var ${s.envVar} is not set`);
+      if (!s.envVar || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(s.envVar))
+        throw new KeyringError("env var name is missing or invalid");
+      if (s.envValue === undefined || s.envValue.trim() === "")
+        throw new KeyringError(`env var ${s.envVar} is not set`);
       return new Keyring(parseKeys(s.envValue, `env var ${s.envVar}`), s.activeKid);
     }
     case "passphrase":

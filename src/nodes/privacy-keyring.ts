@@ -6,7 +6,14 @@
  */
 import * as path from "node:path";
 import type { RedAPI, RedNode, NodeDef } from "../core/red-types";
-import { attachGcmUseStore, buildKeyring, GCM_WARN_AT, saveExactGcmUses, type KeySource, type Keyring } from "../encryption/keyring";
+import {
+  attachGcmUseStore,
+  buildKeyring,
+  GCM_WARN_AT,
+  saveExactGcmUses,
+  type KeySource,
+  type Keyring,
+} from "../encryption/keyring";
 import { gcmUseFile } from "../encryption/gcm-use-file";
 import type { KeyringConfigNode } from "../encryption/keyring-ref";
 import { Joi, validateConfig } from "../core/validation";
@@ -22,7 +29,10 @@ interface KeyringConfig {
 
 const schema = Joi.object<KeyringConfig>({
   name: Joi.string().allow("").default(""),
-  activeKid: Joi.string().trim().pattern(/^[A-Za-z0-9._:@+-]{1,64}$/).required(),
+  activeKid: Joi.string()
+    .trim()
+    .pattern(/^[A-Za-z0-9._:@+-]{1,64}$/)
+    .required(),
   source: Joi.string().valid("credentials", "env", "passphrase").default("credentials"),
   envVar: Joi.string().trim().allow("").default(""),
   salt: Joi.string().trim().allow("").default(""),
@@ -50,7 +60,9 @@ export = function (RED: RedAPI) {
     try {
       attachGcmUseStore(gcmUseFile(usesFile));
     } catch (e) {
-      node.error(`${label}: encryption blocked until the key use counts can be read (decryption works): ${errorText(e)}`);
+      node.error(
+        `${label}: encryption blocked until the key use counts can be read (decryption works): ${errorText(e)}`,
+      );
     }
   }
 
@@ -63,7 +75,7 @@ export = function (RED: RedAPI) {
     let failure = "";
     const checked = validateConfig(schema, def);
     const label = def.name ? `keyring "${String(def.name)}"` : "keyring";
-    readUses(node as unknown as RedNode, label);
+    readUses(node, label);
     if (!checked.ok) {
       failure = checked.error;
     } else {
@@ -86,7 +98,10 @@ export = function (RED: RedAPI) {
 
     if (keyring !== undefined) {
       const active = keyring.gcmUseCount(keyring.activeKid);
-      if (active >= GCM_WARN_AT) node.warn(`key "${keyring.activeKid}" has encrypted ${active} messages: add a new key and make it active (rotate)`);
+      if (active >= GCM_WARN_AT)
+        node.warn(
+          `key "${keyring.activeKid}" has encrypted ${active} messages: add a new key and make it active (rotate)`,
+        );
     }
     node.on("close", (_removed, done) => {
       try {
