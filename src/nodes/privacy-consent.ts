@@ -29,13 +29,21 @@ export = function (RED: RedAPI) {
     const storeNode = RED.nodes.getNode(rt.config.store) as ConsentStoreNode | null;
     const store = storeNode?.consentStore;
     if (!storeNode || !store) {
-      failClosed(node, rt.status, storeNode?.consentStoreError ? `consent store unavailable: ${storeNode.consentStoreError}` : "invalid config: \"store\" is not a deployed privacy-consent-store");
+      failClosed(
+        node,
+        rt.status,
+        storeNode?.consentStoreError
+          ? `consent store unavailable: ${storeNode.consentStoreError}`
+          : 'invalid config: "store" is not a deployed privacy-consent-store',
+      );
       return;
     }
     const metrics = new Metrics();
     let unavailableText = "store unavailable";
     const okStatus = (): NodeStatus =>
-      store.unavailable ? { fill: "red", shape: "ring", text: unavailableText } : { fill: "green", shape: "dot", text: metrics.summary(["granted", "withdrawn"]) };
+      store.unavailable
+        ? { fill: "red", shape: "ring", text: unavailableText }
+        : { fill: "green", shape: "dot", text: metrics.summary(["granted", "withdrawn"]) };
     if (store.unavailable) rt.status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else rt.status.showNow(okStatus());
     // The store can stop while running (its journal replaced or removed): say so at once.
@@ -51,7 +59,10 @@ export = function (RED: RedAPI) {
       node,
       rt.status,
       async (msg: NodeMessage) => {
-        const action = typeof msg.consent === "object" && msg.consent !== null ? (msg.consent as { action?: unknown }).action : undefined;
+        const action =
+          typeof msg.consent === "object" && msg.consent !== null
+            ? (msg.consent as { action?: unknown }).action
+            : undefined;
         const out = RED.util.cloneMessage(msg);
         // A malformed msg.privacy must fail before the change is made, not after.
         privacyOf(out);
