@@ -207,6 +207,17 @@ describe("lib/minimize", () => {
   describe("transforms", () => {
     const one = (rule, value) => run(keep([{ path: "x", ...rule }]), { payload: { x: value } }).msg.payload.x;
 
+    it("keeps a huge finite number finite: it has no fraction to round (1e308 to 1 decimal is 1e308)", () => {
+      for (const v of [1e308, -1e308, Number.MAX_VALUE, 1.5e307, 2 ** 53 + 2]) {
+        assert.equal(one({ op: "round", decimals: 1 }, v), v);
+        assert.equal(one({ op: "round", decimals: 10 }, v), v);
+        assert.equal(one({ op: "round", step: 0.5 }, v), v);
+      }
+      assert.ok(Number.isFinite(one({ op: "round", step: 100 }, Number.MAX_VALUE)));
+      const below = one({ op: "round", decimals: 1 }, 1e14 + 0.26);
+      assert.ok(Math.abs(below - (1e14 + 0.3)) < 0.02, `below 2^52 once scaled it is still rounded: ${below}`);
+    });
+
     it("rounds to decimals and to a step without binary noise", () => {
       assert.equal(one({ op: "round", decimals: 2 }, 3.14159), 3.14);
       assert.equal(one({ op: "round" }, 2.5), 3);
