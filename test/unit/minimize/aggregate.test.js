@@ -81,6 +81,20 @@ describe("lib/aggregate", () => {
     assert.equal(clock.pending(), 0, "no timer left when nothing is open");
   });
 
+  it("the mean of finite readings is finite and between min and max, even where their sum overflows", () => {
+    const { agg } = make();
+    agg.add("a", [Number.MAX_VALUE, 1], []);
+    agg.add("a", [Number.MAX_VALUE, 2], []);
+    agg.add("b", [-Number.MAX_VALUE, 1], []);
+    agg.add("b", [Number.MAX_VALUE, 1], []);
+    agg.add("b", [-1e308, 1], []);
+    const [a, b] = agg.flushAll();
+    assert.equal(a.fields.get("t").mean, Number.MAX_VALUE);
+    assert.equal(a.fields.get("h").mean, 1.5, "a sum that stays finite gives the exact mean");
+    const m = b.fields.get("t").mean;
+    assert.ok(Number.isFinite(m) && Math.abs(m - -1e308 / 3) <= 1e308 * 1e-12, `mean ${m}`);
+  });
+
   it("a reading after the end closes the old window even before the timer fired", () => {
     const clock = fakeClock(T0);
     // a clock whose timers never fire, like a blocked event loop
