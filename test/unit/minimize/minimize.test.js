@@ -122,6 +122,17 @@ describe("lib/minimize", () => {
       assert.deepEqual(wild.msg.payload, { items: [{ v: 3 }] });
     });
 
+    it("an array closes up unless a rule names an index: a literal such as `t` from `*.t` does not", () => {
+      const payload = { readings: ["x", { value: 1 }, { other: 2 }, { value: 3 }], a: { t: 1 } };
+      const expected = { readings: [{ value: 1 }, { value: 3 }], a: { t: 1 } };
+      assert.deepEqual(run(keep([{ path: "*.t" }, { path: "readings[*].value" }]), { payload }).msg.payload, expected);
+      const alone = run(keep([{ path: "readings[*].value" }]), { payload }).msg.payload;
+      assert.deepEqual(alone, { readings: expected.readings }, "the same array with or without the unrelated rule");
+      // a literal that is an index, even through `*`, still keeps positions
+      const indexed = run(keep([{ path: "*[3]" }, { path: "readings[*].value" }]), { payload }).msg.payload;
+      assert.deepEqual(indexed, { readings: [null, { value: 1 }, null, { value: 3 }] });
+    });
+
     it("drops a primitive where only paths below it are kept", () => {
       const { msg, summary } = run(keep([{ path: "gps.lat" }]), { payload: { gps: "Berlin" } });
       assert.deepEqual(msg.payload, {});
