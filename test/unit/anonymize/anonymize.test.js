@@ -102,6 +102,12 @@ describe("lib/anonymize operators", () => {
     assert.equal(ops.generalizeRange("71", 5), "70-74");
     assert.equal(ops.generalizeRange(93, 10, 90), "90+");
     assert.equal(ops.generalizeRange(2.26, 0.5), "2-2.5");
+    // a number too large to have a fraction at that width stays itself, never Infinity
+    assert.equal(ops.generalizeRange(1e300, 10), "1e+300-1e+300");
+    assert.equal(ops.generalizeRange(-Number.MAX_VALUE, 0.5), `${-Number.MAX_VALUE}-${-Number.MAX_VALUE}`);
+    assert.equal(ops.generalizeCoordinates(1e307, 2), 1e307);
+    assert.deepEqual(ops.generalizeCoordinates([Number.MAX_VALUE, 1.234], 2), [Number.MAX_VALUE, 1.23]);
+    assert.equal(ops.bucket(1e300, { mode: "fixed", width: 10, origin: 0, output: "range" }), "1e+300-1e+300");
     assert.throws(() => ops.generalizeRange("old", 10), ops.OperatorTypeError);
     assert.equal(ops.generalizePostcode("SW1A 1AA", 3), "SW1");
     assert.equal(ops.generalizePostcode(10115, 2), "10");
