@@ -322,8 +322,19 @@ const COMMAND = Joi.object({
   .messages({ "object.oxor": "{{#label}} must give expiresAt or ttl, not both" })
   .required();
 
+const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"] as const;
+
 /** Validates msg.consent; throws MessageError naming the problem. */
 export function parseCommand(raw: unknown): ConsentCommand {
+  // Such a key (JSON.parse makes an own "__proto__") is no field of a command; joi copies
+  // the object before checking it, so it could become a prototype rather than be refused.
+  if (typeof raw === "object" && raw !== null) {
+    for (const key of PROTOTYPE_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(raw, key)) {
+        throw new MessageError(`msg.consent must not have a key named ${key}`);
+      }
+    }
+  }
   return validateMessage<ConsentCommand>(COMMAND as unknown as Joi.Schema<ConsentCommand>, raw, "msg.consent");
 }
 

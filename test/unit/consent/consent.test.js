@@ -33,6 +33,14 @@ describe("lib/consent: commands", () => {
   const bad = [
     [{ action: "approve", subject: "a" }, /msg\.consent\.action must be one of/],
     [{ action: "grant", purpose: "analytics" }, /msg\.consent\.subject is required/],
+    [
+      JSON.parse('{"__proto__":{"x":1},"action":"query","subject":"a"}'),
+      /msg\.consent must not have a key named __proto__/,
+    ],
+    [
+      JSON.parse('{"constructor":1,"action":"query","subject":"a"}'),
+      /msg\.consent must not have a key named constructor/,
+    ],
     [{ action: "grant", subject: "a" }, /msg\.consent\.purpose is required/],
     [{ action: "grant", subject: { x: 1 }, purpose: "analytics" }, /msg\.consent\.subject/],
     [{ action: "grant", subject: "a", purpose: 7 }, /msg\.consent\.purpose/],
