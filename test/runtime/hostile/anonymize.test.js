@@ -297,14 +297,20 @@ const OPS = {
       typeof o === typeof v &&
       plantedIn(v).every((p) => !JSON.stringify(H.encode(o)).includes(JSON.stringify(p).slice(1, -1))),
   },
+  // The noise is exact discrete Laplace on a grid of 1024 steps per sensitivity (a power of
+  // two); a value whose grid point is no safe integer (about 8.8e12 for sensitivity 1) is
+  // too large for its sensitivity: an error, never a value noised in floating point.
   noise: {
-    takes: (v) => typeof v === "number" && Number.isFinite(v),
+    takes: (v, r) =>
+      typeof v === "number" && Number.isFinite(v) && Math.abs(v) / noiseStep(r.sensitivity) < 2 ** 53 - 2 ** 40,
     right: (o) => typeof o === "number" && o >= 0 && o <= 100,
   },
   pseudonymize: { takes: scalar, right: (o, v) => o === pseudonym(v) },
 };
 
 const seg = (text) => H.parseSegments(text);
+/** The noise grid's step: the power of two at or below the sensitivity, over 1024. */
+const noiseStep = (sensitivity) => 2 ** (Math.floor(Math.log2(sensitivity)) - 10);
 
 function removeAt(root, keys) {
   let node = root;

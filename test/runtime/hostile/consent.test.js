@@ -43,6 +43,23 @@ const nodes = [
 ];
 
 let run = 0;
+
+/**
+ * A subject the store could never hold (the help: control characters, line separators,
+ * unpaired surrogates, longer than 512 characters after trimming, a number beyond 2^53):
+ * the manager and the gate fail such a message naming the field, they never pass or block
+ * it. A subject that is missing (not a string or number, or empty) is no such error: the
+ * gate blocks it with no-subject.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function subjectRefused(v) {
+  if (typeof v === "number") return Number.isFinite(v) && Math.abs(v) > Number.MAX_SAFE_INTEGER;
+  if (typeof v !== "string") return false;
+  const t = v.trim();
+  if (t.length > 512) return true;
+  return CONTROL.test(t) || UNPAIRED.test(t);
+}
 /** Subjects as they come in: ids, spaced, control characters, long, numbers, prototype names. */
 const subjectArb = fc.oneof(
   { weight: 4, arbitrary: fc.stringMatching(/^[a-z0-9@._-]{1,20}$/).map((s) => `${s}-${++run}`) },
@@ -335,16 +352,21 @@ describe("hostile messages: privacy-consent and privacy-consent-gate in a real r
             ["cGateMsg", { payload: { user: H.toObject([["id", topic]]) }, purpose, privacy }],
           ]) {
             const r = await h.send(node, msg, { realm });
+            const field = node === "cGate" ? "msg.topic" : 'msg.payload.user["id"]';
             if (r.outcome === "catch") {
               checkUntouched(r, node, msg);
               const reason = r.caught[0].msg.error.message;
-              assert.match(
-                reason,
-                /msg\.privacy|msg\.purpose/,
-                `refused for msg.privacy or msg.purpose only: ${reason}`,
+              const forSubject = subjectRefused(topic) && reason.includes(`${field} (the subject) must `);
+              assert.ok(
+                forSubject || /msg\.privacy|msg\.purpose/.test(reason),
+                `refused for msg.privacy, msg.purpose or a subject no store holds only: ${reason}`,
               );
               continue;
             }
+            assert.ok(
+              !subjectRefused(topic),
+              `a subject no store can hold (${H.shorten(fc.stringify(topic), 60)}) was passed or blocked, not failed`,
+            );
             const outs = r.events.filter((e) => e.kind === "out");
             assert.ok(outs.length <= 1, "one output at most");
             if (outs.length === 0) {
@@ -372,15 +394,24 @@ describe("hostile messages: privacy-consent and privacy-consent-gate in a real r
   it("list and export with hostile subjects in the store: whole answers; after a crash the journal gives the gate the same answers", async () => {
     const subjects = [
       "spaced out",
-      "nul\u0000",
       'a"b\\c',
       '","purpose":"analytics',
       "__proto__",
       "😀",
-      "line\u2028sep",
       `${"s".repeat(500)}-long`,
       "1e+21",
     ];
+    // Subjects no store can hold: every command for them fails naming msg.consent.subject,
+    // the gate fails a message about them, and they never reach the journal.
+    for (const subject of ["nul\u0000", "line\u2028sep", "lone\ud800", `${"s".repeat(513)}`]) {
+      const consent = { action: "grant", subject, purpose: "analytics" };
+      const r = await h.send("cMgr", { consent });
+      assert.equal(r.outcome, "catch", `grant ${JSON.stringify(subject.slice(0, 20))} is refused`);
+      assert.match(r.caught[0].msg.error.message, /\bmsg\.consent\.subject must /);
+      const g = await h.send("cGate", { topic: subject, payload: 21.5 });
+      assert.equal(g.outcome, "catch", `the gate fails a message about ${JSON.stringify(subject.slice(0, 20))}`);
+      assert.match(g.caught[0].msg.error.message, /\bmsg\.topic \(the subject\) must /);
+    }
     for (const subject of subjects) {
       for (const consent of [
         { action: "grant", subject, purpose: ["analytics", "marketing"] },
