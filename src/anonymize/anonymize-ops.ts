@@ -236,13 +236,30 @@ export function generalizeRange(value: unknown, width: number, top?: number): st
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof n !== "number" || !Number.isFinite(n)) throw wrongType("generalize (range)", "a finite number", value);
   if (top !== undefined && n >= top) return `${top}+`;
-  const lo = Math.floor(n / width) * width;
-  const hi = Number.isInteger(width) ? lo + width - 1 : lo + width;
+  const lo = floorTo(n, width, 0);
+  const hi = finiteOr(Number.isInteger(width) ? lo + width - 1 : lo + width, lo);
   return `${fmt(lo)}-${fmt(hi)}`;
 }
 
+/**
+ * The start of the `width`-wide bin holding n. A number so large that n / width overflows
+ * (or has no fraction left) is already as coarse as a double can hold at that size: it is
+ * its own bin start, not Infinity.
+ */
+function floorTo(n: number, width: number, origin: number): number {
+  const q = (n - origin) / width;
+  if (!Number.isFinite(q) || Math.abs(q) >= 2 ** 52) return n;
+  return finiteOr(origin + Math.floor(q) * width, n);
+}
+
+function finiteOr(x: number, fallback: number): number {
+  return Number.isFinite(x) ? x : fallback;
+}
+
 function fmt(n: number): string {
-  return String(Math.round(n * 1e9) / 1e9);
+  // n * 1e9 overflows for |n| above ~1.8e299; such a number has no fraction to clean up.
+  const scaled = n * 1e9;
+  return String(Number.isFinite(scaled) ? Math.round(scaled) / 1e9 : n);
 }
 
 /** The first `keep` characters, spaces removed: "SW1A 1AA" -> "SW1" (keep 3). */
@@ -253,9 +270,16 @@ export function generalizePostcode(value: unknown, keep: number): string {
   return String(value).replace(/\s+/g, "").slice(0, keep).toUpperCase();
 }
 
+/**
+ * n to `decimals` places. A number whose scaled value reaches 2^52 has no fractional
+ * digits left at that precision, so it is returned as it is: scaling it could overflow
+ * to Infinity (1e307 * 100) and would only add rounding error.
+ */
 export function round(n: number, decimals: number): number {
   const f = 10 ** decimals;
-  return Math.round(n * f) / f;
+  const scaled = n * f;
+  if (!Number.isFinite(scaled) || Math.abs(scaled) >= 2 ** 52) return n;
+  return Math.round(scaled) / f;
 }
 
 /**
@@ -581,9 +605,9 @@ export function bucket(value: unknown, o: BucketOptions): string | number {
     for (const b of o.buckets) if (value < b.below) return b.label;
     return o.above ?? `>= ${o.buckets[o.buckets.length - 1].below}`;
   }
-  const lo = o.origin + Math.floor((value - o.origin) / o.width) * o.width;
+  const lo = floorTo(value, o.width, o.origin);
   if (o.output === "lower") return Number(fmt(lo));
-  if (o.output === "middle") return Number(fmt(lo + o.width / 2));
+  if (o.output === "middle") return Number(fmt(finiteOr(lo + o.width / 2, lo)));
   const integral = Number.isInteger(o.width) && Number.isInteger(o.origin);
-  return `${fmt(lo)}-${fmt(integral ? lo + o.width - 1 : lo + o.width)}`;
+  return `${fmt(lo)}-${fmt(finiteOr(integral ? lo + o.width - 1 : lo + o.width, lo))}`;
 }

@@ -56,7 +56,8 @@ export interface ConsentReceipt {
   sig?: string;
 }
 
-export type BlockReason = "no-consent" | "withdrawn" | "expired" | "policy-outdated" | "no-subject" | "store-unavailable";
+export type BlockReason =
+  "no-consent" | "withdrawn" | "expired" | "policy-outdated" | "no-subject" | "store-unavailable";
 
 /**
  * The latest decision for one subject and purpose: only what the gate needs, kept
@@ -139,7 +140,10 @@ const REFUSED = {
   type: new IdRefusal("must be a string or a number", true),
   typeString: new IdRefusal("must be a string", true),
   empty: new IdRefusal("must not be empty", true),
-  unsafe: new IdRefusal(`must lie between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (send a larger id as a string)`, false),
+  unsafe: new IdRefusal(
+    `must lie between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} (send a larger id as a string)`,
+    false,
+  ),
   control: new IdRefusal("must not contain control characters, line separators or unpaired surrogates", false),
   reserved: new IdRefusal("must not be __proto__, constructor or prototype", false),
 };
@@ -194,7 +198,8 @@ export function readId(value: unknown, rule: IdRule): string | IdRefusal {
   if (text === "") return REFUSED.empty;
   if (text.length > rule.max) return tooLong(rule.max);
   if (hasForbiddenChar(text)) return REFUSED.control;
-  if (rule.reserved && (text === "__proto__" || text === "constructor" || text === "prototype")) return REFUSED.reserved;
+  if (rule.reserved && (text === "__proto__" || text === "constructor" || text === "prototype"))
+    return REFUSED.reserved;
   return text;
 }
 
@@ -213,9 +218,12 @@ const PURPOSES = Joi.any().custom((value: unknown, helpers) => {
   if (!Array.isArray(value)) {
     const r = readId(value, PURPOSE_RULE);
     if (typeof r === "string") return r;
-    return helpers.message({ custom: `{{#label}} ${r === REFUSED.typeString ? "must be a purpose id or a list of them" : r.problem}` });
+    return helpers.message({
+      custom: `{{#label}} ${r === REFUSED.typeString ? "must be a purpose id or a list of them" : r.problem}`,
+    });
   }
-  if (value.length < 1 || value.length > MAX_PURPOSES) return helpers.message({ custom: `{{#label}} must list 1 to ${MAX_PURPOSES} purposes` });
+  if (value.length < 1 || value.length > MAX_PURPOSES)
+    return helpers.message({ custom: `{{#label}} must list 1 to ${MAX_PURPOSES} purposes` });
   const out: string[] = [];
   for (let i = 0; i < value.length; i++) {
     const r = readId(value[i], PURPOSE_RULE);
@@ -243,12 +251,15 @@ export function ttlSeconds(ttl: unknown): number {
     seconds = ttl;
   } else {
     const m = typeof ttl === "string" ? TTL_TEXT.exec(ttl.trim()) : null;
-    if (!m) throw new MessageError('msg.consent.ttl must be a number of seconds or a duration such as "30m", "12h" or "90d"');
+    if (!m)
+      throw new MessageError('msg.consent.ttl must be a number of seconds or a duration such as "30m", "12h" or "90d"');
     seconds = Number(m[1]) * (m[2] === "" ? 1 : TTL_UNITS[m[2].toLowerCase()]);
   }
-  if (Number.isNaN(seconds)) throw new MessageError('msg.consent.ttl must be a number of seconds or a duration such as "30m", "12h" or "90d"');
+  if (Number.isNaN(seconds))
+    throw new MessageError('msg.consent.ttl must be a number of seconds or a duration such as "30m", "12h" or "90d"');
   if (!(seconds > 0)) throw new MessageError("msg.consent.ttl must be more than 0");
-  if (!(seconds <= MAX_TTL_SECONDS)) throw new MessageError(`msg.consent.ttl must be at most 100 years (${MAX_TTL_SECONDS} seconds)`);
+  if (!(seconds <= MAX_TTL_SECONDS))
+    throw new MessageError(`msg.consent.ttl must be at most 100 years (${MAX_TTL_SECONDS} seconds)`);
   return seconds;
 }
 
@@ -263,7 +274,8 @@ export function expiryMillis(value: unknown): number {
   else if (typeof value === "string") t = /^\s*\d{1,16}\s*$/.test(value) ? Number(value) : Date.parse(value);
   else if (Object.prototype.toString.call(value) === "[object Date]") t = Date.prototype.getTime.call(value as Date);
   // 8.64e15 ms is the last moment a Date can hold.
-  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) throw new MessageError("msg.consent.expiresAt must be a date (ISO 8601 text, a Date or milliseconds since 1970)");
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15)
+    throw new MessageError("msg.consent.expiresAt must be a date (ISO 8601 text, a Date or milliseconds since 1970)");
   return t;
 }
 
@@ -290,16 +302,39 @@ const COMMAND = Joi.object({
   }),
   expiresAt: Joi.when("action", { is: "grant", then: thrown(expiryMillis), otherwise: Joi.forbidden() }),
   ttl: Joi.when("action", { is: "grant", then: thrown(ttlSeconds), otherwise: Joi.forbidden() }),
-  policyVersion: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: idSchema(POLICY_VERSION_RULE), otherwise: Joi.forbidden() }),
-  method: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: idSchema(METHOD_RULE), otherwise: Joi.forbidden() }),
-  note: Joi.when("action", { is: Joi.valid("grant", "withdraw"), then: Joi.string().max(1000), otherwise: Joi.forbidden() }),
+  policyVersion: Joi.when("action", {
+    is: Joi.valid("grant", "withdraw"),
+    then: idSchema(POLICY_VERSION_RULE),
+    otherwise: Joi.forbidden(),
+  }),
+  method: Joi.when("action", {
+    is: Joi.valid("grant", "withdraw"),
+    then: idSchema(METHOD_RULE),
+    otherwise: Joi.forbidden(),
+  }),
+  note: Joi.when("action", {
+    is: Joi.valid("grant", "withdraw"),
+    then: Joi.string().max(1000),
+    otherwise: Joi.forbidden(),
+  }),
 })
   .oxor("expiresAt", "ttl")
   .messages({ "object.oxor": "{{#label}} must give expiresAt or ttl, not both" })
   .required();
 
+const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"] as const;
+
 /** Validates msg.consent; throws MessageError naming the problem. */
 export function parseCommand(raw: unknown): ConsentCommand {
+  // Such a key (JSON.parse makes an own "__proto__") is no field of a command; joi copies
+  // the object before checking it, so it could become a prototype rather than be refused.
+  if (typeof raw === "object" && raw !== null) {
+    for (const key of PROTOTYPE_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(raw, key)) {
+        throw new MessageError(`msg.consent must not have a key named ${key}`);
+      }
+    }
+  }
   return validateMessage<ConsentCommand>(COMMAND as unknown as Joi.Schema<ConsentCommand>, raw, "msg.consent");
 }
 
@@ -395,7 +430,9 @@ export class ConsentIndex {
     if (list === undefined) {
       // A string read from a journal line may be a slice that keeps the whole line
       // alive; the key lives as long as the store, so it gets a copy of its own.
-      this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [new ConsentEntry(purpose, granted, at, policyVersion, ref)]);
+      this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [
+        new ConsentEntry(purpose, granted, at, policyVersion, ref),
+      ]);
       return;
     }
     let i = 0;
@@ -450,7 +487,11 @@ export class ConsentIndex {
         if (onlyLook) return found;
         // Deleting or replacing the current key while iterating a Map is safe.
         if (ended === list.length) this.subjects.delete(subject);
-        else this.subjects.set(subject, list.filter((e) => !endedBefore(e, cutoff)));
+        else
+          this.subjects.set(
+            subject,
+            list.filter((e) => !endedBefore(e, cutoff)),
+          );
       }
       if (slicer.due()) await slicer.pause();
     }
@@ -484,12 +525,17 @@ export class ConsentIndex {
     const single = typeof cmd.purpose === "string";
     if (cmd.action === "grant") {
       const unknown = purposes.filter((p) => !this.purposes.has(p));
-      if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
+      if (unknown.length > 0)
+        throw new MessageError(
+          `msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`,
+        );
       let expiresAt: string | null = null;
       if (cmd.expiresAt !== undefined) {
         const t = cmd.expiresAt;
-        if (!(t > now)) throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is not in the future`);
-        if (t - now > MAX_TTL_SECONDS * 1000) throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is more than 100 years ahead`);
+        if (!(t > now))
+          throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is not in the future`);
+        if (t - now > MAX_TTL_SECONDS * 1000)
+          throw new MessageError(`msg.consent.expiresAt ${new Date(t).toISOString()} is more than 100 years ahead`);
         expiresAt = new Date(t).toISOString();
       } else if (cmd.ttl !== undefined) {
         expiresAt = new Date(now + cmd.ttl * 1000).toISOString();
@@ -498,29 +544,64 @@ export class ConsentIndex {
         for (const p of purposes) {
           const current = this.purposes.get(p)!.policyVersion;
           if (cmd.policyVersion !== current) {
-            throw new MessageError(`msg.consent.policyVersion "${cmd.policyVersion}" is not the current version "${current}" of purpose "${p}"`);
+            throw new MessageError(
+              `msg.consent.policyVersion "${cmd.policyVersion}" is not the current version "${current}" of purpose "${p}"`,
+            );
           }
         }
       }
       return {
         single,
-        receipts: purposes.map((p) => this.receipt(subject, p, "granted", timestamp, expiresAt, this.purposes.get(p)!.policyVersion, method, cmd.note)),
+        receipts: purposes.map((p) =>
+          this.receipt(
+            subject,
+            p,
+            "granted",
+            timestamp,
+            expiresAt,
+            this.purposes.get(p)!.policyVersion,
+            method,
+            cmd.note,
+          ),
+        ),
       };
     }
     // withdraw: a purpose the store does not declare may still be held from before.
     const unknown = purposes.filter((p) => !this.purposes.has(p) && this.entry(subject, p) === undefined);
-    if (unknown.length > 0) throw new MessageError(`msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`);
+    if (unknown.length > 0)
+      throw new MessageError(
+        `msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`,
+      );
     return {
       single,
       receipts: purposes.map((p) => {
-        const version = cmd.policyVersion ?? this.purposes.get(p)?.policyVersion ?? this.entry(subject, p)?.policyVersion ?? "";
+        const version =
+          cmd.policyVersion ?? this.purposes.get(p)?.policyVersion ?? this.entry(subject, p)?.policyVersion ?? "";
         return this.receipt(subject, p, "withdrawn", timestamp, null, version, method, cmd.note);
       }),
     };
   }
 
-  private receipt(subject: string, purpose: string, status: ConsentStatus, timestamp: string, expiresAt: string | null, policyVersion: string, method: string, note: string | undefined): ConsentReceipt {
-    const r: ConsentReceipt = { receiptId: this.newId(), subject, purpose, status, timestamp, expiresAt, policyVersion, method };
+  private receipt(
+    subject: string,
+    purpose: string,
+    status: ConsentStatus,
+    timestamp: string,
+    expiresAt: string | null,
+    policyVersion: string,
+    method: string,
+    note: string | undefined,
+  ): ConsentReceipt {
+    const r: ConsentReceipt = {
+      receiptId: this.newId(),
+      subject,
+      purpose,
+      status,
+      timestamp,
+      expiresAt,
+      policyVersion,
+      method,
+    };
     if (note !== undefined) r.note = note;
     return r;
   }
@@ -575,7 +656,8 @@ export function parseTime(text: string): number {
   const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
   // Out-of-range fields: let Date.parse decide (it answers NaN), never roll over silently.
   // Years 0-99 too: Date.UTC reads them as 1900-1999.
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > days || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return Date.parse(text);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > days || +m[4] > 23 || +m[5] > 59 || +m[6] > 59)
+    return Date.parse(text);
   return Date.UTC(year, month - 1, day, +m[4], +m[5], +m[6], +m[7]);
 }
 
@@ -602,7 +684,8 @@ export function receiptsOf(value: unknown): ConsentReceipt[] | undefined {
   for (const r of receipts) {
     if (typeof r !== "object" || r === null) return undefined;
     const c = r as Record<string, unknown>;
-    if (typeof c.receiptId !== "string" || typeof c.subject !== "string" || typeof c.purpose !== "string") return undefined;
+    if (typeof c.receiptId !== "string" || typeof c.subject !== "string" || typeof c.purpose !== "string")
+      return undefined;
     if (typeof c.status !== "string" || !STATUS.has(c.status) || typeof c.timestamp !== "string") return undefined;
     if (c.expiresAt !== null && typeof c.expiresAt !== "string") return undefined;
     if (typeof c.policyVersion !== "string" || typeof c.method !== "string") return undefined;

@@ -63,9 +63,22 @@ export interface AggregateOptions {
 
 interface Acc {
   count: number;
+  /** The plain sum: exact to the last bit for ordinary readings, but it can overflow. */
   sum: number;
+  /**
+   * A running mean that cannot overflow (two readings of Number.MAX_VALUE sum to
+   * Infinity): used only when the sum did overflow, since it rounds a little at each step.
+   */
+  mean: number;
   min: number;
   max: number;
+}
+
+/** The running mean after the count-th reading v: never leaves [min, max] through overflow. */
+function nextMean(mean: number, v: number, count: number): number {
+  const step = (v - mean) / count;
+  // v - mean overflows only for readings of opposite signs near the limit; dividing first cannot
+  return mean + (Number.isFinite(step) ? step : v / count - mean / count);
 }
 
 interface OpenWindow {
@@ -144,10 +157,11 @@ export class Aggregator {
       const v = values[i];
       if (v === undefined) continue;
       const a = w.accs[i];
-      if (a === null) w.accs[i] = { count: 1, sum: v, min: v, max: v };
+      if (a === null) w.accs[i] = { count: 1, sum: v, mean: v, min: v, max: v };
       else {
         a.count++;
         a.sum += v;
+        a.mean = nextMean(a.mean, v, a.count);
         if (v < a.min) a.min = v;
         if (v > a.max) a.max = v;
       }
@@ -174,7 +188,7 @@ export class Aggregator {
   private result(w: OpenWindow): WindowResult {
     const fields = new Map<string, FieldStats>();
     w.accs.forEach((a, i) => {
-      if (a) fields.set(this.paths[i].text, { count: a.count, mean: a.sum / a.count, min: a.min, max: a.max });
+      if (a) fields.set(this.paths[i].text, { count: a.count, mean: meanOf(a), min: a.min, max: a.max });
     });
     return { key: w.key, start: w.start, end: w.end, messages: w.messages, fields, trail: w.trail };
   }
@@ -249,4 +263,11 @@ export function windowMessage(
   msg.window = { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), messages: w.messages };
   msg.privacy = { trail: [...w.trail, options.entry] };
   return msg;
+}
+
+/** The mean of a field: the exact sum / count when the sum stayed finite, else the running mean. */
+function meanOf(a: Acc): number {
+  const m = Number.isFinite(a.sum) ? a.sum / a.count : a.mean;
+  // the running mean's rounding must not take it past the readings it averages
+  return Math.min(a.max, Math.max(a.min, m));
 }

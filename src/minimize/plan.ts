@@ -28,6 +28,18 @@ export interface PlanNode {
   rules: number[];
   /** The first rule whose path passes through here, named when this node cannot be walked. */
   via: number;
+  /**
+   * Whether a literal child is an array index ("2", from `items[2]` or `items["2"]`). Only
+   * then does keep mode leave null for an array element with nothing kept: a literal such
+   * as `t` (merged in from `*.t`) can never reach an element, so it must not change how
+   * an array under `readings[*]` closes up.
+   */
+  indexed: boolean;
+}
+
+/** A key that can be an array index: a canonical non-negative integer below 2^32 - 1. */
+function isIndexKey(k: string): boolean {
+  return /^(0|[1-9]\d{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
 export interface Plan {
@@ -67,6 +79,7 @@ function newNode(keepRest: boolean, via: number): PlanNode {
     transformRule: -1,
     rules: [],
     via,
+    indexed: false,
   };
 }
 
@@ -82,6 +95,7 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
     transformRule: a.transform ? a.transformRule : b.transformRule,
     rules: [...a.rules, ...b.rules.filter((r) => !a.rules.includes(r))],
     via: Math.min(a.via, b.via),
+    indexed: false,
   };
   if (b.literals) {
     out.literals = out.literals ?? new Map();
@@ -104,11 +118,13 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
  */
 function finalize(node: PlanNode, keptAbove: boolean): PlanNode {
   const keepRest = node.keepRest || keptAbove;
-  const out: PlanNode = { ...node, keepRest, literals: null, wild: null };
+  const out: PlanNode = { ...node, keepRest, literals: null, wild: null, indexed: false };
   if (node.literals) {
     out.literals = new Map();
-    for (const [k, child] of node.literals)
+    for (const [k, child] of node.literals) {
       out.literals.set(k, finalize(node.wild ? merge(child, node.wild) : child, keepRest));
+      if (isIndexKey(k)) out.indexed = true;
+    }
   }
   if (node.wild) out.wild = finalize(node.wild, keepRest);
   return out;

@@ -26,16 +26,30 @@ function decimalsOf(step: number): number {
   return dot < 0 ? 0 : Math.min(15, text.length - dot - 1);
 }
 
+// A number whose scaled value reaches 2^52 has no fractional digits left at that precision:
+// it is returned as it is. Scaling it could overflow (1e308 * 10 is Infinity), and a huge
+// finite reading must stay finite.
+const NO_FRACTION = 2 ** 52;
+
 function roundTo(decimals: number): (x: number) => number {
   const f = 10 ** decimals;
-  return (x) => Math.round(x * f) / f;
+  return (x) => {
+    const scaled = x * f;
+    if (!Number.isFinite(scaled) || Math.abs(scaled) >= NO_FRACTION) return x;
+    return Math.round(scaled) / f;
+  };
 }
 
 function roundStep(step: number): (x: number) => number {
   // Multiplying back by the step leaves binary noise (0.30000000000000004); rounding to
   // the step's own decimals removes it.
   const clean = roundTo(decimalsOf(step));
-  return (x) => clean(Math.round(x / step) * step);
+  return (x) => {
+    const q = x / step;
+    if (!Number.isFinite(q) || Math.abs(q) >= NO_FRACTION) return x;
+    const r = clean(Math.round(q) * step);
+    return Number.isFinite(r) ? r : x;
+  };
 }
 
 const GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz";

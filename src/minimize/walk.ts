@@ -153,8 +153,8 @@ function pruneObject(obj: Record<string, unknown>, node: PlanNode, w: Walk): Rec
 function pruneArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[] {
   // With a rule for a particular index (`items[2].x`) positions matter: an element with
   // nothing kept becomes null so the kept ones stay at their index. With `*` alone,
-  // such elements are left out.
-  const positional = node.literals !== null;
+  // such elements are left out; a literal that is no index (`t` from `*.t`) changes nothing.
+  const positional = node.indexed;
   const out: unknown[] = [];
   let used = 0;
   for (let i = 0; i < arr.length; i++) {

@@ -9,6 +9,26 @@ import { Metrics, type NodeStatus } from "../core/status";
 import { appendTrail, privacyOf } from "../core/trail";
 import type { ConsentStoreNode, LinkMade } from "../consent/consent-store";
 import { METHOD_RULE, idSchema } from "../consent/consent";
+import { copyContainer } from "../core/paths";
+import { isPlainObject } from "../core/objects";
+
+/**
+ * The message the answer is built in. RED.util.cloneMessage (lodash cloneDeep) would turn
+ * an own "__proto__" key (JSON.parse makes them) anywhere in the message into the
+ * prototype of the copy. A one-level copy keeps every own key as data; msg.privacy and its
+ * trail are copied too, because they are what this node changes, and a message that
+ * fails must reach a Catch node as it came in. Everything else is only passed on.
+ */
+function answerCopy(msg: NodeMessage): NodeMessage {
+  const out = copyContainer(msg as Record<string, unknown>);
+  const privacy = out.privacy;
+  if (isPlainObject(privacy)) {
+    const p = copyContainer(privacy);
+    if (Array.isArray(p.trail)) p.trail = p.trail.slice();
+    out.privacy = p;
+  }
+  return out as NodeMessage;
+}
 
 interface ManagerConfig {
   store: string;
@@ -29,13 +49,21 @@ export = function (RED: RedAPI) {
     const storeNode = RED.nodes.getNode(rt.config.store) as ConsentStoreNode | null;
     const store = storeNode?.consentStore;
     if (!storeNode || !store) {
-      failClosed(node, rt.status, storeNode?.consentStoreError ? `consent store unavailable: ${storeNode.consentStoreError}` : "invalid config: \"store\" is not a deployed privacy-consent-store");
+      failClosed(
+        node,
+        rt.status,
+        storeNode?.consentStoreError
+          ? `consent store unavailable: ${storeNode.consentStoreError}`
+          : 'invalid config: "store" is not a deployed privacy-consent-store',
+      );
       return;
     }
     const metrics = new Metrics();
     let unavailableText = "store unavailable";
     const okStatus = (): NodeStatus =>
-      store.unavailable ? { fill: "red", shape: "ring", text: unavailableText } : { fill: "green", shape: "dot", text: metrics.summary(["granted", "withdrawn"]) };
+      store.unavailable
+        ? { fill: "red", shape: "ring", text: unavailableText }
+        : { fill: "green", shape: "dot", text: metrics.summary(["granted", "withdrawn"]) };
     if (store.unavailable) rt.status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else rt.status.showNow(okStatus());
     // The store can stop while running (its journal replaced or removed): say so at once.
@@ -51,8 +79,11 @@ export = function (RED: RedAPI) {
       node,
       rt.status,
       async (msg: NodeMessage) => {
-        const action = typeof msg.consent === "object" && msg.consent !== null ? (msg.consent as { action?: unknown }).action : undefined;
-        const out = RED.util.cloneMessage(msg);
+        const action =
+          typeof msg.consent === "object" && msg.consent !== null
+            ? (msg.consent as { action?: unknown }).action
+            : undefined;
+        const out = answerCopy(msg);
         // A malformed msg.privacy must fail before the change is made, not after.
         privacyOf(out);
         // A personal link needs the store's page: the URL is built from the token here,

@@ -21,10 +21,26 @@ describe("lib/anonymize operators", () => {
   it("pseudonyms equal HMAC-SHA256(HKDF subkey, UTF-8 of String(value)) computed with node:crypto", () => {
     const p = new ops.Pseudonymizer(subkey);
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()), fc.integer({ min: 8, max: 64 }), fc.string({ maxLength: 5 }), (v, length, prefix) => {
-        const expected = prefix + crypto.createHmac("sha256", subkey).update(Buffer.from(String(v), "utf8")).digest("hex").slice(0, length);
-        assert.equal(p.pseudonym(v, { length, prefix }), expected);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary" }),
+          fc.integer(),
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.boolean(),
+        ),
+        fc.integer({ min: 8, max: 64 }),
+        fc.string({ maxLength: 5 }),
+        (v, length, prefix) => {
+          const expected =
+            prefix +
+            crypto
+              .createHmac("sha256", subkey)
+              .update(Buffer.from(String(v), "utf8"))
+              .digest("hex")
+              .slice(0, length);
+          assert.equal(p.pseudonym(v, { length, prefix }), expected);
+        },
+      ),
     );
   });
 
@@ -32,7 +48,8 @@ describe("lib/anonymize operators", () => {
     const p = new ops.Pseudonymizer(subkey);
     const oracle = (v) => crypto.createHmac("sha256", subkey).update(v, "utf8").digest("hex").slice(0, 16);
     for (let i = 0; i < ops.Pseudonymizer.MEMO_MAX + 50; i++) p.pseudonym(`dev-${i}`, { length: 16, prefix: "" });
-    for (const i of [0, 1, 9999, 10000, 10049]) assert.equal(p.pseudonym(`dev-${i}`, { length: 16, prefix: "" }), oracle(`dev-${i}`));
+    for (const i of [0, 1, 9999, 10000, 10049])
+      assert.equal(p.pseudonym(`dev-${i}`, { length: 16, prefix: "" }), oracle(`dev-${i}`));
     assert.equal(p.pseudonym("dev-7", { length: 8, prefix: "x_" }), `x_${oracle("dev-7").slice(0, 8)}`);
   });
 
@@ -53,7 +70,11 @@ describe("lib/anonymize operators", () => {
   it("mask keeps the first/last N code points", () => {
     assert.equal(ops.mask("alice@example.com", { char: "*", keepFirst: 1, keepLast: 4 }), "a************.com");
     assert.equal(ops.mask("🙂🙂🙂🙂", { char: "#", keepFirst: 0, keepLast: 1 }), "###🙂");
-    assert.equal(ops.mask("ab", { char: "*", keepFirst: 1, keepLast: 1 }), "**", "a value too short to mask keeps nothing");
+    assert.equal(
+      ops.mask("ab", { char: "*", keepFirst: 1, keepLast: 1 }),
+      "**",
+      "a value too short to mask keeps nothing",
+    );
     assert.equal(ops.mask(4711, { char: "x", keepFirst: 0, keepLast: 2 }), "xx11");
     assert.throws(() => ops.mask({}, { char: "*", keepFirst: 0, keepLast: 0 }), ops.OperatorTypeError);
   });
@@ -81,11 +102,21 @@ describe("lib/anonymize operators", () => {
     assert.equal(ops.generalizeRange("71", 5), "70-74");
     assert.equal(ops.generalizeRange(93, 10, 90), "90+");
     assert.equal(ops.generalizeRange(2.26, 0.5), "2-2.5");
+    // a number too large to have a fraction at that width stays itself, never Infinity
+    assert.equal(ops.generalizeRange(1e300, 10), "1e+300-1e+300");
+    assert.equal(ops.generalizeRange(-Number.MAX_VALUE, 0.5), `${-Number.MAX_VALUE}-${-Number.MAX_VALUE}`);
+    assert.equal(ops.generalizeCoordinates(1e307, 2), 1e307);
+    assert.deepEqual(ops.generalizeCoordinates([Number.MAX_VALUE, 1.234], 2), [Number.MAX_VALUE, 1.23]);
+    assert.equal(ops.bucket(1e300, { mode: "fixed", width: 10, origin: 0, output: "range" }), "1e+300-1e+300");
     assert.throws(() => ops.generalizeRange("old", 10), ops.OperatorTypeError);
     assert.equal(ops.generalizePostcode("SW1A 1AA", 3), "SW1");
     assert.equal(ops.generalizePostcode(10115, 2), "10");
     assert.equal(ops.generalizeCoordinates(52.520008, 2), 52.52);
-    assert.deepEqual(ops.generalizeCoordinates({ lat: 52.520008, lon: 13.404954, alt: 34 }, 1), { lat: 52.5, lon: 13.4, alt: 34 });
+    assert.deepEqual(ops.generalizeCoordinates({ lat: 52.520008, lon: 13.404954, alt: 34 }, 1), {
+      lat: 52.5,
+      lon: 13.4,
+      alt: 34,
+    });
     assert.deepEqual(ops.generalizeCoordinates([52.520008, 13.404954], 3), [52.52, 13.405]);
     assert.equal(ops.generalizeCoordinates("52.520008, 13.404954", 2), "52.52, 13.40");
   });
@@ -96,7 +127,9 @@ describe("lib/anonymize operators", () => {
       throw new Error("Math.random must not be used");
     };
     try {
-      const e = engine({ rules: [{ path: "v", op: "noise", epsilon: 0.1, sensitivity: 10, min: 0, max: 10, decimals: 1 }] });
+      const e = engine({
+        rules: [{ path: "v", op: "noise", epsilon: 0.1, sensitivity: 10, min: 0, max: 10, decimals: 1 }],
+      });
       for (let i = 0; i < 200; i++) {
         const v = e.run({ v: 5 }).value.v;
         assert.ok(v >= 0 && v <= 10 && Math.round(v * 10) / 10 === v);
@@ -122,7 +155,12 @@ describe("lib/anonymize engine", () => {
         { path: "user.email", op: "replace" },
       ],
     });
-    const input = { devices: [{ mac: "aa:bb:cc:dd:ee:ff", owner: "al" }, { mac: "11:22:33:44:55:66" }], note: "to al@ex.com via 10.0.0.9", name: "Al", user: { email: "al@ex.com" } };
+    const input = {
+      devices: [{ mac: "aa:bb:cc:dd:ee:ff", owner: "al" }, { mac: "11:22:33:44:55:66" }],
+      note: "to al@ex.com via 10.0.0.9",
+      name: "Al",
+      user: { email: "al@ex.com" },
+    };
     const before = JSON.stringify(input);
     const { value, summary } = e.run(input);
     assert.equal(JSON.stringify(input), before, "the input is not changed");
@@ -149,29 +187,47 @@ describe("lib/anonymize engine", () => {
     assert.equal(value.raw, input.raw);
     assert.deepEqual(summary.entities, { email: 1, ipv4: 1 });
     assert.equal(input.notes[1].deep, "from 10.0.0.9", "the input is not changed");
-    assert.throws(() => engine({ rules: [{ path: "", op: "scan" }] }).run(42), /scan expects a string, an object or an array, got number/);
+    assert.throws(
+      () => engine({ rules: [{ path: "", op: "scan" }] }).run(42),
+      /scan expects a string, an object or an array, got number/,
+    );
   });
 
   it("wrong types throw an AnonymizeError naming rule, operator and path, never the value", () => {
     const e = engine({ rules: [{ path: "a.b", op: "generalize", kind: "ip" }] });
-    assert.throws(() => e.run({ a: { b: "secret-host" } }), (err) => {
-      assert.ok(err instanceof AnonymizeError);
-      assert.match(err.message, /^rule 1 \(generalize a\.b\): /);
-      assert.ok(!err.message.includes("secret-host"));
-      return true;
-    });
+    assert.throws(
+      () => e.run({ a: { b: "secret-host" } }),
+      (err) => {
+        assert.ok(err instanceof AnonymizeError);
+        assert.match(err.message, /^rule 1 \(generalize a\.b\): /);
+        assert.ok(!err.message.includes("secret-host"));
+        return true;
+      },
+    );
   });
 
   it("null and missing values are left alone", () => {
-    assert.deepEqual(engine({ rules: [{ path: "a", op: "hash" }, { path: "b", op: "noise", epsilon: 1 }] }).run({ a: null }).value, { a: null });
+    assert.deepEqual(
+      engine({
+        rules: [
+          { path: "a", op: "hash" },
+          { path: "b", op: "noise", epsilon: 1 },
+        ],
+      }).run({ a: null }).value,
+      { a: null },
+    );
   });
 
   it("k-anonymity: coarsens generalized quasi-identifiers, then suppresses small groups", () => {
     const records = [];
-    for (let i = 0; i < 60; i++) records.push({ age: 20 + ((i * 7) % 50), zip: String(10000 + ((i * 37) % 300)), reading: i });
+    for (let i = 0; i < 60; i++)
+      records.push({ age: 20 + ((i * 7) % 50), zip: String(10000 + ((i * 37) % 300)), reading: i });
     records.push({ age: 99, zip: "99999", reading: -1 });
     const e = engine({
-      rules: [{ path: "age", op: "generalize", kind: "range", width: 5 }, { path: "zip", op: "generalize", kind: "postcode", keep: 5 }],
+      rules: [
+        { path: "age", op: "generalize", kind: "range", width: 5 },
+        { path: "zip", op: "generalize", kind: "postcode", keep: 5 },
+      ],
       kAnonymity: { k: 4, quasiIdentifiers: ["age", "zip"], maxSuppression: 0.05 },
     });
     const { value, summary } = e.run(records);
@@ -192,8 +248,15 @@ describe("lib/anonymize engine", () => {
   });
 
   it("copying a record never turns an own __proto__ key into a prototype", () => {
-    const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "a": "x", "b": {"constructor": {"prototype": {"x": 1}}, "c": 1}}');
-    const { value } = engine({ rules: [{ path: "a", op: "mask" }, { path: "b.c", op: "redact" }] }).run(hostile);
+    const hostile = JSON.parse(
+      '{"__proto__": {"polluted": 1}, "a": "x", "b": {"constructor": {"prototype": {"x": 1}}, "c": 1}}',
+    );
+    const { value } = engine({
+      rules: [
+        { path: "a", op: "mask" },
+        { path: "b.c", op: "redact" },
+      ],
+    }).run(hostile);
     assert.equal(Object.getPrototypeOf(value), Object.prototype);
     assert.deepEqual(Object.keys(value), ["__proto__", "a", "b"]);
     assert.equal(value.a, "*");
@@ -203,7 +266,8 @@ describe("lib/anonymize engine", () => {
   });
 
   it("`*` rules reach own __proto__, constructor and prototype keys as data, in objects and in records", () => {
-    const text = '{"dev":{"secret":"s1","t":1},"__proto__":{"secret":"s2","t":2},"constructor":{"secret":"s3"},"prototype":{"secret":"s4"}}';
+    const text =
+      '{"dev":{"secret":"s1","t":1},"__proto__":{"secret":"s2","t":2},"constructor":{"secret":"s3"},"prototype":{"secret":"s4"}}';
     for (const op of ["mask", "hash", "redact"]) {
       const input = JSON.parse(text);
       const { value, summary } = engine({ rules: [{ path: "*.secret", op }] }).run(input);
@@ -220,7 +284,9 @@ describe("lib/anonymize engine", () => {
       assert.equal({}.secret, undefined);
       assert.equal(Object.prototype.secret, undefined);
     }
-    const records = engine({ rules: [{ path: "*", op: "mask" }] }).run(JSON.parse('[{"__proto__":"alice","a":"x"},{"prototype":"bob"}]')).value;
+    const records = engine({ rules: [{ path: "*", op: "mask" }] }).run(
+      JSON.parse('[{"__proto__":"alice","a":"x"},{"prototype":"bob"}]'),
+    ).value;
     assert.equal(JSON.stringify(records), '[{"__proto__":"*****","a":"*"},{"prototype":"***"}]');
     assert.equal(Object.getPrototypeOf(records[0]), Object.prototype);
   });
@@ -235,8 +301,14 @@ describe("lib/anonymize engine", () => {
 
   it("a rule that must step into a Map or a Set fails instead of passing its entries in silence", () => {
     const value = { devs: new Map([["a", { secret: 1 }]]) };
-    assert.throws(() => engine({ rules: [{ path: "devs.*.secret", op: "redact" }] }).run(value), /meets a Map, whose entries no path can reach/);
-    assert.throws(() => engine({ rules: [{ path: "devs.a", op: "redact" }] }).run({ devs: new Set([1]) }), /meets a Set/);
+    assert.throws(
+      () => engine({ rules: [{ path: "devs.*.secret", op: "redact" }] }).run(value),
+      /meets a Map, whose entries no path can reach/,
+    );
+    assert.throws(
+      () => engine({ rules: [{ path: "devs.a", op: "redact" }] }).run({ devs: new Set([1]) }),
+      /meets a Set/,
+    );
   });
 
   it("scan looks inside class instances too, and fails on a Map or a Set rather than pass its strings unscanned", () => {
@@ -245,19 +317,35 @@ describe("lib/anonymize engine", () => {
         this.text = text;
       }
     }
-    const { value } = engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: new Note("mail bob@example.org") } });
+    const { value } = engine({ rules: [{ path: "n", op: "scan" }] }).run({
+      n: { inner: new Note("mail bob@example.org") },
+    });
     assert.equal(value.n.inner.text, "mail <EMAIL>");
     assert.ok(value.n.inner instanceof Note, "the copy keeps the class");
     for (const bad of [new Map([["k", "bob@example.org"]]), new Set(["bob@example.org"])]) {
-      assert.throws(() => engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: bad } }), (e) => e instanceof AnonymizeError && /scan cannot look inside a (Map|Set)/.test(e.message));
-      const redacted = engine({ rules: [{ path: "n", op: "scan" }], onError: "redact" }).run({ n: { inner: bad }, k: 1 });
+      assert.throws(
+        () => engine({ rules: [{ path: "n", op: "scan" }] }).run({ n: { inner: bad } }),
+        (e) => e instanceof AnonymizeError && /scan cannot look inside a (Map|Set)/.test(e.message),
+      );
+      const redacted = engine({ rules: [{ path: "n", op: "scan" }], onError: "redact" }).run({
+        n: { inner: bad },
+        k: 1,
+      });
       assert.deepEqual(redacted.value, { k: 1 });
     }
   });
 
   it("redacting keys copies the record without them, keeping an own __proto__ key as data and a null prototype", () => {
-    const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "name": "Alice", "a": "x", "n": {"k": 1, "v": 2, "w": 3}}');
-    const { value, summary } = engine({ rules: [{ path: "a", op: "mask" }, { path: "name", op: "redact" }, { path: "n.*", op: "redact" }] }).run(hostile);
+    const hostile = JSON.parse(
+      '{"__proto__": {"polluted": 1}, "name": "Alice", "a": "x", "n": {"k": 1, "v": 2, "w": 3}}',
+    );
+    const { value, summary } = engine({
+      rules: [
+        { path: "a", op: "mask" },
+        { path: "name", op: "redact" },
+        { path: "n.*", op: "redact" },
+      ],
+    }).run(hostile);
     assert.equal(Object.getPrototypeOf(value), Object.prototype);
     assert.deepEqual(Object.keys(value), ["__proto__", "a", "n"]);
     assert.deepEqual(value.n, {});
@@ -323,22 +411,36 @@ describe("lib/anonymize engine", () => {
       kAnonymity: { k: 2, quasiIdentifiers: ["a", "b"] },
     });
     fc.assert(
-      fc.property(fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, key: fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "x") }), (v) => {
-        let before;
-        try {
-          before = JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
-        } catch {
-          before = undefined;
-        }
-        try {
-          e.run(v);
-        } catch (err) {
-          assert.ok(err instanceof AnonymizeError, String(err && err.stack));
-        }
-        if (before !== undefined) assert.equal(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x)), before);
-        assert.equal({}.polluted, undefined);
-        assert.equal(Object.prototype.x, undefined);
-      }),
+      fc.property(
+        fc.anything({
+          withNullPrototype: true,
+          withBigInt: true,
+          withDate: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          key: fc.constantFrom("__proto__", "constructor", "prototype", "a", "b", "c", "d", "x"),
+        }),
+        (v) => {
+          let before;
+          try {
+            before = JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+          } catch {
+            before = undefined;
+          }
+          try {
+            e.run(v);
+          } catch (err) {
+            assert.ok(err instanceof AnonymizeError, String(err && err.stack));
+          }
+          if (before !== undefined)
+            assert.equal(
+              JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x)),
+              before,
+            );
+          assert.equal({}.polluted, undefined);
+          assert.equal(Object.prototype.x, undefined);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -346,14 +448,30 @@ describe("lib/anonymize engine", () => {
   it("scan output never contains a detected value, whatever the action (property)", () => {
     const { scanText } = require("../../../dist/anonymize/pii-scan.js");
     const { VALID, NEAR_MISSES } = require("../../fixtures/pii-corpus.js");
-    const actions = [{ op: "redact" }, { op: "replace" }, { op: "replace", value: "[x]" }, { op: "hash", length: 12 }, { op: "pseudonymize", prefix: "p_" }, { op: "mask" }];
+    const actions = [
+      { op: "redact" },
+      { op: "replace" },
+      { op: "replace", value: "[x]" },
+      { op: "hash", length: 12 },
+      { op: "pseudonymize", prefix: "p_" },
+      { op: "mask" },
+    ];
     const engines = actions.map((action) => engine({ rules: [{ op: "scan", action }] }));
-    const text = fc.array(fc.oneof(fc.string(), fc.constantFrom(...Object.values(VALID).flat(), ...NEAR_MISSES, " ", "\n", ", ", "@", ":")), { maxLength: 20 }).map((a) => a.join(""));
+    const text = fc
+      .array(
+        fc.oneof(
+          fc.string(),
+          fc.constantFrom(...Object.values(VALID).flat(), ...NEAR_MISSES, " ", "\n", ", ", "@", ":"),
+        ),
+        { maxLength: 20 },
+      )
+      .map((a) => a.join(""));
     fc.assert(
       fc.property(text, fc.nat(actions.length - 1), (t, which) => {
         const found = scanText(t).map((e) => t.slice(e.start, e.end));
         const out = engines[which].run(t).value;
-        for (const v of found) assert.ok(!out.includes(v), `${actions[which].op} left "${v}" in ${JSON.stringify(out)}`);
+        for (const v of found)
+          assert.ok(!out.includes(v), `${actions[which].op} left "${v}" in ${JSON.stringify(out)}`);
       }),
       { numRuns: 600 },
     );

@@ -5,7 +5,17 @@ const os = require("node:os");
 const path = require("node:path");
 const fc = require("fast-check");
 const vm = require("node:vm");
-const { parseCommand, ttlSeconds, receiptsOf, parseJournalLine, parseTime, readId, SUBJECT_RULE, PURPOSE_RULE, IdRefusal } = require("../../../dist/consent/consent");
+const {
+  parseCommand,
+  ttlSeconds,
+  receiptsOf,
+  parseJournalLine,
+  parseTime,
+  readId,
+  SUBJECT_RULE,
+  PURPOSE_RULE,
+  IdRefusal,
+} = require("../../../dist/consent/consent");
 const { ConsentStore } = require("../../../dist/consent/consent-store");
 
 const PURPOSES = [
@@ -23,36 +33,101 @@ describe("lib/consent: commands", () => {
   const bad = [
     [{ action: "approve", subject: "a" }, /msg\.consent\.action must be one of/],
     [{ action: "grant", purpose: "analytics" }, /msg\.consent\.subject is required/],
+    [
+      JSON.parse('{"__proto__":{"x":1},"action":"query","subject":"a"}'),
+      /msg\.consent must not have a key named __proto__/,
+    ],
+    [
+      JSON.parse('{"constructor":1,"action":"query","subject":"a"}'),
+      /msg\.consent must not have a key named constructor/,
+    ],
     [{ action: "grant", subject: "a" }, /msg\.consent\.purpose is required/],
     [{ action: "grant", subject: { x: 1 }, purpose: "analytics" }, /msg\.consent\.subject/],
     [{ action: "grant", subject: "a", purpose: 7 }, /msg\.consent\.purpose/],
     [{ action: "grant", subject: "a", purpose: "analytics", ttl: -5 }, /msg\.consent\.ttl/],
     [{ action: "grant", subject: "a", purpose: "analytics", ttl: "soon" }, /msg\.consent\.ttl/],
-    [{ action: "grant", subject: "a", purpose: "analytics", ttl: 5, expiresAt: "2030-01-01" }, /expiresAt or ttl, not both/],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", ttl: 5, expiresAt: "2030-01-01" },
+      /expiresAt or ttl, not both/,
+    ],
     [{ action: "grant", subject: "a", purpose: "analytics", expiresAt: "not a date" }, /msg\.consent\.expiresAt/],
     [{ action: "withdraw", subject: "a", ttl: 5 }, /msg\.consent\.ttl is not allowed/],
     [{ action: "list", subject: "a" }, /msg\.consent\.subject is not allowed/],
     [{ action: "grant", subject: "a", purpose: "analytics", extra: 1 }, /msg\.consent\.extra is not allowed/],
     // Range: a ttl or expiry no Date can hold used to end in "RangeError: Invalid time value".
-    [{ action: "grant", subject: "a", purpose: "analytics", ttl: "99999999999999w" }, /^MessageError: msg\.consent\.ttl must be at most 100 years/],
-    [{ action: "grant", subject: "a", purpose: "analytics", ttl: 1e300 }, /^MessageError: msg\.consent\.ttl must be at most 100 years/],
-    [{ action: "grant", subject: "a", purpose: "analytics", ttl: "0s" }, /^MessageError: msg\.consent\.ttl must be more than 0/],
-    [{ action: "grant", subject: "a", purpose: "analytics", ttl: NaN }, /^MessageError: msg\.consent\.ttl must be a number of seconds/],
-    [{ action: "grant", subject: "a", purpose: "analytics", expiresAt: 1e20 }, /^MessageError: msg\.consent\.expiresAt must be a date/],
-    [{ action: "grant", subject: "a", purpose: "analytics", expiresAt: "99999999999999999999" }, /^MessageError: msg\.consent\.expiresAt must be a date/],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", ttl: "99999999999999w" },
+      /^MessageError: msg\.consent\.ttl must be at most 100 years/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", ttl: 1e300 },
+      /^MessageError: msg\.consent\.ttl must be at most 100 years/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", ttl: "0s" },
+      /^MessageError: msg\.consent\.ttl must be more than 0/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", ttl: NaN },
+      /^MessageError: msg\.consent\.ttl must be a number of seconds/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", expiresAt: 1e20 },
+      /^MessageError: msg\.consent\.expiresAt must be a date/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", expiresAt: "99999999999999999999" },
+      /^MessageError: msg\.consent\.expiresAt must be a date/,
+    ],
     // One normalisation of ids, the field named.
-    [{ action: "grant", subject: "   ", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not be empty/],
-    [{ action: "grant", subject: "a\u0000b", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not contain control characters/],
-    [{ action: "grant", subject: "a\u2028b", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not contain control characters/],
-    [{ action: "grant", subject: "\ud800x", purpose: "analytics" }, /^MessageError: msg\.consent\.subject must not contain control characters, line separators or unpaired surrogates/],
-    [{ action: "grant", subject: "x".repeat(513), purpose: "analytics" }, /^MessageError: msg\.consent\.subject must be at most 512 characters long/],
-    [{ action: "grant", subject: 2 ** 60, purpose: "analytics" }, /^MessageError: msg\.consent\.subject must lie between/],
-    [{ action: "grant", subject: "a", purpose: ["analytics", "bad\tname"] }, /^MessageError: msg\.consent\.purpose item 2 must not contain control characters/],
-    [{ action: "grant", subject: "a", purpose: ["analytics", " analytics "] }, /^MessageError: msg\.consent\.purpose item 2 repeats an earlier purpose/],
-    [{ action: "grant", subject: "a", purpose: "p".repeat(201) }, /^MessageError: msg\.consent\.purpose must be at most 200 characters long/],
-    [{ action: "grant", subject: "a", purpose: "__proto__" }, /^MessageError: msg\.consent\.purpose must not be __proto__/],
-    [{ action: "grant", subject: "a", purpose: "analytics", method: "form\n" + "x" }, /^MessageError: msg\.consent\.method must not contain control characters/],
-    [{ action: "grant", subject: "a", purpose: "analytics", policyVersion: "1\u0085" }, /^MessageError: msg\.consent\.policyVersion must not contain control characters/],
+    [
+      { action: "grant", subject: "   ", purpose: "analytics" },
+      /^MessageError: msg\.consent\.subject must not be empty/,
+    ],
+    [
+      { action: "grant", subject: "a\u0000b", purpose: "analytics" },
+      /^MessageError: msg\.consent\.subject must not contain control characters/,
+    ],
+    [
+      { action: "grant", subject: "a\u2028b", purpose: "analytics" },
+      /^MessageError: msg\.consent\.subject must not contain control characters/,
+    ],
+    [
+      { action: "grant", subject: "\ud800x", purpose: "analytics" },
+      /^MessageError: msg\.consent\.subject must not contain control characters, line separators or unpaired surrogates/,
+    ],
+    [
+      { action: "grant", subject: "x".repeat(513), purpose: "analytics" },
+      /^MessageError: msg\.consent\.subject must be at most 512 characters long/,
+    ],
+    [
+      { action: "grant", subject: 2 ** 60, purpose: "analytics" },
+      /^MessageError: msg\.consent\.subject must lie between/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: ["analytics", "bad\tname"] },
+      /^MessageError: msg\.consent\.purpose item 2 must not contain control characters/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: ["analytics", " analytics "] },
+      /^MessageError: msg\.consent\.purpose item 2 repeats an earlier purpose/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "p".repeat(201) },
+      /^MessageError: msg\.consent\.purpose must be at most 200 characters long/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "__proto__" },
+      /^MessageError: msg\.consent\.purpose must not be __proto__/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", method: "form\n" + "x" },
+      /^MessageError: msg\.consent\.method must not contain control characters/,
+    ],
+    [
+      { action: "grant", subject: "a", purpose: "analytics", policyVersion: "1\u0085" },
+      /^MessageError: msg\.consent\.policyVersion must not contain control characters/,
+    ],
     ["grant", /msg\.consent must be of type object/],
     [undefined, /msg\.consent is required/],
   ];
@@ -75,16 +150,31 @@ describe("lib/consent: commands", () => {
     assert.equal(readId(" cloud ", PURPOSE_RULE), "cloud");
   });
   it("normalises the command: trimmed ids, ttl in seconds, expiresAt in ms (a Date from another realm too)", () => {
-    const cmd = parseCommand({ action: "grant", subject: " spaced ", purpose: [" analytics "], ttl: "1.5h", method: " form " });
+    const cmd = parseCommand({
+      action: "grant",
+      subject: " spaced ",
+      purpose: [" analytics "],
+      ttl: "1.5h",
+      method: " form ",
+    });
     assert.deepEqual(cmd, { action: "grant", subject: "spaced", purpose: ["analytics"], ttl: 5400, method: "form" });
     const foreign = vm.runInNewContext("new Date(Date.UTC(2030, 0, 1))");
-    assert.equal(parseCommand({ action: "grant", subject: "a", purpose: "p", expiresAt: foreign }).expiresAt, Date.UTC(2030, 0, 1));
-    assert.equal(parseCommand({ action: "grant", subject: "a", purpose: "p", expiresAt: "2030-01-01T00:00:00Z" }).expiresAt, Date.UTC(2030, 0, 1));
+    assert.equal(
+      parseCommand({ action: "grant", subject: "a", purpose: "p", expiresAt: foreign }).expiresAt,
+      Date.UTC(2030, 0, 1),
+    );
+    assert.equal(
+      parseCommand({ action: "grant", subject: "a", purpose: "p", expiresAt: "2030-01-01T00:00:00Z" }).expiresAt,
+      Date.UTC(2030, 0, 1),
+    );
     assert.equal(parseCommand({ action: "grant", subject: "a", purpose: "p", ttl: "3600" }).ttl, 3600);
   });
   it("refuses an expiry more than 100 years ahead with a message naming the field", async () => {
     const s = memoryStore();
-    await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: "analytics", expiresAt: "2200-01-01T00:00:00Z" }, "m"), /^MessageError: msg\.consent\.expiresAt 2200-01-01T00:00:00\.000Z is more than 100 years ahead/);
+    await assert.rejects(
+      s.execute({ action: "grant", subject: "a", purpose: "analytics", expiresAt: "2200-01-01T00:00:00Z" }, "m"),
+      /^MessageError: msg\.consent\.expiresAt 2200-01-01T00:00:00\.000Z is more than 100 years ahead/,
+    );
     const r = await s.execute({ action: "grant", subject: "a", purpose: "analytics", ttl: "5200w" }, "m");
     assert.equal(r.expiresAt, new Date(T0 + 5200 * 7 * 86400e3).toISOString());
   });
@@ -97,13 +187,29 @@ describe("lib/consent: commands", () => {
     assert.equal(ttlSeconds("2w"), 1209600);
   });
   it("accepts a journal line only when every receipt has the right shape", () => {
-    const good = { receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" };
+    const good = {
+      receiptId: "r",
+      subject: "s",
+      purpose: "p",
+      status: "granted",
+      timestamp: "2026-01-01T00:00:00.000Z",
+      expiresAt: null,
+      policyVersion: "1",
+      method: "m",
+    };
     assert.equal(receiptsOf({ receipts: [good] }).length, 1);
     // Times that do not parse would make an expiry that never comes (NaN <= now is false).
     assert.equal(receiptsOf({ receipts: [{ ...good, expiresAt: "soon" }] }), undefined);
     assert.equal(receiptsOf({ receipts: [{ ...good, timestamp: "t" }] }), undefined);
-    assert.equal(parseJournalLine(JSON.stringify({ receipts: [{ ...good, expiresAt: "soon" }] })), undefined, "fast path too");
-    assert.equal(parseJournalLine(JSON.stringify({ receipts: [{ ...good, expiresAt: "2030-01-01T00:00:00.000Z" }] })).length, 1);
+    assert.equal(
+      parseJournalLine(JSON.stringify({ receipts: [{ ...good, expiresAt: "soon" }] })),
+      undefined,
+      "fast path too",
+    );
+    assert.equal(
+      parseJournalLine(JSON.stringify({ receipts: [{ ...good, expiresAt: "2030-01-01T00:00:00.000Z" }] })).length,
+      1,
+    );
     assert.equal(receiptsOf({ receipts: [{ ...good, status: "maybe" }] }), undefined);
     assert.equal(receiptsOf({ receipts: [good, { ...good, subject: 1 }] }), undefined);
     assert.equal(receiptsOf(null), undefined);
@@ -113,38 +219,79 @@ describe("lib/consent: commands", () => {
 
 describe("lib/consent: journal lines", () => {
   const text = fc.string({ unit: "binary", maxLength: 30 });
-  const receipt = fc.record({
-    receiptId: fc.uuid(),
-    subject: text.filter((s) => s.length > 0),
-    purpose: text.filter((s) => s.length > 0),
-    status: fc.constantFrom("granted", "withdrawn"),
-    timestamp: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-    expiresAt: fc.option(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), { nil: null }),
-    policyVersion: text,
-    method: text,
-    note: fc.option(text, { nil: undefined }),
-  }, { requiredKeys: ["receiptId", "subject", "purpose", "status", "timestamp", "expiresAt", "policyVersion", "method"] });
+  const receipt = fc.record(
+    {
+      receiptId: fc.uuid(),
+      subject: text.filter((s) => s.length > 0),
+      purpose: text.filter((s) => s.length > 0),
+      status: fc.constantFrom("granted", "withdrawn"),
+      timestamp: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      expiresAt: fc.option(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        { nil: null },
+      ),
+      policyVersion: text,
+      method: text,
+      note: fc.option(text, { nil: undefined }),
+    },
+    {
+      requiredKeys: ["receiptId", "subject", "purpose", "status", "timestamp", "expiresAt", "policyVersion", "method"],
+    },
+  );
   it("reads every line the journal writes exactly as JSON.parse does (fast path included)", () => {
-    fc.assert(fc.property(fc.array(receipt, { minLength: 1, maxLength: 3 }), (receipts) => {
-      const line = JSON.stringify({ receipts });
-      assert.deepEqual(parseJournalLine(line), JSON.parse(line).receipts);
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.array(receipt, { minLength: 1, maxLength: 3 }), (receipts) => {
+        const line = JSON.stringify({ receipts });
+        assert.deepEqual(parseJournalLine(line), JSON.parse(line).receipts);
+      }),
+      { numRuns: 1000 },
+    );
   });
   it("reads times as Date.parse does", () => {
-    fc.assert(fc.property(fc.date({ noInvalidDate: true }), (d) => {
-      assert.equal(parseTime(d.toISOString()), d.getTime());
-    }), { numRuns: 1000 });
-    for (const t of ["2026-03-08T10:00:00+02:00", "2026-03-08", "nonsense", "2026-13-45T99:99:99.999Z", "2026-02-29T00:00:00.000Z", "2024-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-01-01T24:00:00.000Z", "2026-00-10T00:00:00.000Z"]) {
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (d) => {
+        assert.equal(parseTime(d.toISOString()), d.getTime());
+      }),
+      { numRuns: 1000 },
+    );
+    for (const t of [
+      "2026-03-08T10:00:00+02:00",
+      "2026-03-08",
+      "nonsense",
+      "2026-13-45T99:99:99.999Z",
+      "2026-02-29T00:00:00.000Z",
+      "2024-02-29T00:00:00.000Z",
+      "2026-04-31T00:00:00.000Z",
+      "2026-01-01T24:00:00.000Z",
+      "2026-00-10T00:00:00.000Z",
+    ]) {
       assert.deepEqual(parseTime(t), Date.parse(t), t);
     }
   });
   it("refuses lines that are not records, whatever they hold", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary" }), (junk) => {
-      const got = parseJournalLine(junk);
-      if (got !== undefined) assert.deepEqual(got, JSON.parse(junk).receipts);
-    }), { numRuns: 1000 });
-    const good = JSON.stringify({ receipts: [{ receiptId: "r", subject: "s", purpose: "p", status: "granted", timestamp: "2026-01-01T00:00:00.000Z", expiresAt: null, policyVersion: "1", method: "m" }] });
-    for (let cut = 1; cut < good.length; cut++) assert.equal(parseJournalLine(good.slice(0, cut)), undefined, `cut at ${cut}`);
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (junk) => {
+        const got = parseJournalLine(junk);
+        if (got !== undefined) assert.deepEqual(got, JSON.parse(junk).receipts);
+      }),
+      { numRuns: 1000 },
+    );
+    const good = JSON.stringify({
+      receipts: [
+        {
+          receiptId: "r",
+          subject: "s",
+          purpose: "p",
+          status: "granted",
+          timestamp: "2026-01-01T00:00:00.000Z",
+          expiresAt: null,
+          policyVersion: "1",
+          method: "m",
+        },
+      ],
+    });
+    for (let cut = 1; cut < good.length; cut++)
+      assert.equal(parseJournalLine(good.slice(0, cut)), undefined, `cut at ${cut}`);
     assert.equal(parseJournalLine(good.replace('"granted"', '"maybe"')), undefined);
   });
 });
@@ -153,7 +300,10 @@ describe("lib/consent: decisions", () => {
   it("denies by default, passes after a grant, blocks after a withdrawal", async () => {
     const s = memoryStore();
     assert.equal(s.check("alice", "analytics"), "no-consent");
-    const r = await s.execute({ action: "grant", subject: "alice", purpose: "analytics", method: "web-form" }, "node-red");
+    const r = await s.execute(
+      { action: "grant", subject: "alice", purpose: "analytics", method: "web-form" },
+      "node-red",
+    );
     assert.equal(r.status, "granted");
     assert.equal(r.policyVersion, "1");
     assert.equal(r.method, "web-form");
@@ -161,7 +311,10 @@ describe("lib/consent: decisions", () => {
     assert.equal(r.timestamp, new Date(T0).toISOString());
     assert.match(r.receiptId, /^[0-9a-f-]{36}$/);
     assert.equal(typeof s.check("alice", "analytics"), "object");
-    assert.equal((await s.execute({ action: "query", subject: "alice", purpose: "analytics" }, "m")).receiptId, r.receiptId);
+    assert.equal(
+      (await s.execute({ action: "query", subject: "alice", purpose: "analytics" }, "m")).receiptId,
+      r.receiptId,
+    );
     assert.equal(s.check("alice", "cloud-backup"), "no-consent");
     assert.equal(s.check("bob", "analytics"), "no-consent");
     const w = await s.execute({ action: "withdraw", subject: "alice", purpose: "analytics" }, "node-red");
@@ -183,7 +336,13 @@ describe("lib/consent: decisions", () => {
     assert.equal(typeof s.check("a", "analytics"), "object");
     clock.t = T0 + 3600e3;
     assert.equal(s.check("a", "analytics"), "expired");
-    await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: "analytics", expiresAt: new Date(clock.t).toISOString() }, "m"), /not in the future/);
+    await assert.rejects(
+      s.execute(
+        { action: "grant", subject: "a", purpose: "analytics", expiresAt: new Date(clock.t).toISOString() },
+        "m",
+      ),
+      /not in the future/,
+    );
   });
 
   it("blocks as policy-outdated when the purpose's policy version changes, until granted again", async () => {
@@ -191,7 +350,10 @@ describe("lib/consent: decisions", () => {
     await s.execute({ action: "grant", subject: "a", purpose: "cloud-backup" }, "m");
     s.index.setPurposes([PURPOSES[0], { ...PURPOSES[1], policyVersion: "4" }]);
     assert.equal(s.check("a", "cloud-backup"), "policy-outdated");
-    await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: "cloud-backup", policyVersion: "3" }, "m"), /not the current version "4"/);
+    await assert.rejects(
+      s.execute({ action: "grant", subject: "a", purpose: "cloud-backup", policyVersion: "3" }, "m"),
+      /not the current version "4"/,
+    );
     const r = await s.execute({ action: "grant", subject: "a", purpose: "cloud-backup", policyVersion: "4" }, "m");
     assert.equal(r.policyVersion, "4");
     assert.equal(typeof s.check("a", "cloud-backup"), "object");
@@ -200,7 +362,13 @@ describe("lib/consent: decisions", () => {
   it("grants and withdraws several purposes at once, and withdraw without a purpose withdraws all", async () => {
     const s = memoryStore();
     const rs = await s.execute({ action: "grant", subject: 42, purpose: ["analytics", "cloud-backup"] }, "m");
-    assert.deepEqual(rs.map((r) => [r.subject, r.purpose, r.status]), [["42", "analytics", "granted"], ["42", "cloud-backup", "granted"]]);
+    assert.deepEqual(
+      rs.map((r) => [r.subject, r.purpose, r.status]),
+      [
+        ["42", "analytics", "granted"],
+        ["42", "cloud-backup", "granted"],
+      ],
+    );
     const ws = await s.execute({ action: "withdraw", subject: "42" }, "m");
     assert.deepEqual(ws.map((r) => r.purpose).sort(), ["analytics", "cloud-backup"]);
     assert.equal(s.check("42", "analytics"), "withdrawn");
@@ -209,7 +377,10 @@ describe("lib/consent: decisions", () => {
 
   it("refuses an unknown purpose and changes nothing (even when other purposes are valid)", async () => {
     const s = memoryStore();
-    await assert.rejects(s.execute({ action: "grant", subject: "a", purpose: ["analytics", "marketing"] }, "m"), /unknown purpose "marketing"/);
+    await assert.rejects(
+      s.execute({ action: "grant", subject: "a", purpose: ["analytics", "marketing"] }, "m"),
+      /unknown purpose "marketing"/,
+    );
     assert.equal(s.check("a", "analytics"), "no-consent");
     assert.equal(s.index.receiptCount, 0);
   });
@@ -242,10 +413,19 @@ describe("lib/consent: decisions", () => {
     assert.equal(qa.purposes["cloud-backup"].state, "granted");
     assert.equal(qa.purposes.analytics.state, "no-consent");
     const l = await s.execute({ action: "list" }, "m");
-    assert.deepEqual(l.purposes.map((p) => p.id), ["analytics", "cloud-backup"]);
-    assert.deepEqual(l.subjects, [{ subject: "a", purposes: { analytics: "withdrawn" } }, { subject: "b", purposes: { "cloud-backup": "granted" } }]);
+    assert.deepEqual(
+      l.purposes.map((p) => p.id),
+      ["analytics", "cloud-backup"],
+    );
+    assert.deepEqual(l.subjects, [
+      { subject: "a", purposes: { analytics: "withdrawn" } },
+      { subject: "b", purposes: { "cloud-backup": "granted" } },
+    ]);
     const e = await s.execute({ action: "export", subject: "a" }, "m");
-    assert.deepEqual(e.receipts.map((r) => r.receiptId), [g.receiptId, w.receiptId]);
+    assert.deepEqual(
+      e.receipts.map((r) => r.receiptId),
+      [g.receiptId, w.receiptId],
+    );
     assert.equal(e.receipts[0].note, "kitchen panel");
     assert.equal(e.purposes.analytics.state, "withdrawn");
   });
@@ -256,17 +436,32 @@ describe("lib/consent: property test against a simple model", function () {
   const subjects = ["a", "b", "c"];
   const purposeIds = ["analytics", "cloud-backup", "marketing"]; // marketing is undeclared
   const command = fc.oneof(
-    fc.record({
-      action: fc.constant("grant"),
-      subject: fc.constantFrom(...subjects),
-      purpose: fc.oneof(fc.constantFrom(...purposeIds), fc.uniqueArray(fc.constantFrom(...purposeIds), { minLength: 1, maxLength: 3 })),
-      ttl: fc.option(fc.integer({ min: -5, max: 100 }), { nil: undefined }),
-    }, { requiredKeys: ["action", "subject", "purpose"] }),
-    fc.record({
-      action: fc.constant("withdraw"),
-      subject: fc.constantFrom(...subjects),
-      purpose: fc.option(fc.oneof(fc.constantFrom(...purposeIds), fc.uniqueArray(fc.constantFrom(...purposeIds), { minLength: 1, maxLength: 3 })), { nil: undefined }),
-    }, { requiredKeys: ["action", "subject"] }),
+    fc.record(
+      {
+        action: fc.constant("grant"),
+        subject: fc.constantFrom(...subjects),
+        purpose: fc.oneof(
+          fc.constantFrom(...purposeIds),
+          fc.uniqueArray(fc.constantFrom(...purposeIds), { minLength: 1, maxLength: 3 }),
+        ),
+        ttl: fc.option(fc.integer({ min: -5, max: 100 }), { nil: undefined }),
+      },
+      { requiredKeys: ["action", "subject", "purpose"] },
+    ),
+    fc.record(
+      {
+        action: fc.constant("withdraw"),
+        subject: fc.constantFrom(...subjects),
+        purpose: fc.option(
+          fc.oneof(
+            fc.constantFrom(...purposeIds),
+            fc.uniqueArray(fc.constantFrom(...purposeIds), { minLength: 1, maxLength: 3 }),
+          ),
+          { nil: undefined },
+        ),
+      },
+      { requiredKeys: ["action", "subject"] },
+    ),
     fc.record({ action: fc.constant("tick"), seconds: fc.integer({ min: 1, max: 60 }) }),
     fc.record({ action: fc.constant("bump"), purpose: fc.constantFrom("analytics", "cloud-backup") }),
   );
@@ -296,8 +491,15 @@ describe("lib/consent: property test against a simple model", function () {
           const counts = { a: 0, b: 0, c: 0 };
           try {
             for (const c of cmds) {
-              if (c.action === "tick") { clock.t += c.seconds * 1000; continue; }
-              if (c.action === "bump") { versions[c.purpose] = String(Number(versions[c.purpose]) + 1); store.index.setPurposes(purposes()); continue; }
+              if (c.action === "tick") {
+                clock.t += c.seconds * 1000;
+                continue;
+              }
+              if (c.action === "bump") {
+                versions[c.purpose] = String(Number(versions[c.purpose]) + 1);
+                store.index.setPurposes(purposes());
+                continue;
+              }
               const list = c.purpose === undefined ? null : Array.isArray(c.purpose) ? c.purpose : [c.purpose];
               let valid;
               if (c.action === "grant") valid = list.every((p) => p in versions) && (c.ttl === undefined || c.ttl > 0);
@@ -310,20 +512,37 @@ describe("lib/consent: property test against a simple model", function () {
                 continue;
               }
               assert.ok(valid, `invalid command accepted: ${JSON.stringify(c)}`);
-              const targets = list || [...new Set([...Object.keys(versions), ...[...model.keys()].filter((k) => k.startsWith(`${c.subject}|`)).map((k) => k.split("|")[1])])];
+              const targets = list || [
+                ...new Set([
+                  ...Object.keys(versions),
+                  ...[...model.keys()].filter((k) => k.startsWith(`${c.subject}|`)).map((k) => k.split("|")[1]),
+                ]),
+              ];
               const receipts = Array.isArray(out) ? out : [out];
               assert.equal(receipts.length, targets.length);
               counts[c.subject] += receipts.length;
               assert.equal(Array.isArray(out), !(typeof c.purpose === "string"));
               for (const p of targets) {
-                model.set(`${c.subject}|${p}`, c.action === "grant"
-                  ? { status: "granted", expires: c.ttl === undefined ? null : clock.t + c.ttl * 1000, version: versions[p] }
-                  : { status: "withdrawn", expires: null, version: versions[p] });
+                model.set(
+                  `${c.subject}|${p}`,
+                  c.action === "grant"
+                    ? {
+                        status: "granted",
+                        expires: c.ttl === undefined ? null : clock.t + c.ttl * 1000,
+                        version: versions[p],
+                      }
+                    : { status: "withdrawn", expires: null, version: versions[p] },
+                );
               }
-              for (const s of subjects) for (const p of purposeIds) {
-                const got = store.check(s, p);
-                assert.equal(typeof got === "string" ? got : "granted", modelCheck(model, versions, clock.t, s, p), `${s}/${p} after ${JSON.stringify(c)}`);
-              }
+              for (const s of subjects)
+                for (const p of purposeIds) {
+                  const got = store.check(s, p);
+                  assert.equal(
+                    typeof got === "string" ? got : "granted",
+                    modelCheck(model, versions, clock.t, s, p),
+                    `${s}/${p} after ${JSON.stringify(c)}`,
+                  );
+                }
             }
             const exported = await store.execute({ action: "export", subject: "a" }, "m");
             assert.equal(exported.receipts.length, counts.a);
@@ -335,10 +554,15 @@ describe("lib/consent: property test against a simple model", function () {
             const again = new ConsentStore({ backend, file, purposes: purposes(), owner: "prop", now: () => clock.t });
             try {
               assert.equal(again.unavailable, undefined);
-              for (const s of subjects) for (const p of purposeIds) {
-                const got = again.check(s, p);
-                assert.equal(typeof got === "string" ? got : "granted", modelCheck(model, versions, clock.t, s, p), `${s}/${p} after reload`);
-              }
+              for (const s of subjects)
+                for (const p of purposeIds) {
+                  const got = again.check(s, p);
+                  assert.equal(
+                    typeof got === "string" ? got : "granted",
+                    modelCheck(model, versions, clock.t, s, p),
+                    `${s}/${p} after reload`,
+                  );
+                }
             } finally {
               await again.close();
             }
@@ -352,17 +576,33 @@ describe("lib/consent: property test against a simple model", function () {
   it("never crashes, pollutes or changes anything on hostile commands", async () => {
     const s = memoryStore();
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.anything(), fc.record({ action: fc.constantFrom("grant", "withdraw", "query", "list", "export", "__proto__"), subject: fc.anything(), purpose: fc.anything(), ttl: fc.anything(), expiresAt: fc.anything(), ["__proto__"]: fc.anything() }, { requiredKeys: [] })), async (raw) => {
-        const before = s.index.receiptCount;
-        try {
-          await s.execute(raw, "m");
-        } catch (e) {
-          assert.match(e.message, /^msg\.consent/);
-          assert.equal(s.index.receiptCount, before);
-        }
-        assert.equal({}.polluted, undefined);
-        assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, "subject"), false);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              action: fc.constantFrom("grant", "withdraw", "query", "list", "export", "__proto__"),
+              subject: fc.anything(),
+              purpose: fc.anything(),
+              ttl: fc.anything(),
+              expiresAt: fc.anything(),
+              ["__proto__"]: fc.anything(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        async (raw) => {
+          const before = s.index.receiptCount;
+          try {
+            await s.execute(raw, "m");
+          } catch (e) {
+            assert.match(e.message, /^msg\.consent/);
+            assert.equal(s.index.receiptCount, before);
+          }
+          assert.equal({}.polluted, undefined);
+          assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, "subject"), false);
+        },
+      ),
       { numRuns: 500 },
     );
   });

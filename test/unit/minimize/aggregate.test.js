@@ -39,7 +39,15 @@ const T0 = Date.parse("2024-05-01T10:02:00Z");
 function make(opts = {}) {
   const clock = opts.clock || fakeClock(T0);
   const emitted = [];
-  const agg = new A.Aggregator({ windowMs: 15 * MIN, fields: ["t", "h"], maxKeys: 10, onTypeMismatch: "error", clock, onEmit: (w) => emitted.push(...w), ...opts });
+  const agg = new A.Aggregator({
+    windowMs: 15 * MIN,
+    fields: ["t", "h"],
+    maxKeys: 10,
+    onTypeMismatch: "error",
+    clock,
+    onEmit: (w) => emitted.push(...w),
+    ...opts,
+  });
   return { agg, clock, emitted };
 }
 
@@ -60,12 +68,31 @@ describe("lib/aggregate", () => {
     assert.equal(new Date(kitchen.end).toISOString(), "2024-05-01T10:15:00.000Z");
     assert.equal(kitchen.messages, 4);
     const sum = temps.reduce((a, b) => a + b, 0);
-    assert.deepEqual(kitchen.fields.get("t"), { count: 4, mean: sum / 4, min: Math.min(...temps), max: Math.max(...temps) });
+    assert.deepEqual(kitchen.fields.get("t"), {
+      count: 4,
+      mean: sum / 4,
+      min: Math.min(...temps),
+      max: Math.max(...temps),
+    });
     assert.deepEqual(kitchen.fields.get("h"), { count: 4, mean: 41.5, min: 40, max: 43 });
     const hall = emitted.find((w) => w.key === "hall");
     assert.deepEqual([...hall.fields.keys()], ["t"], "a field without values is left out");
     assert.equal(agg.size, 0);
     assert.equal(clock.pending(), 0, "no timer left when nothing is open");
+  });
+
+  it("the mean of finite readings is finite and between min and max, even where their sum overflows", () => {
+    const { agg } = make();
+    agg.add("a", [Number.MAX_VALUE, 1], []);
+    agg.add("a", [Number.MAX_VALUE, 2], []);
+    agg.add("b", [-Number.MAX_VALUE, 1], []);
+    agg.add("b", [Number.MAX_VALUE, 1], []);
+    agg.add("b", [-1e308, 1], []);
+    const [a, b] = agg.flushAll();
+    assert.equal(a.fields.get("t").mean, Number.MAX_VALUE);
+    assert.equal(a.fields.get("h").mean, 1.5, "a sum that stays finite gives the exact mean");
+    const m = b.fields.get("t").mean;
+    assert.ok(Number.isFinite(m) && Math.abs(m - -1e308 / 3) <= 1e308 * 1e-12, `mean ${m}`);
   });
 
   it("a reading after the end closes the old window even before the timer fired", () => {
@@ -87,7 +114,13 @@ describe("lib/aggregate", () => {
     agg.add("b", [3, 4], []);
     agg.add("a", [5, 6], []);
     const out = agg.flushAll();
-    assert.deepEqual(out.map((w) => [w.key, w.messages, w.fields.get("t").mean]), [["a", 2, 3], ["b", 1, 3]]);
+    assert.deepEqual(
+      out.map((w) => [w.key, w.messages, w.fields.get("t").mean]),
+      [
+        ["a", 2, 3],
+        ["b", 1, 3],
+      ],
+    );
     assert.equal(clock.pending(), 0);
     clock.advance(60 * MIN);
     assert.equal(emitted.length, 0, "flushed windows do not come out again");
@@ -97,7 +130,10 @@ describe("lib/aggregate", () => {
     const { agg, clock } = make({ maxKeys: 2 });
     agg.add("a", [1, 1], []);
     agg.add("b", [1, 1], []);
-    assert.throws(() => agg.add("c", [1, 1], []), (e) => e instanceof MinimizeError && /more than 2 keys/.test(e.message));
+    assert.throws(
+      () => agg.add("c", [1, 1], []),
+      (e) => e instanceof MinimizeError && /more than 2 keys/.test(e.message),
+    );
     agg.add("a", [2, 2], []);
     assert.equal(clock.pending(), 1);
     agg.close();
@@ -107,7 +143,10 @@ describe("lib/aggregate", () => {
   it("reads numeric fields; a wrong type is an error or skipped, as configured", () => {
     const { agg } = make();
     assert.deepEqual(agg.read({ t: 1.5 }, "msg.payload"), [1.5, undefined]);
-    assert.throws(() => agg.read({ t: "warm" }, "msg.payload"), /msg\.payload\.t: aggregation needs a number, got string/);
+    assert.throws(
+      () => agg.read({ t: "warm" }, "msg.payload"),
+      /msg\.payload\.t: aggregation needs a number, got string/,
+    );
     const drop = make({ onTypeMismatch: "drop-field" }).agg;
     assert.deepEqual(drop.read({ t: "warm", h: 3 }, "msg.payload"), [undefined, 3]);
   });
@@ -125,12 +164,21 @@ describe("lib/aggregate", () => {
     agg.add("k1", [2], [{ type: "privacy-consent-gate", id: "g" }]);
     agg.add("k1", [4], [{ type: "other", id: "o" }]);
     const [w] = agg.flushAll();
-    const msg = A.windowMessage(w, { property: parsePath("payload"), keyPath: parsePath("topic"), entry: { type: "privacy-minimize", id: "n1" } });
+    const msg = A.windowMessage(w, {
+      property: parsePath("payload"),
+      keyPath: parsePath("topic"),
+      entry: { type: "privacy-minimize", id: "n1" },
+    });
     assert.deepEqual(msg, {
       topic: "k1",
       payload: { env: { t: { count: 2, mean: 3, min: 2, max: 4 } } },
       window: { start: "2024-05-01T10:00:00.000Z", end: "2024-05-01T10:15:00.000Z", messages: 2 },
-      privacy: { trail: [{ type: "privacy-consent-gate", id: "g" }, { type: "privacy-minimize", id: "n1" }] },
+      privacy: {
+        trail: [
+          { type: "privacy-consent-gate", id: "g" },
+          { type: "privacy-minimize", id: "n1" },
+        ],
+      },
     });
   });
 
@@ -140,7 +188,7 @@ describe("lib/aggregate", () => {
     const emitted = [];
     const { agg, clock } = make({
       onEmit: (w) => {
-        if (failing) throw new Error("cannot use key \"x\" on an array");
+        if (failing) throw new Error('cannot use key "x" on an array');
         emitted.push(...w);
       },
       onError: (e) => errors.push(e),
@@ -161,7 +209,17 @@ describe("lib/aggregate", () => {
     let reported;
     const both = new Promise((resolve) => (reported = resolve));
     const mk = (onError) =>
-      new A.Aggregator({ windowMs: 20, fields: ["t"], maxKeys: 10, onTypeMismatch: "error", clock: A.systemClock, onEmit: () => { throw new Error("boom"); }, onError });
+      new A.Aggregator({
+        windowMs: 20,
+        fields: ["t"],
+        maxKeys: 10,
+        onTypeMismatch: "error",
+        clock: A.systemClock,
+        onEmit: () => {
+          throw new Error("boom");
+        },
+        onError,
+      });
     const a = mk((e) => reported(e));
     const b = mk(() => {
       throw new Error("the handler fails too");
@@ -178,11 +236,25 @@ describe("lib/aggregate", () => {
   it("property: stats equal a direct computation for any readings and times", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ key: fc.constantFrom("a", "b", "c"), v: fc.double({ min: -1e6, max: 1e6, noNaN: true }), dt: fc.integer({ min: 0, max: 10 * MIN }) }), { maxLength: 60 }),
+        fc.array(
+          fc.record({
+            key: fc.constantFrom("a", "b", "c"),
+            v: fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+            dt: fc.integer({ min: 0, max: 10 * MIN }),
+          }),
+          { maxLength: 60 },
+        ),
         (readings) => {
           const clock = fakeClock(T0);
           const emitted = [];
-          const agg = new A.Aggregator({ windowMs: 15 * MIN, fields: ["v"], maxKeys: 10, onTypeMismatch: "error", clock, onEmit: (w) => emitted.push(...w) });
+          const agg = new A.Aggregator({
+            windowMs: 15 * MIN,
+            fields: ["v"],
+            maxKeys: 10,
+            onTypeMismatch: "error",
+            clock,
+            onEmit: (w) => emitted.push(...w),
+          });
           const expected = new Map();
           for (const r of readings) {
             clock.advance(r.dt);
