@@ -8,6 +8,12 @@
  * Overlaps are settled by priority: a URL holds the IP or email inside it, an IBAN or a
  * card number is never also a phone number. Detectors anchor on a cheap trigger ('@',
  * '://', ':') where a regular expression would retry at every position.
+ *
+ * Every detector runs in time linear in the text, whatever the text: a message of 64 KiB
+ * must not hold the event loop (design, section 4). So no region is read again from
+ * each position inside it: runs of digits, of address characters and URL tails are
+ * tokenized once from left to right, each candidate looks at a bounded window, and
+ * every quantifier in a regular expression that can fail part-way is bounded.
  */
 import { isIPv6 } from "node:net";
 import { cardBrand, ibanValid, IBAN_LENGTHS, luhnValid } from "./pii-checksums";
@@ -42,6 +48,9 @@ const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <=
 const isAlnum = (c: number): boolean => isDigit(c) || isAlpha(c);
 const isWordChar = (c: number): boolean => isAlnum(c) || c === 95;
 const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+/** The characters of a regular expression's `\s`. */
+const isSpace = (c: number): boolean =>
+  (c >= 9 && c <= 13) || c === 32 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 
 /** True when position i does not continue a word or a number ("1234-5"). */
 function boundaryAfter(text: string, i: number): boolean {
@@ -79,40 +88,71 @@ function validDomain(d: string): boolean {
 
 // ---------------------------------------------------------------- url
 const SCHEMES = new Set(["http", "https", "ftp", "ftps", "sftp", "ws", "wss", "mqtt", "mqtts", "coap", "coaps", "rtsp", "rtmp"]);
-const URL_STOP = /[\s<>"'`{}|\\^]/;
-const TRAILING = ".,;:!?'\")]";
+const LONGEST_SCHEME = 5;
+// < > " ' ` { } | \ ^ and white space end a URL
+const isUrlStop = (c: number): boolean => isSpace(c) || c === 60 || c === 62 || c === 34 || c === 39 || c === 96 || c === 123 || c === 125 || c === 124 || c === 92 || c === 94;
+// . , ; : ! ? ' " ) ] at the end belong to the sentence
+const isTrailing = (c: number): boolean => c === 46 || c === 44 || c === 59 || c === 58 || c === 33 || c === 63 || c === 39 || c === 34 || c === 41 || c === 93;
+const WWW = /www\./gi;
 
 function detectUrl(text: string, out: Entity[]): void {
   let i = text.indexOf("://");
   while (i >= 0) {
+    // a scheme longer than ours is not one of ours: the walk back stops one letter past it
     let s = i;
-    while (s > 0 && isAlpha(text.charCodeAt(s - 1))) s--;
-    const scheme = text.slice(s, i).toLowerCase();
+    while (s > 0 && i - s <= LONGEST_SCHEME && isAlpha(text.charCodeAt(s - 1))) s--;
     let e = i + 3;
-    if (SCHEMES.has(scheme) && (s === 0 || !isWordChar(text.charCodeAt(s - 1)))) {
+    if (i - s <= LONGEST_SCHEME && SCHEMES.has(text.slice(s, i).toLowerCase()) && (s === 0 || !isWordChar(text.charCodeAt(s - 1)))) {
       e = urlEnd(text, e);
       if (e > i + 3) out.push({ type: "url", start: s, end: e });
     }
     i = text.indexOf("://", e);
   }
-  const www = /\bwww\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/gi;
-  for (let m = www.exec(text); m !== null; m = www.exec(text)) {
-    const e = urlEnd(text, m.index + m[0].length);
-    out.push({ type: "url", start: m.index, end: e });
-    www.lastIndex = e;
+  // www. then at least two dot-separated labels; a label holds no dot, so a failed host
+  // never contains the next "www." and no character is read twice
+  WWW.lastIndex = 0;
+  for (let m = WWW.exec(text); m !== null; m = WWW.exec(text)) {
+    if (m.index > 0 && isWordChar(text.charCodeAt(m.index - 1))) continue;
+    let e = m.index + 4;
+    let labels = 0;
+    let host = e;
+    for (;;) {
+      const l = e;
+      while (e < text.length && (isAlnum(text.charCodeAt(e)) || text.charCodeAt(e) === 45)) e++;
+      if (e === l) break;
+      labels++;
+      host = e;
+      if (text.charCodeAt(e) !== 46) break;
+      e++;
+    }
+    if (labels < 2) continue;
+    const end = urlEnd(text, host);
+    out.push({ type: "url", start: m.index, end });
+    WWW.lastIndex = end;
   }
 }
 
+/**
+ * Where a URL whose host ends at `from` stops. Brackets are counted on the way out, so
+ * trimming a trailing ')' costs nothing more than the scan.
+ */
 function urlEnd(text: string, from: number): number {
   let e = from;
-  while (e < text.length && !URL_STOP.test(text[e])) e++;
+  let open = 0;
+  let close = 0;
+  for (; e < text.length; e++) {
+    const c = text.charCodeAt(e);
+    if (isUrlStop(c)) break;
+    if (c === 40) open++;
+    else if (c === 41) close++;
+  }
   // trailing punctuation ends the sentence, not the URL; a ')' stays only if it closes a '('
-  for (;;) {
-    const c = text[e - 1];
-    if (e <= from || !TRAILING.includes(c)) break;
-    if (c === ")") {
-      const body = text.slice(from, e);
-      if ((body.match(/\(/g)?.length ?? 0) >= (body.match(/\)/g)?.length ?? 0)) break;
+  while (e > from) {
+    const c = text.charCodeAt(e - 1);
+    if (!isTrailing(c)) break;
+    if (c === 41) {
+      if (open >= close) break;
+      close--;
     }
     e--;
   }
@@ -153,47 +193,36 @@ function detectIban(text: string, out: Entity[]): void {
 }
 
 // ---------------------------------------------------------------- digit runs
-/** A run of digit groups joined by separators, in absolute offsets. */
+/** A group of digits, in absolute offsets. */
 interface Group {
   s: number;
   e: number;
 }
 
 /**
- * Calls `each` with the digit groups of every run that `re` matches. `re` must match
- * whole runs (digits joined by separators) so that it never fails part-way and
- * restarts at the next digit: that restart is what makes a naive pattern quadratic.
+ * Calls `each` with the digit groups of every run that `runs` matches, and its count of
+ * digits. `runs` is a global pattern (?<!\d)(?:\d SEP{0,k}){n,}: one digit per repetition,
+ * so it has a single way to match; from a run's first digit it either takes the whole
+ * run or fails within n digits, and a run with fewer digits is given up after at most n
+ * steps from each of its groups. So every character is read a bounded number of times.
+ * A pattern that can fail anywhere in a run restarts at the next digit, and that
+ * restart is what makes a naive pattern quadratic.
  */
-function forEachRun(
-  text: string,
-  re: RegExp,
-  minDigits: number,
-  maxGap: number,
-  each: (groups: Group[]) => void,
-  worthIt: (start: number, end: number) => boolean = () => true,
-): void {
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+function forEachRun(text: string, runs: RegExp, each: (groups: Group[], digits: number) => void): void {
+  runs.lastIndex = 0;
+  for (let m = runs.exec(text); m !== null; m = runs.exec(text)) {
     const end = m.index + m[0].length;
-    if (end - m.index < minDigits || !worthIt(m.index, end)) continue;
-    let groups: Group[] = [];
+    const groups: Group[] = [];
     let digits = 0;
     let i = m.index;
     while (i < end) {
-      const gapStart = i;
-      while (i < end && !isDigit(text.charCodeAt(i))) i++;
-      // a longer gap than a number has between its groups splits the run
-      if (i - gapStart > maxGap) {
-        if (digits >= minDigits) each(groups);
-        groups = [];
-        digits = 0;
-      }
       const s = i;
       while (i < end && isDigit(text.charCodeAt(i))) i++;
       if (i > s) groups.push({ s, e: i });
       digits += i - s;
+      while (i < end && !isDigit(text.charCodeAt(i))) i++;
     }
-    if (digits >= minDigits) each(groups);
+    each(groups, digits);
   }
 }
 
@@ -206,40 +235,49 @@ function digitsOf(text: string, s: number, e: number): string {
   return d;
 }
 
+/** True when any character in [from, to) is `code`. */
+function hasCharIn(text: string, code: number, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === code) return true;
+  return false;
+}
+
 // ---------------------------------------------------------------- card
-// greedy over the class, then back to the last digit: linear; a run too short to be a card fails after a few characters
-// the lookbehind starts a match only where a digit run starts, never again inside it
-const CARD_RUN = /(?<!\d)\d[\d -]{10,}\d/g;
+// 12 or more digits in groups joined by one space or dash
+const CARD_RUN = /(?<!\d)(?:\d[ -]?){12,}/g;
 const gluedToCard = (c: number): boolean => isWordChar(c) || c === 46 || c === 45 || c === 43;
+const MAX_CARD = 19;
+const MIN_CARD = 12;
 
 function detectCard(text: string, out: Entity[]): void {
-  forEachRun(text, CARD_RUN, 12, 1, (groups) => {
-    const last = groups.length - 1;
+  forEachRun(text, CARD_RUN, (groups) => {
     // from the start of the run only (a number starting mid-run passes Luhn one time in
     // ten), longest first, so "4111 1111 1111 1111 22" still finds the card
-    for (let a = 0; a <= 0; a++) {
-      if (groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) continue;
-      for (let b = last; b >= a; b--) {
-        if (b === last && !boundaryAfter(text, groups[b].e)) continue;
-        if (groups[b].e - groups[a].s < 12) break;
-        // one kind of separator only: "4111 1111-1111 1111" is not how a card is written
-        let sep = "";
-        let mixed = false;
-        for (let g = a + 1; g <= b && !mixed; g++) {
-          const c = text[groups[g].s - 1];
-          if (sep === "") sep = c;
-          else if (c !== sep) mixed = true;
-        }
-        if (mixed) continue;
-        const digits = digitsOf(text, groups[a].s, groups[b].e);
-        if (digits.length < 12 || digits.length > 19) continue;
-        if (cardBrand(digits) !== undefined && luhnValid(digits)) {
-          out.push({ type: "card", start: groups[a].s, end: groups[b].e });
-          return;
-        }
-      }
-    }
+    if (groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) return;
+    const b = cardAt(text, groups, 0);
+    if (b >= 0) out.push({ type: "card", start: groups[0].s, end: groups[b].e });
   });
+}
+
+/**
+ * The last group of the longest card number that starts at group `a`, or -1. Only the
+ * groups within 19 digits of `a` are looked at, so each start costs a bounded amount.
+ */
+function cardAt(text: string, groups: readonly Group[], a: number): number {
+  const last = groups.length - 1;
+  const len = (g: number): number => groups[g].e - groups[g].s;
+  let digits = 0;
+  let b = a;
+  while (b <= last && digits + len(b) <= MAX_CARD) digits += len(b++);
+  for (b--; b >= a && digits >= MIN_CARD; digits -= len(b), b--) {
+    if (b === last && !boundaryAfter(text, groups[b].e)) continue;
+    // one kind of separator only: "4111 1111-1111 1111" is not how a card is written
+    let mixed = false;
+    for (let g = a + 2; g <= b && !mixed; g++) mixed = text.charCodeAt(groups[g].s - 1) !== text.charCodeAt(groups[a + 1].s - 1);
+    if (mixed) continue;
+    const d = digitsOf(text, groups[a].s, groups[b].e);
+    if (cardBrand(d) !== undefined && luhnValid(d)) return b;
+  }
+  return -1;
 }
 
 // ---------------------------------------------------------------- mac
@@ -294,21 +332,27 @@ function detectMac(text: string, out: Entity[]): void {
 }
 
 // ---------------------------------------------------------------- ipv6
+const isHexOrColon = (c: number): boolean => isHex(c) || c === 58;
+// "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255": anything longer is not one address
+const LONGEST_IPV6 = 45;
 
+/**
+ * Judges each run of hex digits, colons and dots that holds a colon once, by its first
+ * colon, then goes on after the run: every later colon of a run would see the same
+ * start, and walking back to it from each one is quadratic in a run of colons.
+ */
 function detectIpv6(text: string, out: Entity[]): void {
   let i = text.indexOf(":");
   while (i >= 0) {
+    // i is the first colon of its run: what comes before it was read by the last step
     let s = i;
-    while (s > 0 && (isHex(text.charCodeAt(s - 1)) || text.charCodeAt(s - 1) === 58)) s--;
-    const before = s > 0 ? text.charCodeAt(s - 1) : 32;
-    // "T10:22:33Z", "std::vector": glued to a word or a number; the most common colon in logs
-    if (isWordChar(before) || before === 46) {
-      i = text.indexOf(":", i + 1);
-      continue;
+    let digit = false;
+    while (s > 0 && isHexOrColon(text.charCodeAt(s - 1))) {
+      s--;
+      if (isDigit(text.charCodeAt(s))) digit = true;
     }
     let e = i;
     let colons = 0;
-    let digit = false;
     while (e < text.length) {
       const c = text.charCodeAt(e);
       if (c === 58) colons++;
@@ -316,27 +360,27 @@ function detectIpv6(text: string, out: Entity[]): void {
       else if (!isHex(c) && c !== 46) break;
       e++;
     }
-    // no digit at all: "a::b", "dead::beef" are code and words far more often than addresses
-    if (colons + countColons(text, s, i) >= 2 && (digit || /\d/.test(text.slice(s, i)))) {
-      let cand = text.slice(s, e);
+    const before = s > 0 ? text.charCodeAt(s - 1) : 32;
+    // "T10:22:33Z", "std::vector": glued to a word or a number; the most common colon in logs.
+    // No digit at all: "a::b", "dead::beef" are code and words far more often than addresses
+    if (!isWordChar(before) && before !== 46 && colons >= 2 && digit) {
+      let end = e;
       // a trailing '.' or ':' ends a sentence or a label, not the address
-      while (cand.length > 0 && (cand.endsWith(".") || (cand.endsWith(":") && !cand.endsWith("::")))) cand = cand.slice(0, -1);
-      let end = s + cand.length;
+      for (;;) {
+        const c = text.charCodeAt(end - 1);
+        if (c === 46 || (c === 58 && text.charCodeAt(end - 2) !== 58)) end--;
+        else break;
+      }
+      const cand = text.slice(s, end);
       if (text.charCodeAt(end) === 37) {
         const z = /^%[\w.-]+/.exec(text.slice(end, end + 20));
         if (z) end += z[0].length;
       }
       const after = end < text.length ? text.charCodeAt(end) : 32;
-      if (cand.length >= 2 && !isWordChar(after) && isIPv6(cand)) out.push({ type: "ipv6", start: s, end });
+      if (cand.length >= 2 && cand.length <= LONGEST_IPV6 && !isWordChar(after) && isIPv6(cand)) out.push({ type: "ipv6", start: s, end });
     }
-    i = text.indexOf(":", Math.max(e, i + 1));
+    i = text.indexOf(":", e);
   }
-}
-
-function countColons(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let k = from; k < to; k++) if (text.charCodeAt(k) === 58) n++;
-  return n;
 }
 
 // ---------------------------------------------------------------- ipv4
@@ -353,8 +397,11 @@ function detectIpv4(text: string, out: Entity[]): void {
 }
 
 // ---------------------------------------------------------------- coordinates
-const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s*[,;\/ ]\s*([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
-const COORD_LABELLED = /\b(?:lat|latitude)\b["']?\s*[:=]\s*([-+]?\d{1,2}(?:\.\d+)?)["']?\s*[,;]?\s*["']?(?:lon|lng|long|longitude)\b["']?\s*[:=]\s*([-+]?\d{1,3}(?:\.\d+)?)/gi;
+// Runs of white space are bounded: two of them on either side of a separator that may
+// itself be a space split a long run of spaces in quadratically many ways. A run of
+// digits is followed only by what cannot be a digit, so giving digits back fails at once.
+const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;\/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
+const COORD_LABELLED = /\b(?:lat|latitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,2}(?:\.\d+)?)["']?\s{0,3}[,;]?\s{0,3}["']?(?:lon|lng|long|longitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,3}(?:\.\d+)?)/dgi;
 const GEO_CONTEXT = /(?:lat|lon|lng|gps|geo|location|loc|position|pos|coord|coordinates|at)\W{0,4}$/i;
 
 function detectCoordinates(text: string, out: Entity[]): void {
@@ -371,21 +418,29 @@ function detectCoordinates(text: string, out: Entity[]): void {
   }
   COORD_LABELLED.lastIndex = 0;
   for (let m = COORD_LABELLED.exec(text); m !== null; m = COORD_LABELLED.exec(text)) {
-    if (Math.abs(Number(m[1])) > 90 || Math.abs(Number(m[2])) > 180) continue;
-    const start = m.index + m[0].indexOf(m[1], m[0].search(/[:=]/));
-    out.push({ type: "coordinates", start, end: m.index + m[0].length });
+    if (Math.abs(Number(m[1])) > 90 || Math.abs(Number(m[2])) > 180 || m.indices === undefined) continue;
+    out.push({ type: "coordinates", start: m.indices[1][0], end: m.index + m[0].length });
   }
 }
 
 // ---------------------------------------------------------------- phone
-const PHONE_RUN = /(?<!\d)\d[\d \t().\/-]{5,}\d/g;
+// 7 or more digits in groups joined by one or two of: space, tab ( ) . / -
+const PHONE_RUN = /(?<!\d)(?:\d[ \t().\/-]{0,2}){7,}/g;
 const gluedToPhone = (c: number): boolean => isWordChar(c) || c === 64 || c === 46 || c === 47 || c === 58 || c === 45;
 const PHONE_CONTEXT = /\b(?:tel|phone|call|mobile|mob|cell|fax|sms|whatsapp|ph|telefon|handy|rufnummer|contact|number|nr|no)\b/i;
 const DATE_INSIDE = /\b\d{4}[-\/.]\d{1,2}[-\/.]\d{1,2}\b|\b\d{1,2}[-\/.]\d{1,2}[-\/.]\d{2,4}\b/;
+const MAX_PHONE = 17;
+const MIN_PHONE = 7;
 
 function detectPhone(text: string, out: Entity[]): void {
-  forEachRun(text, PHONE_RUN, 7, 2, (groups) => {
+  forEachRun(text, PHONE_RUN, (groups, runDigits) => {
+    // most runs are dates and readings: without a '+', '(' or leading 0 only a North
+    // American number (10 digits) can be in there, so shorter runs are skipped at once
+    const first = groups[0].s;
+    const lead = first > 0 ? text.charCodeAt(first - 1) : 32;
+    if (lead !== 43 && lead !== 40 && text.charCodeAt(first) !== 48 && runDigits < 10) return;
     const last = groups.length - 1;
+    const len = (g: number): number => groups[g].e - groups[g].s;
     let a = 0;
     while (a <= last) {
       // where a number may start: after a space or a bracket, with its '+' or '(' in front
@@ -397,17 +452,17 @@ function detectPhone(text: string, out: Entity[]): void {
       // inside a run, a number starts only where it is marked: "(0)30 ...", "+49 ..."
       const marked = a === 0 || start < groups[a].s || groups[a].s - groups[a - 1].e > 1;
       if (marked && !gluedToPhone(prev) && prev !== 43) {
+        // only the groups within 17 digits of the start, longest first
         let digits = 0;
-        for (let g = a; g <= last; g++) digits += groups[g].e - groups[g].s;
-        for (let b = last; b >= a && found < 0; digits -= groups[b].e - groups[b].s, b--) {
-          if (digits > 17) continue;
-          if (digits < 7) break;
+        let b = a;
+        while (b <= last && digits + len(b) <= MAX_PHONE) digits += len(b++);
+        for (b--; b >= a && digits >= MIN_PHONE && found < 0; digits -= len(b), b--) {
           if (!plausibleShape(text, start, groups, a, b)) continue;
           const end = groups[b].e;
           let after = end;
-          if (text[after] === ")" && text.lastIndexOf("(", end) > start) after++;
-          if (b === last && (!boundaryAfter(text, after) || text[after] === "@" || /^[\/]\d/.test(text.slice(after, after + 2)))) continue;
-          if (b < last && !/^[ \t]/.test(text.slice(end, end + 1))) continue;
+          if (text.charCodeAt(after) === 41 && hasCharIn(text, 40, start + 1, end)) after++;
+          if (b === last && (!boundaryAfter(text, after) || text[after] === "@" || (text[after] === "/" && isDigit(text.charCodeAt(after + 1))))) continue;
+          if (b < last && text[end] !== " " && text[end] !== "\t") continue;
           if (phoneLike(text.slice(start, end), text, start)) {
             out.push({ type: "phone", start, end });
             found = b;
@@ -416,22 +471,7 @@ function detectPhone(text: string, out: Entity[]): void {
       }
       a = found >= 0 ? found + 1 : a + 1;
     }
-  }, phoneWorthIt(text));
-}
-
-/**
- * Most runs are dates and readings: without a '+', '(' or leading 0 only a North
- * American number (10 digits) can be in there, so shorter runs are skipped before any
- * allocation.
- */
-function phoneWorthIt(text: string): (start: number, end: number) => boolean {
-  return (start, end) => {
-    const before = start > 0 ? text.charCodeAt(start - 1) : 32;
-    if (before === 43 || before === 40 || text.charCodeAt(start) === 48) return true;
-    let digits = 0;
-    for (let i = start; i < end; i++) if (isDigit(text.charCodeAt(i))) digits++;
-    return digits >= 10;
-  };
+  });
 }
 
 /**
@@ -496,32 +536,40 @@ const DETECTORS: Readonly<Record<EntityType, Detector>> = {
 
 /**
  * The entities in `text` of the given types (all by default), sorted by position and
- * never overlapping: where two overlap, the earlier type in ENTITY_TYPES wins.
+ * never overlapping: where two overlap, the earlier type in ENTITY_TYPES wins, and
+ * of two of the same type the one that starts first.
  */
 export function scanText(text: string, types: readonly EntityType[] = ENTITY_TYPES): Entity[] {
-  const accepted: Entity[] = [];
+  let accepted: Entity[] = [];
   if (text.length === 0) return accepted;
   for (const type of ENTITY_TYPES) {
     if (!types.includes(type)) continue;
     const found: Entity[] = [];
     DETECTORS[type](text, found);
-    for (const e of found) if (e.end > e.start) claim(accepted, e);
+    // some detectors report in more than one pass; the sort is stable
+    found.sort((x, y) => x.start - y.start);
+    accepted = merge(accepted, found);
   }
   return accepted;
 }
 
-/** Inserts e into the sorted list unless it overlaps an entity already there. */
-function claim(sorted: Entity[], e: Entity): void {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid].start < e.start) lo = mid + 1;
-    else hi = mid;
+/**
+ * `sorted` with each entity of `found` (sorted by start) that overlaps nothing kept
+ * before it. One walk over both lists: inserting one by one into the middle of an
+ * array costs the length of the array each time.
+ */
+function merge(sorted: readonly Entity[], found: readonly Entity[]): Entity[] {
+  const out: Entity[] = [];
+  let i = 0;
+  for (const e of found) {
+    if (e.end <= e.start) continue;
+    while (i < sorted.length && sorted[i].start < e.start) out.push(sorted[i++]);
+    if (out.length > 0 && out[out.length - 1].end > e.start) continue;
+    if (i < sorted.length && sorted[i].start < e.end) continue;
+    out.push(e);
   }
-  if (lo > 0 && sorted[lo - 1].end > e.start) return;
-  if (lo < sorted.length && sorted[lo].start < e.end) return;
-  sorted.splice(lo, 0, e);
+  while (i < sorted.length) out.push(sorted[i++]);
+  return out;
 }
 
 /**
@@ -543,8 +591,140 @@ export function replaceEntities(text: string, entities: readonly Entity[], repla
     last = e.end;
   }
   out += text.slice(last);
+  const values: string[] = [];
+  const replacements: string[] = [];
   for (const [value, r] of replaced) {
-    if (value !== r && !r.includes(value) && out.includes(value)) out = out.split(value).join(r);
+    // a value longer than what is left has no copy in it (a URL that was the whole text)
+    if (value === r || r.includes(value) || value.length > out.length) continue;
+    values.push(value);
+    replacements.push(r);
+  }
+  if (values.length === 0) return out;
+  const matcher = new Matcher(values);
+  // Removing a copy can join its neighbours into another copy ("redact"): a few more
+  // passes catch those, each as cheap as the first.
+  for (let pass = 0; pass < 4; pass++) {
+    const next = replaceCopies(out, matcher, replacements);
+    if (next === out) break;
+    out = next;
   }
   return out;
+}
+
+/**
+ * `text` with every copy of a matcher's values replaced, leftmost first and of two
+ * that start together the longer. Searching for each value in turn costs the whole
+ * text once per value, which for thousands of values in 64 KiB is seconds.
+ */
+function replaceCopies(text: string, matcher: Matcher, replacements: readonly string[]): string {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const which: number[] = [];
+  matcher.forEach(text, (s, e, index) => {
+    starts.push(s);
+    ends.push(e);
+    which.push(index);
+  });
+  if (starts.length === 0) return text;
+  const order = starts.map((_, k) => k).sort((x, y) => starts[x] - starts[y] || ends[y] - ends[x]);
+  let out = "";
+  let last = 0;
+  for (const k of order) {
+    if (starts[k] < last) continue;
+    out += text.slice(last, starts[k]) + replacements[which[k]];
+    last = ends[k];
+  }
+  return out + text.slice(last);
+}
+
+/** Aho-Corasick automaton: every occurrence of any of a set of strings in one pass. */
+class Matcher {
+  // Most nodes have one child (a long URL is a chain of thousands): a node's first edge
+  // is kept in arrays, the rest in one map keyed by node and UTF-16 unit. The root has
+  // most edges and is where most of a text is read: its ASCII edges are an array.
+  private readonly root = new Int32Array(128).fill(-1);
+  private readonly firstUnit: Int32Array;
+  private readonly firstChild: Int32Array;
+  private readonly more = new Map<number, number>();
+  private readonly depth: Int32Array;
+  /** Index of the value that ends at a node, or -1. */
+  private readonly word: Int32Array;
+  private readonly fail: Int32Array;
+  /** The nearest node on the fail chain that ends a value; 0 (the root) for none. */
+  private readonly dict: Int32Array;
+
+  constructor(values: readonly string[]) {
+    let size = 1;
+    for (const v of values) size += v.length;
+    this.firstUnit = new Int32Array(size).fill(-1);
+    this.firstChild = new Int32Array(size);
+    this.depth = new Int32Array(size);
+    this.word = new Int32Array(size).fill(-1);
+    this.fail = new Int32Array(size);
+    this.dict = new Int32Array(size);
+    // children as linked lists, for the breadth-first pass below
+    const unit = new Int32Array(size);
+    const childList = new Int32Array(size);
+    const sibling = new Int32Array(size);
+    let nodes = 1;
+    values.forEach((v, index) => {
+      let node = 0;
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charCodeAt(i);
+        let child = this.go(node, c);
+        if (child < 0) {
+          child = nodes++;
+          this.depth[child] = this.depth[node] + 1;
+          unit[child] = c;
+          sibling[child] = childList[node];
+          childList[node] = child;
+          if (node === 0 && c < 128) this.root[c] = child;
+          else if (this.firstUnit[node] < 0) {
+            this.firstUnit[node] = c;
+            this.firstChild[node] = child;
+          } else this.more.set(node * 65536 + c, child);
+        }
+        node = child;
+      }
+      if (this.word[node] < 0) this.word[node] = index;
+    });
+    // breadth first, so that a node's fail link is known before its children's
+    const queue = new Int32Array(nodes);
+    let tail = 0;
+    for (let child = childList[0]; child !== 0; child = sibling[child]) queue[tail++] = child;
+    for (let head = 0; head < tail; head++) {
+      const node = queue[head];
+      for (let child = childList[node]; child !== 0; child = sibling[child]) {
+        const c = unit[child];
+        let f = this.fail[node];
+        while (f !== 0 && this.go(f, c) < 0) f = this.fail[f];
+        const target = this.go(f, c);
+        const fc = target < 0 || target === child ? 0 : target;
+        this.fail[child] = fc;
+        this.dict[child] = this.word[fc] >= 0 ? fc : this.dict[fc];
+        queue[tail++] = child;
+      }
+    }
+  }
+
+  private go(node: number, c: number): number {
+    if (node === 0 && c < 128) return this.root[c];
+    if (this.firstUnit[node] === c) return this.firstChild[node];
+    return this.more.get(node * 65536 + c) ?? -1;
+  }
+
+  /** Calls `each(start, end, index)` for every occurrence, in order of end. */
+  forEach(text: string, each: (start: number, end: number, index: number) => void): void {
+    let node = 0;
+    for (let j = 0; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      let next = this.go(node, c);
+      while (next < 0 && node !== 0) {
+        node = this.fail[node];
+        next = this.go(node, c);
+      }
+      node = next < 0 ? 0 : next;
+      for (let t = this.word[node] >= 0 ? node : this.dict[node]; t !== 0; t = this.dict[t]) each(j + 1 - this.depth[t], j + 1, this.word[t]);
+    }
+  }
 }
