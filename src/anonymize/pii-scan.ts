@@ -248,21 +248,43 @@ const gluedToCard = (c: number): boolean => isWordChar(c) || c === 46 || c === 4
 const MAX_CARD = 19;
 const MIN_CARD = 12;
 
+/**
+ * Each group of a run where a number can start is tried in turn, longest candidate
+ * first ("4111 1111 1111 1111 22" still finds the card), and the next try starts after
+ * the card found or at the next group: so cards written side by side are each found,
+ * and a number that fails never hides the card after it.
+ */
 function detectCard(text: string, out: Entity[]): void {
   forEachRun(text, CARD_RUN, (groups) => {
-    // from the start of the run only (a number starting mid-run passes Luhn one time in
-    // ten), longest first, so "4111 1111 1111 1111 22" still finds the card
-    if (groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) return;
-    const b = cardAt(text, groups, 0);
-    if (b >= 0) out.push({ type: "card", start: groups[0].s, end: groups[b].e });
+    let cardEnd = -1;
+    // digits tried since the run's start or the last card, before group a
+    let tried = 0;
+    for (let a = 0; a < groups.length; ) {
+      const b = cardAt(text, groups, a, cardEnd === a - 1, tried);
+      if (b >= 0) {
+        out.push({ type: "card", start: groups[a].s, end: groups[b].e });
+        cardEnd = b;
+        tried = 0;
+        a = b + 1;
+      } else {
+        tried += groups[a].e - groups[a].s;
+        a++;
+      }
+    }
   });
 }
 
 /**
  * The last group of the longest card number that starts at group `a`, or -1. Only the
  * groups within 19 digits of `a` are looked at, so each start costs a bounded amount.
+ *
+ * A number that starts inside a run of evenly written groups passes Luhn one time in
+ * ten ("order 1234 5678 9012 3456"), so inside a run a card may start only where a
+ * number plainly starts: right after a card, after a card-length stretch of digits
+ * that was tried and failed, as a block of 12 or more digits of its own, or where the
+ * separator changes ("2 4012-8888-8888-1881").
  */
-function cardAt(text: string, groups: readonly Group[], a: number): number {
+function cardAt(text: string, groups: readonly Group[], a: number, afterCard: boolean, tried: number): number {
   const last = groups.length - 1;
   const len = (g: number): number => groups[g].e - groups[g].s;
   let digits = 0;
@@ -271,9 +293,13 @@ function cardAt(text: string, groups: readonly Group[], a: number): number {
   for (b--; b >= a && digits >= MIN_CARD; digits -= len(b), b--) {
     if (b === last && !boundaryAfter(text, groups[b].e)) continue;
     // one kind of separator only: "4111 1111-1111 1111" is not how a card is written
+    const sep = b > a ? text.charCodeAt(groups[a + 1].s - 1) : -1;
     let mixed = false;
-    for (let g = a + 2; g <= b && !mixed; g++) mixed = text.charCodeAt(groups[g].s - 1) !== text.charCodeAt(groups[a + 1].s - 1);
+    for (let g = a + 2; g <= b && !mixed; g++) mixed = text.charCodeAt(groups[g].s - 1) !== sep;
     if (mixed) continue;
+    if (a === 0) {
+      if (groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) return -1;
+    } else if (!afterCard && tried < MIN_CARD && b > a && text.charCodeAt(groups[a].s - 1) === sep) continue;
     const d = digitsOf(text, groups[a].s, groups[b].e);
     if (cardBrand(d) !== undefined && luhnValid(d)) return b;
   }
@@ -400,7 +426,7 @@ function detectIpv4(text: string, out: Entity[]): void {
 // Runs of white space are bounded: two of them on either side of a separator that may
 // itself be a space split a long run of spaces in quadratically many ways. A run of
 // digits is followed only by what cannot be a digit, so giving digits back fails at once.
-const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;\/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
+const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;\/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/dg;
 const COORD_LABELLED = /\b(?:lat|latitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,2}(?:\.\d+)?)["']?\s{0,3}[,;]?\s{0,3}["']?(?:lon|lng|long|longitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,3}(?:\.\d+)?)/dgi;
 const GEO_CONTEXT = /(?:lat|lon|lng|gps|geo|location|loc|position|pos|coord|coordinates|at)\W{0,4}$/i;
 
@@ -409,11 +435,14 @@ function detectCoordinates(text: string, out: Entity[]): void {
   for (let m = COORD_PAIR.exec(text); m !== null; m = COORD_PAIR.exec(text)) {
     const lat = Number(m[1]);
     const lon = Number(m[4]);
-    if (Math.abs(lat) > 90 || Math.abs(lon) > 180) continue;
     // three-decimal readings ("21.500, 40.250") are common: bare pairs need 4 decimals, a label or a hemisphere
     const precise = m[2].length >= 4 && m[5].length >= 4;
     const labelled = m[3] !== undefined || m[6] !== undefined || GEO_CONTEXT.test(text.slice(Math.max(0, m.index - 16), m.index));
-    if (!precise && !labelled) continue;
+    if (Math.abs(lat) > 90 || Math.abs(lon) > 180 || (!precise && !labelled)) {
+      // the second number of a pair that is not one may be the first of the next
+      if (m.indices !== undefined) COORD_PAIR.lastIndex = m.indices[4][0];
+      continue;
+    }
     out.push({ type: "coordinates", start: m.index, end: m.index + m[0].length });
   }
   COORD_LABELLED.lastIndex = 0;
@@ -441,6 +470,8 @@ function detectPhone(text: string, out: Entity[]): void {
     if (lead !== 43 && lead !== 40 && text.charCodeAt(first) !== 48 && runDigits < 10) return;
     const last = groups.length - 1;
     const len = (g: number): number => groups[g].e - groups[g].s;
+    // the last group of the number found last: the next one may start right after it
+    let afterPhone = -1;
     let a = 0;
     while (a <= last) {
       // where a number may start: after a space or a bracket, with its '+' or '(' in front
@@ -449,8 +480,9 @@ function detectPhone(text: string, out: Entity[]): void {
       if (text[start - 1] === "(") start--;
       const prev = start > 0 ? text.charCodeAt(start - 1) : 32;
       let found = -1;
-      // inside a run, a number starts only where it is marked: "(0)30 ...", "+49 ..."
-      const marked = a === 0 || start < groups[a].s || groups[a].s - groups[a - 1].e > 1;
+      // inside a run, a number starts only where it is marked: "(0)30 ...", "+49 ...", or
+      // right after another number
+      const marked = a === 0 || start < groups[a].s || groups[a].s - groups[a - 1].e > 1 || afterPhone === a - 1;
       if (marked && !gluedToPhone(prev) && prev !== 43) {
         // only the groups within 17 digits of the start, longest first
         let digits = 0;
@@ -469,6 +501,7 @@ function detectPhone(text: string, out: Entity[]): void {
           }
         }
       }
+      if (found >= 0) afterPhone = found;
       a = found >= 0 ? found + 1 : a + 1;
     }
   });

@@ -62,6 +62,25 @@ describe("lib/pii-scan", () => {
     ]);
   });
 
+  it("judges adjacent candidates each on their own: a found or failed one never hides its neighbour", () => {
+    const found = (text) => scanText(text).map((e) => `${e.type}:${text.slice(e.start, e.end)}`);
+    // Presidio's case: each of the three alone is found
+    assert.deepEqual(found("4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881"), ["card:4012888888881881", "card:4012-8888-8888-1881", "card:4012 8888 8888 1881"]);
+    assert.deepEqual(found("4111111111111111 4012-8888-8888-1881"), ["card:4111111111111111", "card:4012-8888-8888-1881"]);
+    assert.deepEqual(found("4111 1111 1111 1111 4012 8888 8888 1881"), ["card:4111 1111 1111 1111", "card:4012 8888 8888 1881"]);
+    // a failed card-length number before a card, with the same or another separator
+    assert.deepEqual(found("4111 1111 1111 1112 4012 8888 8888 1881"), ["card:4012 8888 8888 1881"]);
+    assert.deepEqual(found("4111111111111112 4012888888881881"), ["card:4012888888881881"]);
+    assert.deepEqual(found("qty 2 4012-8888-8888-1881"), ["card:4012-8888-8888-1881"]);
+    assert.deepEqual(found("ref 1234 4012888888881881"), ["card:4012888888881881"]);
+    // but a serial's tail is not a card: no new number starts inside one written evenly
+    assert.deepEqual(found("order 1234 5678 9012 3456 shipped"), []);
+    // a phone right after a phone
+    assert.deepEqual(found("Tel. 030 1234567 030 7654321"), ["phone:030 1234567", "phone:030 7654321"]);
+    // a rejected pair of readings does not take the first number of the next pair
+    assert.deepEqual(found("readings 21.500, 52.5200, 13.4050"), ["coordinates:52.5200, 13.4050"]);
+  });
+
   it("only reports the types asked for", () => {
     const text = "a@b.com 10.0.0.1";
     assert.deepEqual(scanText(text, ["ipv4"]).map((e) => e.type), ["ipv4"]);
