@@ -22,8 +22,8 @@ export function luhnValid(digits: string): boolean {
 
 /**
  * Issuer prefixes of the card schemes in use (Visa, Mastercard, Amex, Discover, Diners,
- * JCB, UnionPay, Maestro) with their lengths. A 16-digit serial passes Luhn one time
- * in ten; requiring a real issuer prefix and length removes most of those.
+ * JCB, UnionPay, Maestro, UATP) with their lengths. A 16-digit serial passes Luhn one
+ * time in ten; requiring a real issuer prefix and length removes most of those.
  */
 export function cardBrand(digits: string): string | undefined {
   const n = digits.length;
@@ -39,6 +39,8 @@ export function cardBrand(digits: string): string | undefined {
   if (((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) && n >= 14 && n <= 19) return "diners";
   if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19) return "jcb";
   if ((p2 === 50 || (p2 >= 56 && p2 <= 69)) && n >= 12 && n <= 19) return "maestro";
+  // UATP (airline cards): prefix 1, always 15 digits
+  if (digits[0] === "1" && n === 15) return "uatp";
   return undefined;
 }
 

@@ -81,7 +81,8 @@ function detectEmail(text: string, out: Entity[]): void {
   }
 }
 
-const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$/;
+// the top-level label is letters, or an internationalized one in its ASCII form (xn--p1ai)
+const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])$/;
 function validDomain(d: string): boolean {
   return DOMAIN.test(d);
 }
@@ -160,7 +161,7 @@ function urlEnd(text: string, from: number): number {
 }
 
 // ---------------------------------------------------------------- iban
-const IBAN_START = /\b[A-Za-z]{2}\d{2}[ ]?[A-Za-z0-9]/g;
+const IBAN_START = /\b[A-Za-z]{2}\d{2}[ -]?[A-Za-z0-9]/g;
 
 function detectIban(text: string, out: Entity[]): void {
   IBAN_START.lastIndex = 0;
@@ -171,15 +172,18 @@ function detectIban(text: string, out: Entity[]): void {
       IBAN_START.lastIndex = m.index + 1;
       continue;
     }
-    // collect `need` alphanumerics, allowing single spaces between groups
+    // collect `need` alphanumerics, allowing single spaces or single dashes between
+    // groups, one kind in one IBAN
     let e = m.index;
     let compact = "";
+    let sep = -1;
     while (e < text.length && compact.length < need) {
       const c = text.charCodeAt(e);
       if (isAlnum(c)) {
         compact += text[e];
         e++;
-      } else if (c === 32 && compact.length > 0 && e + 1 < text.length && isAlnum(text.charCodeAt(e + 1))) {
+      } else if ((c === 32 || c === 45) && (sep < 0 || c === sep) && compact.length > 0 && e + 1 < text.length && isAlnum(text.charCodeAt(e + 1))) {
+        sep = c;
         e++;
       } else break;
     }
@@ -346,15 +350,29 @@ function findAround(text: string, sep: string, back: number, re: RegExp, accept:
 }
 
 function detectMac(text: string, out: Entity[]): void {
-  findAround(text, ":", 2, MAC_SEPARATED, () => true, out);
-  findAround(text, "-", 2, MAC_SEPARATED, () => true, out);
+  const someones = (s: number, e: number): boolean => !broadcastOrZero(text, s, e);
+  findAround(text, ":", 2, MAC_SEPARATED, someones, out);
+  findAround(text, "-", 2, MAC_SEPARATED, someones, out);
   // 1234.5678.9abc (Cisco style); all-digit triples are more often versions or readings
-  findAround(text, ".", 4, MAC_DOTTED, (s, e) => /[A-Fa-f]/.test(text.slice(s, e)) || MAC_CONTEXT.test(text.slice(Math.max(0, s - 16), s)), out);
+  findAround(text, ".", 4, MAC_DOTTED, (s, e) => someones(s, e) && (/[A-Fa-f]/.test(text.slice(s, e)) || MAC_CONTEXT.test(text.slice(Math.max(0, s - 16), s))), out);
   MAC_BARE.lastIndex = 0;
   for (let m = MAC_BARE.exec(text); m !== null; m = MAC_BARE.exec(text)) {
     const end = m.index + m[0].length;
-    out.push({ type: "mac", start: end - 12, end });
+    if (someones(end - 12, end)) out.push({ type: "mac", start: end - 12, end });
   }
+}
+
+/** ff:ff:ff:ff:ff:ff (broadcast) and 00:00:00:00:00:00 name no device. */
+function broadcastOrZero(text: string, s: number, e: number): boolean {
+  let ff = true;
+  let zero = true;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i) | 32;
+    if (!isHex(c)) continue;
+    if (c !== 102) ff = false;
+    if (c !== 48) zero = false;
+  }
+  return ff || zero;
 }
 
 // ---------------------------------------------------------------- ipv6
