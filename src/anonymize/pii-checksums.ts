@@ -5,11 +5,20 @@
 
 /** Luhn (ISO/IEC 7812-1) over a string of digits only. */
 export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
+  return /^\d+$/.test(digits) && luhnIn(digits, 0, digits.length);
+}
+
+/**
+ * Luhn over the digits of text[start, end), anything else skipped. It reads the text in
+ * place: the scan tries several lengths of one run of digits ("4111 1111 ...") without
+ * building a string for each.
+ */
+export function luhnIn(text: string, start: number, end: number): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
+  for (let i = end - 1; i >= start; i--) {
+    let d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
     if (double) {
       d *= 2;
       if (d > 9) d -= 9;
@@ -26,21 +35,29 @@ export function luhnValid(digits: string): boolean {
  * time in ten; requiring a real issuer prefix and length removes most of those.
  */
 export function cardBrand(digits: string): string | undefined {
-  const n = digits.length;
-  const p2 = Number(digits.slice(0, 2));
-  const p3 = Number(digits.slice(0, 3));
-  const p4 = Number(digits.slice(0, 4));
-  const p6 = Number(digits.slice(0, 6));
-  if (digits[0] === "4" && (n === 13 || n === 16 || n === 19)) return "visa";
+  // every scheme's numbers have 12 digits or more
+  return digits.length < 12 ? undefined : cardBrandOf(Number(digits.slice(0, 6)), digits.length);
+}
+
+/**
+ * The brand of an n-digit card number whose first six digits are `first6`: the scan
+ * tries several lengths of one run of digits, and reads its first digits once.
+ */
+export function cardBrandOf(first6: number, n: number): string | undefined {
+  const p2 = Math.floor(first6 / 10000);
+  const p3 = Math.floor(first6 / 1000);
+  const p4 = Math.floor(first6 / 100);
+  const p1 = Math.floor(first6 / 100000);
+  if (p1 === 4 && (n === 13 || n === 16 || n === 19)) return "visa";
   if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) return "mastercard";
   if ((p2 === 34 || p2 === 37) && n === 15) return "amex";
-  if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) && n >= 16 && n <= 19) return "discover";
+  if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (first6 >= 622126 && first6 <= 622925)) && n >= 16 && n <= 19) return "discover";
   if (p2 === 62 && n >= 16 && n <= 19) return "unionpay";
   if (((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) && n >= 14 && n <= 19) return "diners";
   if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19) return "jcb";
   if ((p2 === 50 || (p2 >= 56 && p2 <= 69)) && n >= 12 && n <= 19) return "maestro";
   // UATP (airline cards): prefix 1, always 15 digits
-  if (digits[0] === "1" && n === 15) return "uatp";
+  if (p1 === 1 && n === 15) return "uatp";
   return undefined;
 }
 
@@ -62,17 +79,28 @@ export function ibanValid(iban: string): boolean {
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(s)) return false;
   const expected = IBAN_LENGTHS[s.slice(0, 2)];
   if (expected === undefined || s.length !== expected) return false;
-  const rearranged = s.slice(4) + s.slice(0, 4);
+  return ibanMod97(s, 0, s.length);
+}
+
+/**
+ * True when the letters and digits of text[start, end) (anything else skipped, any case)
+ * leave 1 modulo 97 with their first four moved to the end (ISO 13616). It reads the
+ * text in place: the scan checks IBANs written with spaces or dashes without building
+ * a string for each candidate. Length and country are the caller's to check.
+ */
+export function ibanMod97(text: string, start: number, end: number): boolean {
   // mod 97 piecewise: letters become two digits (A=10 ... Z=35)
+  const add = (rem: number, c: number): number => (c >= 65 ? (rem * 100 + ((c | 32) - 87)) % 97 : (rem * 10 + (c - 48)) % 97);
+  const isAlnum = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
   let rem = 0;
-  for (let i = 0; i < rearranged.length; i++) {
-    const c = rearranged.charCodeAt(i);
-    if (c >= 65) {
-      const v = c - 55;
-      rem = (rem * 100 + v) % 97;
-    } else {
-      rem = (rem * 10 + (c - 48)) % 97;
-    }
+  // the first four (country and check digits) count last
+  const head: number[] = [];
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (!isAlnum(c)) continue;
+    if (head.length < 4) head.push(c);
+    else rem = add(rem, c);
   }
-  return rem === 1;
+  for (const c of head) rem = add(rem, c);
+  return head.length === 4 && rem === 1;
 }

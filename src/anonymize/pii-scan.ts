@@ -16,7 +16,7 @@
  * every quantifier in a regular expression that can fail part-way is bounded.
  */
 import { isIPv6 } from "node:net";
-import { cardBrand, ibanValid, IBAN_LENGTHS, luhnValid } from "./pii-checksums";
+import { cardBrandOf, ibanMod97, IBAN_LENGTHS, luhnIn } from "./pii-checksums";
 
 export const ENTITY_TYPES = ["url", "email", "iban", "card", "mac", "ipv6", "ipv4", "coordinates", "phone"] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
@@ -172,22 +172,22 @@ function detectIban(text: string, out: Entity[]): void {
       IBAN_START.lastIndex = m.index + 1;
       continue;
     }
-    // collect `need` alphanumerics, allowing single spaces or single dashes between
-    // groups, one kind in one IBAN
+    // count `need` alphanumerics, allowing single spaces or single dashes between groups,
+    // one kind in one IBAN; the check digits are then checked in place
     let e = m.index;
-    let compact = "";
+    let count = 0;
     let sep = -1;
-    while (e < text.length && compact.length < need) {
+    while (e < text.length && count < need) {
       const c = text.charCodeAt(e);
       if (isAlnum(c)) {
-        compact += text[e];
+        count++;
         e++;
-      } else if ((c === 32 || c === 45) && (sep < 0 || c === sep) && compact.length > 0 && e + 1 < text.length && isAlnum(text.charCodeAt(e + 1))) {
+      } else if ((c === 32 || c === 45) && (sep < 0 || c === sep) && count > 0 && e + 1 < text.length && isAlnum(text.charCodeAt(e + 1))) {
         sep = c;
         e++;
       } else break;
     }
-    if (compact.length === need && (e >= text.length || !isAlnum(text.charCodeAt(e))) && ibanValid(compact)) {
+    if (count === need && (e >= text.length || !isAlnum(text.charCodeAt(e))) && ibanMod97(text, m.index, e)) {
       out.push({ type: "iban", start: m.index, end: e });
       IBAN_START.lastIndex = e;
     } else {
@@ -251,61 +251,82 @@ const CARD_RUN = /(?<!\d)(?:\d[ -]?){12,}/g;
 const gluedToCard = (c: number): boolean => isWordChar(c) || c === 46 || c === 45 || c === 43;
 const MAX_CARD = 19;
 const MIN_CARD = 12;
+// cardAt's digit counts, kept between calls: a start allocates nothing
+const CARD_ENDS = new Int32Array(MAX_CARD + 1);
 
 /**
- * Each group of a run where a number can start is tried in turn, longest candidate
+ * The groups of a run where a number can start are tried in turn, longest candidate
  * first ("4111 1111 1111 1111 22" still finds the card), and the next try starts after
- * the card found or at the next group: so cards written side by side are each found,
- * and a number that fails never hides the card after it.
+ * the card found or after the groups the failed try looked at: so cards written side
+ * by side are each found, and a number that fails never hides the card after it.
+ *
+ * A number that starts inside a run of evenly written groups passes Luhn one time in
+ * ten ("order 1234 5678 9012 3456"), so inside a run a card may start only where a
+ * number plainly starts: at the run's start, right after a card, right after the
+ * groups of a failed try, or where the separator changes ("2 4012-8888-8888-1881").
+ * Elsewhere only a block of 12 or more digits of its own, or a card in the layout of
+ * its scheme (4-4-4-4, 4-6-5, ...) whose first group does not continue the groups
+ * before it ("2 4111 1111 1111 1111", not "1234 5678 9012 3456 7890").
  */
 function detectCard(text: string, out: Entity[]): void {
   forEachRun(text, CARD_RUN, (groups) => {
-    let cardEnd = -1;
-    // digits tried since the run's start or the last card, before group a
-    let tried = 0;
-    for (let a = 0; a < groups.length; ) {
-      const b = cardAt(text, groups, a, cardEnd === a - 1, tried);
+    // the group where a number may start next, after a card or a failed try
+    let next = 0;
+    const len = (g: number): number => groups[g].e - groups[g].s;
+    for (let a = 0; a < groups.length; a++) {
+      let mode: StartMode;
+      if (a === next || (a + 1 < groups.length && text.charCodeAt(groups[a].s - 1) !== text.charCodeAt(groups[a + 1].s - 1))) mode = "plain";
+      else if (len(a) >= MIN_CARD) mode = "block";
+      else if (len(a) === 4 && len(a - 1) !== 4) mode = "layout";
+      else continue;
+      const b = cardAt(text, groups, a, mode);
       if (b >= 0) {
         out.push({ type: "card", start: groups[a].s, end: groups[b].e });
-        cardEnd = b;
-        tried = 0;
-        a = b + 1;
-      } else {
-        tried += groups[a].e - groups[a].s;
-        a++;
+        next = b + 1;
+        a = b;
+      } else if (mode === "plain") {
+        next = a + 1;
+        for (let n = 0; next < groups.length && (n += groups[next - 1].e - groups[next - 1].s) + groups[next].e - groups[next].s <= MAX_CARD; ) next++;
       }
     }
   });
 }
 
+/** Which candidates a start may have: any, its own group only, or a scheme's layout. */
+type StartMode = "plain" | "block" | "layout";
+// digits per group as card schemes print them: 16 and 19 digits, Amex 15, Diners 14
+const LAYOUTS: readonly (readonly number[])[] = [[4, 4, 4, 4], [4, 4, 4, 4, 3], [4, 6, 5], [4, 6, 4]];
+
 /**
- * The last group of the longest card number that starts at group `a`, or -1. Only the
- * groups within 19 digits of `a` are looked at, so each start costs a bounded amount.
- *
- * A number that starts inside a run of evenly written groups passes Luhn one time in
- * ten ("order 1234 5678 9012 3456"), so inside a run a card may start only where a
- * number plainly starts: right after a card, after a card-length stretch of digits
- * that was tried and failed, as a block of 12 or more digits of its own, or where the
- * separator changes ("2 4012-8888-8888-1881").
+ * The last group of the longest card number that starts at group `a` and that `mode`
+ * allows, or -1. Only the groups within 19 digits of `a` are looked at, and read once
+ * for all candidates, so each start costs a bounded amount.
  */
-function cardAt(text: string, groups: readonly Group[], a: number, afterCard: boolean, tried: number): number {
+function cardAt(text: string, groups: readonly Group[], a: number, mode: StartMode): number {
+  // every issuer prefix starts with 1 to 6: most starts in a run of readings end here
+  const first = text.charCodeAt(groups[a].s);
+  if (first < 49 || first > 54) return -1;
+  if (a === 0 && groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) return -1;
   const last = groups.length - 1;
-  const len = (g: number): number => groups[g].e - groups[g].s;
-  let digits = 0;
-  let b = a;
-  while (b <= last && digits + len(b) <= MAX_CARD) digits += len(b++);
-  for (b--; b >= a && digits >= MIN_CARD; digits -= len(b), b--) {
+  // one kind of separator only: "4111 1111-1111 1111" is not how a card is written
+  const sep = a < last ? text.charCodeAt(groups[a + 1].s - 1) : -1;
+  let sameSep = a;
+  // digits up to the end of each group, and the first six as a number for the issuer
+  let n = 0;
+  let window = 0;
+  let first6 = 0;
+  let read = 0;
+  for (let g = a; g <= last && n + groups[g].e - groups[g].s <= MAX_CARD && (g === a || mode !== "block"); g++) {
+    for (let i = groups[g].s; i < groups[g].e && read < 6; i++, read++) first6 = first6 * 10 + text.charCodeAt(i) - 48;
+    n += groups[g].e - groups[g].s;
+    CARD_ENDS[window++] = n;
+    if (g === sameSep + 1 && text.charCodeAt(groups[g].s - 1) === sep) sameSep = g;
+  }
+  if (n < MIN_CARD) return -1;
+  for (let b = Math.min(a + window - 1, sameSep); b >= a && CARD_ENDS[b - a] >= MIN_CARD; b--) {
     if (b === last && !boundaryAfter(text, groups[b].e)) continue;
-    // one kind of separator only: "4111 1111-1111 1111" is not how a card is written
-    const sep = b > a ? text.charCodeAt(groups[a + 1].s - 1) : -1;
-    let mixed = false;
-    for (let g = a + 2; g <= b && !mixed; g++) mixed = text.charCodeAt(groups[g].s - 1) !== sep;
-    if (mixed) continue;
-    if (a === 0) {
-      if (groups[0].s > 0 && gluedToCard(text.charCodeAt(groups[0].s - 1))) return -1;
-    } else if (!afterCard && tried < MIN_CARD && b > a && text.charCodeAt(groups[a].s - 1) === sep) continue;
-    const d = digitsOf(text, groups[a].s, groups[b].e);
-    if (cardBrand(d) !== undefined && luhnValid(d)) return b;
+    if (mode === "layout" && !LAYOUTS.some((l) => l.length === b - a + 1 && l.every((d, k) => groups[a + k].e - groups[a + k].s === d))) continue;
+    if (cardBrandOf(first6, CARD_ENDS[b - a]) !== undefined && luhnIn(text, groups[a].s, groups[b].e)) return b;
   }
   return -1;
 }
@@ -677,15 +698,20 @@ function replaceCopies(text: string, matcher: Matcher, replacements: readonly st
     which.push(index);
   });
   if (starts.length === 0) return text;
-  const order = starts.map((_, k) => k).sort((x, y) => starts[x] - starts[y] || ends[y] - ends[x]);
-  let out = "";
+  // copies that do not overlap come in order already; only overlapping ones need sorting
+  let sorted = true;
+  for (let k = 1; k < starts.length && sorted; k++) sorted = starts[k] >= ends[k - 1];
+  const order = starts.map((_, k) => k);
+  if (!sorted) order.sort((x, y) => starts[x] - starts[y] || ends[y] - ends[x]);
+  const parts: string[] = [];
   let last = 0;
   for (const k of order) {
     if (starts[k] < last) continue;
-    out += text.slice(last, starts[k]) + replacements[which[k]];
+    parts.push(text.slice(last, starts[k]), replacements[which[k]]);
     last = ends[k];
   }
-  return out + text.slice(last);
+  parts.push(text.slice(last));
+  return parts.join("");
 }
 
 /** Aho-Corasick automaton: every occurrence of any of a set of strings in one pass. */
@@ -696,6 +722,8 @@ class Matcher {
   private readonly root = new Int32Array(128).fill(-1);
   private readonly firstUnit: Int32Array;
   private readonly firstChild: Int32Array;
+  /** 1 where a node has edges in `more`: a failed step elsewhere costs no map lookup. */
+  private readonly branches: Uint8Array;
   private readonly more = new Map<number, number>();
   private readonly depth: Int32Array;
   /** Index of the value that ends at a node, or -1. */
@@ -709,6 +737,7 @@ class Matcher {
     for (const v of values) size += v.length;
     this.firstUnit = new Int32Array(size).fill(-1);
     this.firstChild = new Int32Array(size);
+    this.branches = new Uint8Array(size);
     this.depth = new Int32Array(size);
     this.word = new Int32Array(size).fill(-1);
     this.fail = new Int32Array(size);
@@ -733,7 +762,10 @@ class Matcher {
           else if (this.firstUnit[node] < 0) {
             this.firstUnit[node] = c;
             this.firstChild[node] = child;
-          } else this.more.set(node * 65536 + c, child);
+          } else {
+            this.more.set(node * 65536 + c, child);
+            this.branches[node] = 1;
+          }
         }
         node = child;
       }
@@ -761,7 +793,7 @@ class Matcher {
   private go(node: number, c: number): number {
     if (node === 0 && c < 128) return this.root[c];
     if (this.firstUnit[node] === c) return this.firstChild[node];
-    return this.more.get(node * 65536 + c) ?? -1;
+    return this.branches[node] === 0 ? -1 : (this.more.get(node * 65536 + c) ?? -1);
   }
 
   /** Calls `each(start, end, index)` for every occurrence, in order of end. */

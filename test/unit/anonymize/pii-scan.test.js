@@ -79,8 +79,12 @@ describe("lib/pii-scan", () => {
     assert.deepEqual(found("4111111111111112 4012888888881881"), ["card:4012888888881881"]);
     assert.deepEqual(found("qty 2 4012-8888-8888-1881"), ["card:4012-8888-8888-1881"]);
     assert.deepEqual(found("ref 1234 4012888888881881"), ["card:4012888888881881"]);
+    // a short number, then a card in its scheme's layout, with the same separator
+    assert.deepEqual(found("qty 2 4111 1111 1111 1111"), ["card:4111 1111 1111 1111"]);
+    assert.deepEqual(found("ref 12345 3782 822463 10005"), ["card:3782 822463 10005"]);
     // but a serial's tail is not a card: no new number starts inside one written evenly
     assert.deepEqual(found("order 1234 5678 9012 3456 shipped"), []);
+    assert.deepEqual(found("ids 1234 5678 9012 3456 7890 1234 5678 9012 done"), []);
     // a phone right after a phone
     assert.deepEqual(found("Tel. 030 1234567 030 7654321"), ["phone:030 1234567", "phone:030 7654321"]);
     // a rejected pair of readings does not take the first number of the next pair
