@@ -79,28 +79,21 @@ export function ibanValid(iban: string): boolean {
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(s)) return false;
   const expected = IBAN_LENGTHS[s.slice(0, 2)];
   if (expected === undefined || s.length !== expected) return false;
-  return ibanMod97(s, 0, s.length);
+  return ibanMod97(s);
 }
 
 /**
- * True when the letters and digits of text[start, end) (anything else skipped, any case)
- * leave 1 modulo 97 with their first four moved to the end (ISO 13616). It reads the
- * text in place: the scan checks IBANs written with spaces or dashes without building
- * a string for each candidate. Length and country are the caller's to check.
+ * One step of the ISO 13616 mod-97 check: `rem` followed by the letter or digit `c`
+ * (any case; letters count as two digits, A=10 ... Z=35). An IBAN is valid when its
+ * characters after the first four, then those four, leave 1.
  */
-export function ibanMod97(text: string, start: number, end: number): boolean {
-  // mod 97 piecewise: letters become two digits (A=10 ... Z=35)
-  const add = (rem: number, c: number): number => (c >= 65 ? (rem * 100 + ((c | 32) - 87)) % 97 : (rem * 10 + (c - 48)) % 97);
-  const isAlnum = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+export function mod97Step(rem: number, c: number): number {
+  return c >= 65 ? (rem * 100 + ((c | 32) - 87)) % 97 : (rem * 10 + (c - 48)) % 97;
+}
+
+function ibanMod97(iban: string): boolean {
   let rem = 0;
-  // the first four (country and check digits) count last
-  const head: number[] = [];
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (!isAlnum(c)) continue;
-    if (head.length < 4) head.push(c);
-    else rem = add(rem, c);
-  }
-  for (const c of head) rem = add(rem, c);
-  return head.length === 4 && rem === 1;
+  for (let i = 4; i < iban.length; i++) rem = mod97Step(rem, iban.charCodeAt(i));
+  for (let i = 0; i < 4; i++) rem = mod97Step(rem, iban.charCodeAt(i));
+  return rem === 1;
 }

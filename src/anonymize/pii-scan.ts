@@ -16,7 +16,7 @@
  * every quantifier in a regular expression that can fail part-way is bounded.
  */
 import { isIPv6 } from "node:net";
-import { cardBrandOf, ibanMod97, IBAN_LENGTHS, luhnIn } from "./pii-checksums";
+import { cardBrandOf, IBAN_LENGTHS, luhnIn, mod97Step } from "./pii-checksums";
 
 export const ENTITY_TYPES = ["url", "email", "iban", "card", "mac", "ipv6", "ipv4", "coordinates", "phone"] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
@@ -173,21 +173,24 @@ function detectIban(text: string, out: Entity[]): void {
       continue;
     }
     // count `need` alphanumerics, allowing single spaces or single dashes between groups,
-    // one kind in one IBAN; the check digits are then checked in place
+    // one kind in one IBAN, and check them on the way: no string is built for a candidate
     let e = m.index;
     let count = 0;
     let sep = -1;
+    let rem = 0;
     while (e < text.length && count < need) {
       const c = text.charCodeAt(e);
       if (isAlnum(c)) {
-        count++;
+        if (++count > 4) rem = mod97Step(rem, c);
         e++;
       } else if ((c === 32 || c === 45) && (sep < 0 || c === sep) && count > 0 && e + 1 < text.length && isAlnum(text.charCodeAt(e + 1))) {
         sep = c;
         e++;
       } else break;
     }
-    if (count === need && (e >= text.length || !isAlnum(text.charCodeAt(e))) && ibanMod97(text, m.index, e)) {
+    // the country and check digits count last; the start pattern put them side by side
+    for (let i = m.index; i < m.index + 4; i++) rem = mod97Step(rem, text.charCodeAt(i));
+    if (count === need && (e >= text.length || !isAlnum(text.charCodeAt(e))) && rem === 1) {
       out.push({ type: "iban", start: m.index, end: e });
       IBAN_START.lastIndex = e;
     } else {
@@ -672,6 +675,9 @@ export function replaceEntities(text: string, entities: readonly Entity[], repla
     replacements.push(r);
   }
   if (values.length === 0) return out;
+  // Most texts hold a few values and no copy of them: the native search for each of a
+  // few values is cheaper than building the automaton, and a bounded number of passes.
+  if (values.length <= FEW_VALUES && !values.some((v) => out.includes(v))) return out;
   const matcher = new Matcher(values);
   // Removing a copy can join its neighbours into another copy ("redact"): a few more
   // passes catch those, each as cheap as the first.
@@ -682,6 +688,8 @@ export function replaceEntities(text: string, entities: readonly Entity[], repla
   }
   return out;
 }
+
+const FEW_VALUES = 16;
 
 /**
  * `text` with every copy of a matcher's values replaced, leftmost first and of two
