@@ -468,7 +468,7 @@ function detectIpv4(text: string, out: Entity[]): void {
 // Runs of white space are bounded: two of them on either side of a separator that may
 // itself be a space split a long run of spaces in quadratically many ways. A run of
 // digits is followed only by what cannot be a digit, so giving digits back fails at once.
-const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;\/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/dg;
+const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;\/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
 const COORD_LABELLED = /\b(?:lat|latitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,2}(?:\.\d+)?)["']?\s{0,3}[,;]?\s{0,3}["']?(?:lon|lng|long|longitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,3}(?:\.\d+)?)/dgi;
 const GEO_CONTEXT = /(?:lat|lon|lng|gps|geo|location|loc|position|pos|coord|coordinates|at)\W{0,4}$/i;
 
@@ -481,8 +481,9 @@ function detectCoordinates(text: string, out: Entity[]): void {
     const precise = m[2].length >= 4 && m[5].length >= 4;
     const labelled = m[3] !== undefined || m[6] !== undefined || GEO_CONTEXT.test(text.slice(Math.max(0, m.index - 16), m.index));
     if (Math.abs(lat) > 90 || Math.abs(lon) > 180 || (!precise && !labelled)) {
-      // the second number of a pair that is not one may be the first of the next
-      if (m.indices !== undefined) COORD_PAIR.lastIndex = m.indices[4][0];
+      // the second number of a pair that is not one may be the first of the next; only a
+      // hemisphere, which holds no digit, can follow it in the match
+      COORD_PAIR.lastIndex = m.index + m[0].lastIndexOf(m[4]);
       continue;
     }
     out.push({ type: "coordinates", start: m.index, end: m.index + m[0].length });
