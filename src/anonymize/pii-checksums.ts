@@ -5,11 +5,20 @@
 
 /** Luhn (ISO/IEC 7812-1) over a string of digits only. */
 export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
+  return /^\d+$/.test(digits) && luhnIn(digits, 0, digits.length);
+}
+
+/**
+ * Luhn over the digits of text[start, end), anything else skipped. It reads the text in
+ * place: the scan tries several lengths of one run of digits ("4111 1111 ...") without
+ * building a string for each.
+ */
+export function luhnIn(text: string, start: number, end: number): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
+  for (let i = end - 1; i >= start; i--) {
+    let d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
     if (double) {
       d *= 2;
       if (d > 9) d -= 9;
@@ -22,23 +31,33 @@ export function luhnValid(digits: string): boolean {
 
 /**
  * Issuer prefixes of the card schemes in use (Visa, Mastercard, Amex, Discover, Diners,
- * JCB, UnionPay, Maestro) with their lengths. A 16-digit serial passes Luhn one time
- * in ten; requiring a real issuer prefix and length removes most of those.
+ * JCB, UnionPay, Maestro, UATP) with their lengths. A 16-digit serial passes Luhn one
+ * time in ten; requiring a real issuer prefix and length removes most of those.
  */
 export function cardBrand(digits: string): string | undefined {
-  const n = digits.length;
-  const p2 = Number(digits.slice(0, 2));
-  const p3 = Number(digits.slice(0, 3));
-  const p4 = Number(digits.slice(0, 4));
-  const p6 = Number(digits.slice(0, 6));
-  if (digits[0] === "4" && (n === 13 || n === 16 || n === 19)) return "visa";
+  // every scheme's numbers have 12 digits or more
+  return digits.length < 12 ? undefined : cardBrandOf(Number(digits.slice(0, 6)), digits.length);
+}
+
+/**
+ * The brand of an n-digit card number whose first six digits are `first6`: the scan
+ * tries several lengths of one run of digits, and reads its first digits once.
+ */
+export function cardBrandOf(first6: number, n: number): string | undefined {
+  const p2 = Math.floor(first6 / 10000);
+  const p3 = Math.floor(first6 / 1000);
+  const p4 = Math.floor(first6 / 100);
+  const p1 = Math.floor(first6 / 100000);
+  if (p1 === 4 && (n === 13 || n === 16 || n === 19)) return "visa";
   if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) return "mastercard";
   if ((p2 === 34 || p2 === 37) && n === 15) return "amex";
-  if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) && n >= 16 && n <= 19) return "discover";
+  if ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (first6 >= 622126 && first6 <= 622925)) && n >= 16 && n <= 19) return "discover";
   if (p2 === 62 && n >= 16 && n <= 19) return "unionpay";
   if (((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) && n >= 14 && n <= 19) return "diners";
   if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19) return "jcb";
   if ((p2 === 50 || (p2 >= 56 && p2 <= 69)) && n >= 12 && n <= 19) return "maestro";
+  // UATP (airline cards): prefix 1, always 15 digits
+  if (p1 === 1 && n === 15) return "uatp";
   return undefined;
 }
 
@@ -60,17 +79,21 @@ export function ibanValid(iban: string): boolean {
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(s)) return false;
   const expected = IBAN_LENGTHS[s.slice(0, 2)];
   if (expected === undefined || s.length !== expected) return false;
-  const rearranged = s.slice(4) + s.slice(0, 4);
-  // mod 97 piecewise: letters become two digits (A=10 ... Z=35)
+  return ibanMod97(s);
+}
+
+/**
+ * One step of the ISO 13616 mod-97 check: `rem` followed by the letter or digit `c`
+ * (any case; letters count as two digits, A=10 ... Z=35). An IBAN is valid when its
+ * characters after the first four, then those four, leave 1.
+ */
+export function mod97Step(rem: number, c: number): number {
+  return c >= 65 ? (rem * 100 + ((c | 32) - 87)) % 97 : (rem * 10 + (c - 48)) % 97;
+}
+
+function ibanMod97(iban: string): boolean {
   let rem = 0;
-  for (let i = 0; i < rearranged.length; i++) {
-    const c = rearranged.charCodeAt(i);
-    if (c >= 65) {
-      const v = c - 55;
-      rem = (rem * 100 + v) % 97;
-    } else {
-      rem = (rem * 10 + (c - 48)) % 97;
-    }
-  }
+  for (let i = 4; i < iban.length; i++) rem = mod97Step(rem, iban.charCodeAt(i));
+  for (let i = 0; i < 4; i++) rem = mod97Step(rem, iban.charCodeAt(i));
   return rem === 1;
 }

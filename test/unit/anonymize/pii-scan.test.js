@@ -37,6 +37,12 @@ describe("lib/pii-checksums", () => {
     fc.assert(fc.property(fc.stringMatching(/^\d{1,25}$/), (d) => luhnValid(d) === luhnOracle(d)));
   });
 
+  it("a 15-digit UATP number (issuer prefix 1) is a card; 13 digits starting with 1 are not", () => {
+    for (const c of ["135412345678911", "122000000000003"]) assert.ok(luhnValid(c) && luhnOracle(c) && cardBrand(c) === "uatp", c);
+    assert.equal(cardBrand("1748503543012"), undefined);
+    assert.equal(cardBrand("1354123456789110"), undefined);
+  });
+
   it("IBAN mod-97 agrees with a BigInt oracle on known valid and invalid IBANs", () => {
     for (const i of validIbans) assert.ok(ibanValid(i) && ibanOracle(i), i);
     for (const i of invalidIbans) assert.ok(!ibanValid(i), i);
@@ -60,6 +66,44 @@ describe("lib/pii-scan", () => {
       ["mac", "00:11:22:aa:bb:cc"],
       ["card", "4111-1111-1111-1111"],
     ]);
+  });
+
+  it("judges adjacent candidates each on their own: a found or failed one never hides its neighbour", () => {
+    const found = (text) => scanText(text).map((e) => `${e.type}:${text.slice(e.start, e.end)}`);
+    // Presidio's case: each of the three alone is found
+    assert.deepEqual(found("4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881"), ["card:4012888888881881", "card:4012-8888-8888-1881", "card:4012 8888 8888 1881"]);
+    assert.deepEqual(found("4111111111111111 4012-8888-8888-1881"), ["card:4111111111111111", "card:4012-8888-8888-1881"]);
+    assert.deepEqual(found("4111 1111 1111 1111 4012 8888 8888 1881"), ["card:4111 1111 1111 1111", "card:4012 8888 8888 1881"]);
+    // a failed card-length number before a card, with the same or another separator
+    assert.deepEqual(found("4111 1111 1111 1112 4012 8888 8888 1881"), ["card:4012 8888 8888 1881"]);
+    assert.deepEqual(found("4111111111111112 4012888888881881"), ["card:4012888888881881"]);
+    assert.deepEqual(found("qty 2 4012-8888-8888-1881"), ["card:4012-8888-8888-1881"]);
+    assert.deepEqual(found("ref 1234 4012888888881881"), ["card:4012888888881881"]);
+    // a short number, then a card in its scheme's layout, with the same separator
+    assert.deepEqual(found("qty 2 4111 1111 1111 1111"), ["card:4111 1111 1111 1111"]);
+    assert.deepEqual(found("ref 12345 3782 822463 10005"), ["card:3782 822463 10005"]);
+    // but a serial's tail is not a card: no new number starts inside one written evenly
+    assert.deepEqual(found("order 1234 5678 9012 3456 shipped"), []);
+    assert.deepEqual(found("ids 1234 5678 9012 3456 7890 1234 5678 9012 done"), []);
+    // a phone right after a phone
+    assert.deepEqual(found("Tel. 030 1234567 030 7654321"), ["phone:030 1234567", "phone:030 7654321"]);
+    // a rejected pair of readings does not take the first number of the next pair
+    assert.deepEqual(found("readings 21.500, 52.5200, 13.4050"), ["coordinates:52.5200, 13.4050"]);
+  });
+
+  it("finds a UATP card, an email under a punycode TLD, an IBAN written with dashes", () => {
+    const found = (text) => scanText(text).map((e) => `${e.type}:${text.slice(e.start, e.end)}`);
+    assert.deepEqual(found("card 135412345678911 on file"), ["card:135412345678911"]);
+    assert.deepEqual(found("mail a@xn--d1acufc.xn--p1ai or user@xn--80ak6aa92e.com"), ["email:a@xn--d1acufc.xn--p1ai", "email:user@xn--80ak6aa92e.com"]);
+    assert.deepEqual(found("iban AL47-2121-1009-0000-0002-3569-8741."), ["iban:AL47-2121-1009-0000-0002-3569-8741"]);
+    // one kind of separator, as a person writes it
+    assert.deepEqual(found("AL47-2121 1009-0000-0002-3569-8741 AL47/2121/1009/0000/0002/3569/8741"), []);
+  });
+
+  it("does not report the broadcast or the all-zero MAC: no one's address", () => {
+    const found = (text) => scanText(text).map((e) => `${e.type}:${text.slice(e.start, e.end)}`);
+    assert.deepEqual(found("dst FF:FF:FF:FF:FF:FF src 00:00:00:00:00:00 mac ffff.ffff.ffff"), []);
+    assert.deepEqual(found("dst ff:ff:ff:ff:ff:fe"), ["mac:ff:ff:ff:ff:ff:fe"]);
   });
 
   it("only reports the types asked for", () => {
