@@ -50,7 +50,17 @@ const isWordChar = (c: number): boolean => isAlnum(c) || c === 95;
 const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 /** The characters of a regular expression's `\s`. */
 const isSpace = (c: number): boolean =>
-  (c >= 9 && c <= 13) || c === 32 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+  (c >= 9 && c <= 13) ||
+  c === 32 ||
+  c === 0xa0 ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  c === 0x3000 ||
+  c === 0xfeff;
 
 /** True when position i does not continue a word or a number ("1234-5"). */
 function boundaryAfter(text: string, i: number): boolean {
@@ -62,7 +72,8 @@ function boundaryAfter(text: string, i: number): boolean {
 }
 
 // ---------------------------------------------------------------- email
-const isLocalChar = (c: number): boolean => isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45; // . _ % + -
+// . _ % + -
+const isLocalChar = (c: number): boolean => isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
 const isDomainChar = (c: number): boolean => isAlnum(c) || c === 46 || c === 45; // . -
 
 function detectEmail(text: string, out: Entity[]): void {
@@ -82,18 +93,45 @@ function detectEmail(text: string, out: Entity[]): void {
 }
 
 // the top-level label is letters, or an internationalized one in its ASCII form (xn--p1ai)
-const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])$/;
+const DOMAIN =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])$/;
 function validDomain(d: string): boolean {
   return DOMAIN.test(d);
 }
 
 // ---------------------------------------------------------------- url
-const SCHEMES = new Set(["http", "https", "ftp", "ftps", "sftp", "ws", "wss", "mqtt", "mqtts", "coap", "coaps", "rtsp", "rtmp"]);
+const SCHEMES = new Set([
+  "http",
+  "https",
+  "ftp",
+  "ftps",
+  "sftp",
+  "ws",
+  "wss",
+  "mqtt",
+  "mqtts",
+  "coap",
+  "coaps",
+  "rtsp",
+  "rtmp",
+]);
 const LONGEST_SCHEME = 5;
 // < > " ' ` { } | \ ^ and white space end a URL
-const isUrlStop = (c: number): boolean => isSpace(c) || c === 60 || c === 62 || c === 34 || c === 39 || c === 96 || c === 123 || c === 125 || c === 124 || c === 92 || c === 94;
+const isUrlStop = (c: number): boolean =>
+  isSpace(c) ||
+  c === 60 ||
+  c === 62 ||
+  c === 34 ||
+  c === 39 ||
+  c === 96 ||
+  c === 123 ||
+  c === 125 ||
+  c === 124 ||
+  c === 92 ||
+  c === 94;
 // . , ; : ! ? ' " ) ] at the end belong to the sentence
-const isTrailing = (c: number): boolean => c === 46 || c === 44 || c === 59 || c === 58 || c === 33 || c === 63 || c === 39 || c === 34 || c === 41 || c === 93;
+const isTrailing = (c: number): boolean =>
+  c === 46 || c === 44 || c === 59 || c === 58 || c === 33 || c === 63 || c === 39 || c === 34 || c === 41 || c === 93;
 const WWW = /www\./gi;
 
 function detectUrl(text: string, out: Entity[]): void {
@@ -103,7 +141,11 @@ function detectUrl(text: string, out: Entity[]): void {
     let s = i;
     while (s > 0 && i - s <= LONGEST_SCHEME && isAlpha(text.charCodeAt(s - 1))) s--;
     let e = i + 3;
-    if (i - s <= LONGEST_SCHEME && SCHEMES.has(text.slice(s, i).toLowerCase()) && (s === 0 || !isWordChar(text.charCodeAt(s - 1)))) {
+    if (
+      i - s <= LONGEST_SCHEME &&
+      SCHEMES.has(text.slice(s, i).toLowerCase()) &&
+      (s === 0 || !isWordChar(text.charCodeAt(s - 1)))
+    ) {
       e = urlEnd(text, e);
       if (e > i + 3) out.push({ type: "url", start: s, end: e });
     }
@@ -183,7 +225,13 @@ function detectIban(text: string, out: Entity[]): void {
       if (isAlnum(c)) {
         if (++count > 4) rem = mod97Step(rem, c);
         e++;
-      } else if ((c === 32 || c === 45) && (sep < 0 || c === sep) && count > 0 && e + 1 < text.length && isAlnum(text.charCodeAt(e + 1))) {
+      } else if (
+        (c === 32 || c === 45) &&
+        (sep < 0 || c === sep) &&
+        count > 0 &&
+        e + 1 < text.length &&
+        isAlnum(text.charCodeAt(e + 1))
+      ) {
         sep = c;
         e++;
       } else break;
@@ -278,7 +326,11 @@ function detectCard(text: string, out: Entity[]): void {
     const len = (g: number): number => groups[g].e - groups[g].s;
     for (let a = 0; a < groups.length; a++) {
       let mode: StartMode;
-      if (a === next || (a + 1 < groups.length && text.charCodeAt(groups[a].s - 1) !== text.charCodeAt(groups[a + 1].s - 1))) mode = "plain";
+      if (
+        a === next ||
+        (a + 1 < groups.length && text.charCodeAt(groups[a].s - 1) !== text.charCodeAt(groups[a + 1].s - 1))
+      )
+        mode = "plain";
       else if (len(a) >= MIN_CARD) mode = "block";
       else if (len(a) === 4 && len(a - 1) !== 4) mode = "layout";
       else continue;
@@ -289,7 +341,12 @@ function detectCard(text: string, out: Entity[]): void {
         a = b;
       } else if (mode === "plain") {
         next = a + 1;
-        for (let n = 0; next < groups.length && (n += groups[next - 1].e - groups[next - 1].s) + groups[next].e - groups[next].s <= MAX_CARD; ) next++;
+        for (
+          let n = 0;
+          next < groups.length &&
+          (n += groups[next - 1].e - groups[next - 1].s) + groups[next].e - groups[next].s <= MAX_CARD;
+        )
+          next++;
       }
     }
   });
@@ -298,7 +355,12 @@ function detectCard(text: string, out: Entity[]): void {
 /** Which candidates a start may have: any, its own group only, or a scheme's layout. */
 type StartMode = "plain" | "block" | "layout";
 // digits per group as card schemes print them: 16 and 19 digits, Amex 15, Diners 14
-const LAYOUTS: readonly (readonly number[])[] = [[4, 4, 4, 4], [4, 4, 4, 4, 3], [4, 6, 5], [4, 6, 4]];
+const LAYOUTS: readonly (readonly number[])[] = [
+  [4, 4, 4, 4],
+  [4, 4, 4, 4, 3],
+  [4, 6, 5],
+  [4, 6, 4],
+];
 
 /**
  * The last group of the longest card number that starts at group `a` and that `mode`
@@ -328,7 +390,11 @@ function cardAt(text: string, groups: readonly Group[], a: number, mode: StartMo
   if (n < MIN_CARD) return -1;
   for (let b = Math.min(a + window - 1, sameSep); b >= a && CARD_ENDS[b - a] >= MIN_CARD; b--) {
     if (b === last && !boundaryAfter(text, groups[b].e)) continue;
-    if (mode === "layout" && !LAYOUTS.some((l) => l.length === b - a + 1 && l.every((d, k) => groups[a + k].e - groups[a + k].s === d))) continue;
+    if (
+      mode === "layout" &&
+      !LAYOUTS.some((l) => l.length === b - a + 1 && l.every((d, k) => groups[a + k].e - groups[a + k].s === d))
+    )
+      continue;
     if (cardBrandOf(first6, CARD_ENDS[b - a]) !== undefined && luhnIn(text, groups[a].s, groups[b].e)) return b;
   }
   return -1;
@@ -345,13 +411,25 @@ const MAC_CONTEXT = /(?:mac|bssid|hwaddr|ether|eui)\W{0,3}(?:addr(?:ess)?\W{0,3}
  * Tries a sticky pattern `back` characters before each `sep`: separators are rare in
  * text, hex letters are not, so this looks at far fewer places than a global regex.
  */
-function findAround(text: string, sep: string, back: number, re: RegExp, accept: (s: number, e: number) => boolean, out: Entity[]): void {
+function findAround(
+  text: string,
+  sep: string,
+  back: number,
+  re: RegExp,
+  accept: (s: number, e: number) => boolean,
+  out: Entity[],
+): void {
   const code = sep.charCodeAt(0);
   let i = text.indexOf(sep, back);
   while (i >= 0) {
     const s = i - back;
     // most separators are in times, dates and sentences: test a few characters before the regex
-    if (!isHex(text.charCodeAt(i - 1)) || !isHex(text.charCodeAt(i + 1)) || text.charCodeAt(i + back + 1) !== code || (back === 2 && text.charCodeAt(i + 6) !== code)) {
+    if (
+      !isHex(text.charCodeAt(i - 1)) ||
+      !isHex(text.charCodeAt(i + 1)) ||
+      text.charCodeAt(i + back + 1) !== code ||
+      (back === 2 && text.charCodeAt(i + 6) !== code)
+    ) {
       i = text.indexOf(sep, i + 1);
       continue;
     }
@@ -378,7 +456,15 @@ function detectMac(text: string, out: Entity[]): void {
   findAround(text, ":", 2, MAC_SEPARATED, someones, out);
   findAround(text, "-", 2, MAC_SEPARATED, someones, out);
   // 1234.5678.9abc (Cisco style); all-digit triples are more often versions or readings
-  findAround(text, ".", 4, MAC_DOTTED, (s, e) => someones(s, e) && (/[A-Fa-f]/.test(text.slice(s, e)) || MAC_CONTEXT.test(text.slice(Math.max(0, s - 16), s))), out);
+  findAround(
+    text,
+    ".",
+    4,
+    MAC_DOTTED,
+    (s, e) =>
+      someones(s, e) && (/[A-Fa-f]/.test(text.slice(s, e)) || MAC_CONTEXT.test(text.slice(Math.max(0, s - 16), s))),
+    out,
+  );
   MAC_BARE.lastIndex = 0;
   for (let m = MAC_BARE.exec(text); m !== null; m = MAC_BARE.exec(text)) {
     const end = m.index + m[0].length;
@@ -445,14 +531,16 @@ function detectIpv6(text: string, out: Entity[]): void {
         if (z) end += z[0].length;
       }
       const after = end < text.length ? text.charCodeAt(end) : 32;
-      if (cand.length >= 2 && cand.length <= LONGEST_IPV6 && !isWordChar(after) && isIPv6(cand)) out.push({ type: "ipv6", start: s, end });
+      if (cand.length >= 2 && cand.length <= LONGEST_IPV6 && !isWordChar(after) && isIPv6(cand))
+        out.push({ type: "ipv6", start: s, end });
     }
     i = text.indexOf(":", e);
   }
 }
 
 // ---------------------------------------------------------------- ipv4
-const IPV4 = /(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)){3}(?!\w|\.\d)/g;
+const IPV4 =
+  /(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|0?[1-9]?\d)){3}(?!\w|\.\d)/g;
 // "firmware 1.2.3.4" is a version, not an address
 const VERSION_CONTEXT = /\b(?:version|ver|firmware|fw|release|build|sw|v)[\s:=]{0,3}$/i;
 
@@ -468,8 +556,10 @@ function detectIpv4(text: string, out: Entity[]): void {
 // Runs of white space are bounded: two of them on either side of a separator that may
 // itself be a space split a long run of spaces in quadratically many ways. A run of
 // digits is followed only by what cannot be a digit, so giving digits back fails at once.
-const COORD_PAIR = /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;\/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
-const COORD_LABELLED = /\b(?:lat|latitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,2}(?:\.\d+)?)["']?\s{0,3}[,;]?\s{0,3}["']?(?:lon|lng|long|longitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,3}(?:\.\d+)?)/dgi;
+const COORD_PAIR =
+  /(?<![\w.])([-+]?\d{1,2}\.(\d{2,}))(?:\s?°\s?([NSns]))?\s{0,3}[,;/ ]\s{0,3}([-+]?\d{1,3}\.(\d{2,}))(?:\s?°\s?([EWew]))?(?!\w|\.\d)/g;
+const COORD_LABELLED =
+  /\b(?:lat|latitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,2}(?:\.\d+)?)["']?\s{0,3}[,;]?\s{0,3}["']?(?:lon|lng|long|longitude)\b["']?\s{0,3}[:=]\s{0,3}([-+]?\d{1,3}(?:\.\d+)?)/dgi;
 const GEO_CONTEXT = /(?:lat|lon|lng|gps|geo|location|loc|position|pos|coord|coordinates|at)\W{0,4}$/i;
 
 function detectCoordinates(text: string, out: Entity[]): void {
@@ -479,7 +569,8 @@ function detectCoordinates(text: string, out: Entity[]): void {
     const lon = Number(m[4]);
     // three-decimal readings ("21.500, 40.250") are common: bare pairs need 4 decimals, a label or a hemisphere
     const precise = m[2].length >= 4 && m[5].length >= 4;
-    const labelled = m[3] !== undefined || m[6] !== undefined || GEO_CONTEXT.test(text.slice(Math.max(0, m.index - 16), m.index));
+    const labelled =
+      m[3] !== undefined || m[6] !== undefined || GEO_CONTEXT.test(text.slice(Math.max(0, m.index - 16), m.index));
     if (Math.abs(lat) > 90 || Math.abs(lon) > 180 || (!precise && !labelled)) {
       // the second number of a pair that is not one may be the first of the next; only a
       // hemisphere, which holds no digit, can follow it in the match
@@ -497,10 +588,11 @@ function detectCoordinates(text: string, out: Entity[]): void {
 
 // ---------------------------------------------------------------- phone
 // 7 or more digits in groups joined by one or two of: space, tab ( ) . / -
-const PHONE_RUN = /(?<!\d)(?:\d[ \t().\/-]{0,2}){7,}/g;
+const PHONE_RUN = /(?<!\d)(?:\d[ \t()./-]{0,2}){7,}/g;
 const gluedToPhone = (c: number): boolean => isWordChar(c) || c === 64 || c === 46 || c === 47 || c === 58 || c === 45;
-const PHONE_CONTEXT = /\b(?:tel|phone|call|mobile|mob|cell|fax|sms|whatsapp|ph|telefon|handy|rufnummer|contact|number|nr|no)\b/i;
-const DATE_INSIDE = /\b\d{4}[-\/.]\d{1,2}[-\/.]\d{1,2}\b|\b\d{1,2}[-\/.]\d{1,2}[-\/.]\d{2,4}\b/;
+const PHONE_CONTEXT =
+  /\b(?:tel|phone|call|mobile|mob|cell|fax|sms|whatsapp|ph|telefon|handy|rufnummer|contact|number|nr|no)\b/i;
+const DATE_INSIDE = /\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b/;
 const MAX_PHONE = 17;
 const MIN_PHONE = 7;
 
@@ -536,7 +628,13 @@ function detectPhone(text: string, out: Entity[]): void {
           const end = groups[b].e;
           let after = end;
           if (text.charCodeAt(after) === 41 && hasCharIn(text, 40, start + 1, end)) after++;
-          if (b === last && (!boundaryAfter(text, after) || text[after] === "@" || (text[after] === "/" && isDigit(text.charCodeAt(after + 1))))) continue;
+          if (
+            b === last &&
+            (!boundaryAfter(text, after) ||
+              text[after] === "@" ||
+              (text[after] === "/" && isDigit(text.charCodeAt(after + 1))))
+          )
+            continue;
           if (b < last && text[end] !== " " && text[end] !== "\t") continue;
           if (phoneLike(text.slice(start, end), text, start)) {
             out.push({ type: "phone", start, end });
@@ -555,7 +653,8 @@ function detectPhone(text: string, out: Entity[]): void {
  * rejects most dates, readings and serials before any string is built.
  */
 function plausibleShape(text: string, start: number, groups: Group[], a: number, b: number): boolean {
-  if (text.charCodeAt(start) === 43 || text.charCodeAt(start + 1) === 43 || text.charCodeAt(groups[a].s) === 48) return true;
+  if (text.charCodeAt(start) === 43 || text.charCodeAt(start + 1) === 43 || text.charCodeAt(groups[a].s) === 48)
+    return true;
   const len = (g: number): number => groups[g].e - groups[g].s;
   const n = b - a + 1;
   if (n === 1) return len(a) === 10;
@@ -579,7 +678,11 @@ function phoneLike(cand: string, text: string, start: number): boolean {
     // 00 + country code, the international prefix dialled from most countries
     plausible = digits[2] !== "0" && n >= 10 && n <= 17;
     needsContext = groups.length < 2;
-  } else if ((shape === "3-3-4" || shape === "1-3-3-4") && /^1?[2-9]\d\d[2-9]/.test(digits) && (n === 10 || digits[0] === "1")) {
+  } else if (
+    (shape === "3-3-4" || shape === "1-3-3-4") &&
+    /^1?[2-9]\d\d[2-9]/.test(digits) &&
+    (n === 10 || digits[0] === "1")
+  ) {
     // North American: (NXX) NXX-XXXX, NXX-NXX-XXXX, NXX.NXX.XXXX, 1-NXX-NXX-XXXX
     plausible = !cand.includes(".") || /^(?:1\.)?\d{3}\.\d{3}\.\d{4}$/.test(cand);
   } else if (shape === "10" && /^[2-9]\d\d[2-9]/.test(digits)) {
@@ -587,13 +690,14 @@ function phoneLike(cand: string, text: string, start: number): boolean {
     needsContext = true;
   } else if (digits[0] === "0" && n >= 9 && n <= 12 && !cand.includes(".")) {
     // national numbers with a trunk 0 (most of Europe, Asia, Australia); dotted ones are dates
-    plausible = groups.length === 1 || (groups[0].length >= 2 && groups[0].length <= 5 && groups.every((x) => x.length >= 2));
+    plausible =
+      groups.length === 1 || (groups[0].length >= 2 && groups[0].length <= 5 && groups.every((x) => x.length >= 2));
     needsContext = groups.length === 1;
   } else {
     return false;
   }
   if (!plausible) return false;
-  if (/\s{2,}|[-.\/]{2,}/.test(cand) || DATE_INSIDE.test(cand)) return false;
+  if (/\s{2,}|[-./]{2,}/.test(cand) || DATE_INSIDE.test(cand)) return false;
   return !needsContext || PHONE_CONTEXT.test(text.slice(Math.max(0, start - 24), start));
 }
 
@@ -654,7 +758,11 @@ function merge(sorted: readonly Entity[], found: readonly Entity[]): Entity[] {
  * the detector did not report it): once a value is known to be personal data, no copy
  * of it stays in the output.
  */
-export function replaceEntities(text: string, entities: readonly Entity[], replace: (entity: Entity, value: string) => string): string {
+export function replaceEntities(
+  text: string,
+  entities: readonly Entity[],
+  replace: (entity: Entity, value: string) => string,
+): string {
   if (entities.length === 0) return text;
   let out = "";
   let last = 0;
@@ -816,7 +924,8 @@ class Matcher {
         next = this.go(node, c);
       }
       node = next < 0 ? 0 : next;
-      for (let t = this.word[node] >= 0 ? node : this.dict[node]; t !== 0; t = this.dict[t]) each(j + 1 - this.depth[t], j + 1, this.word[t]);
+      for (let t = this.word[node] >= 0 ? node : this.dict[node]; t !== 0; t = this.dict[t])
+        each(j + 1 - this.depth[t], j + 1, this.word[t]);
     }
   }
 }

@@ -12,7 +12,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   // Another realm's Object.prototype has no prototype itself and its constructor is that realm's Object.
   if (Object.getPrototypeOf(proto) !== null) return false;
   const ctor: unknown = Object.getOwnPropertyDescriptor(proto, "constructor")?.value;
-  return typeof ctor === "function" && ctor.name === "Object" && Object.prototype.toString.call(v) === "[object Object]";
+  return (
+    typeof ctor === "function" && ctor.name === "Object" && Object.prototype.toString.call(v) === "[object Object]"
+  );
 }
 
 /** Own-property test that a key named `hasOwnProperty` or a null prototype cannot fool. */

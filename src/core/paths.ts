@@ -167,7 +167,12 @@ export function formatKeys(keys: readonly Key[]): string {
 export type Container = Record<string, unknown> | unknown[];
 
 const OBJECT_TAG = "[object Object]";
-const COLLECTION_TAGS: ReadonlySet<string> = new Set(["[object Map]", "[object Set]", "[object WeakMap]", "[object WeakSet]"]);
+const COLLECTION_TAGS: ReadonlySet<string> = new Set([
+  "[object Map]",
+  "[object Set]",
+  "[object WeakMap]",
+  "[object WeakSet]",
+]);
 
 /**
  * What a path can step into: an array, or an object whose own keys are its data (a JSON

@@ -51,6 +51,7 @@ let run = 0;
  * it. A subject that is missing (not a string or number, or empty) is no such error: the
  * gate blocks it with no-subject.
  */
+// eslint-disable-next-line no-control-regex -- these are the characters the test is about
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 function subjectRefused(v) {

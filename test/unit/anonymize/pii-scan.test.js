@@ -164,7 +164,7 @@ describe("lib/pii-scan", () => {
   const pieces = fc.oneof(
     fc.string(),
     fc.constantFrom(...Object.values(VALID).flat(), ...NEAR_MISSES, " ", "\n", ":", "@", ".", "-", "://", "+", "(", ")", "%", "°", "lat=", "tel ", "mac "),
-    fc.stringMatching(/^[\d .:+()\/-]{1,30}$/),
+    fc.stringMatching(/^[\d .:+()/-]{1,30}$/),
     fc.stringMatching(/^[0-9a-fA-F:.-]{1,40}$/),
     fc.string({ unit: "binary", maxLength: 8 }),
   );
