@@ -1,7 +1,8 @@
 /**
  * A consent store: the in-memory index (consent.ts) kept in step with a backend that
  * makes each change durable first. `file`: the journal (consent-journal.ts); `memory`:
- * nothing survives a restart (tests, demos). The manager and the gate use only the
+ * nothing survives a restart (tests, demos); `redis`: a stream shared by several instances
+ * (redis-backend.ts). The manager and the gate use only the
  * methods of this class, reached through the store config node.
  */
 import {
@@ -15,6 +16,7 @@ import {
   type PurposeState,
 } from "./consent";
 import { Journal, JournalChangedError, type LoadReport } from "./consent-journal";
+import { RedisJournal } from "./redis-backend";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -34,7 +36,16 @@ export function journalPath(userDir: string | undefined, file: string, nodeId: s
   return path.isAbsolute(name) ? name : path.join(base, name);
 }
 
-export type Backend = "file" | "memory";
+export type Backend = "file" | "memory" | "redis";
+
+/** Where the redis backend connects (redis-backend.ts). */
+export interface RedisOptions {
+  url: string;
+  prefix?: string;
+  username?: string;
+  password?: string;
+  maxLagMs?: number;
+}
 
 export interface ConsentStoreOptions {
   backend: Backend;
@@ -50,6 +61,8 @@ export interface ConsentStoreOptions {
   warn?: (text: string) => void;
   /** How often the journal file is checked between writes (tests); default 2000 ms. */
   watchIntervalMs?: number;
+  /** The redis backend's server and keys. */
+  redis?: RedisOptions;
 }
 
 /** Told when a running store becomes unavailable: the full reason, and a few words for a node status. */
@@ -63,6 +76,8 @@ export class ConsentStore {
   readonly index: ConsentIndex;
   readonly backend: Backend;
   private journal: Journal | undefined;
+  private redis: RedisJournal | undefined;
+  private readonly availableListeners = new Set<() => void>();
   private readonly history = new Map<string, ConsentReceipt[]>();
   private failure: string | undefined;
   private appendsSinceCheck = 0;
@@ -77,6 +92,18 @@ export class ConsentStore {
     this.retainDays = options.retainDays ?? 0;
     this.warn = options.warn ?? (() => undefined);
     this.index = new ConsentIndex({ purposes: options.purposes, now: options.now, newId: options.newId });
+    if (options.backend === "redis") {
+      if (!options.redis) this.failure = "no Redis URL configured";
+      else {
+        this.redis = new RedisJournal({
+          ...options.redis,
+          warn: options.warn,
+          onRecord: (record) => this.applyRecord(record, undefined),
+          onUnavailable: (reason, short) => this.tellUnavailable(new Error(reason), short),
+          onAvailable: () => this.tellAvailable(),
+        });
+      }
+    }
     if (options.backend === "file") {
       try {
         if (!options.file) throw new Error("no journal file configured");
@@ -105,7 +132,28 @@ export class ConsentStore {
   /** Why the store cannot be used, or undefined when it can. */
   get unavailable(): string | undefined {
     if (this.failure) return this.failure;
-    return this.journal?.error?.message;
+    return this.journal?.error?.message ?? this.redis?.unavailable;
+  }
+
+  /** Resolves when a redis store has loaded the stream (or failed to); at once for the others. */
+  get loaded(): Promise<void> {
+    return this.redis?.loaded ?? Promise.resolve();
+  }
+
+  /** Calls `listener` when a store that was unavailable (redis) is available again. */
+  onAvailable(listener: () => void): () => void {
+    this.availableListeners.add(listener);
+    return () => this.availableListeners.delete(listener);
+  }
+
+  private tellAvailable(): void {
+    for (const listener of [...this.availableListeners]) {
+      try {
+        listener();
+      } catch (e) {
+        this.warn(`consent store: a status listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   /**
@@ -117,8 +165,9 @@ export class ConsentStore {
     return () => this.listeners.delete(listener);
   }
 
-  private tellUnavailable(error: Error): void {
-    const short = error instanceof JournalChangedError ? `journal ${error.what}` : "journal write failed";
+  private tellUnavailable(error: Error, redisShort?: string): void {
+    const fileShort = error instanceof JournalChangedError ? `journal ${error.what}` : "journal write failed";
+    const short = redisShort ?? fileShort;
     for (const listener of [...this.listeners]) {
       try {
         listener(error.message, short);
@@ -136,6 +185,7 @@ export class ConsentStore {
   /** The gate's question, from memory. */
   check(subject: string, purpose: string): ConsentEntry | BlockReason {
     if (this.failure !== undefined || (this.journal !== undefined && this.journal.error !== undefined)) return "store-unavailable";
+    if (this.redis !== undefined && this.redis.unavailable !== undefined) return "store-unavailable";
     return this.index.check(subject, purpose);
   }
 
@@ -196,6 +246,9 @@ export class ConsentStore {
         this.appendsSinceCheck = 0;
         this.compactIfNeeded();
       }
+    } else if (this.redis) {
+      // Applied to the index by the stream reader, in stream order, before this resolves.
+      await this.redis.append(record);
     } else {
       this.applyRecord(record, undefined);
     }
@@ -231,6 +284,7 @@ export class ConsentStore {
   /** Every receipt of a subject, oldest first. */
   receiptsOf(subject: string): Promise<ConsentReceipt[]> {
     if (this.journal) return this.journal.readSubject(subject);
+    if (this.redis) return this.redis.readSubject(subject);
     return Promise.resolve((this.history.get(subject) ?? []).map((r) => ({ ...r })));
   }
 
@@ -278,7 +332,13 @@ export class ConsentStore {
   }
 
   async close(): Promise<void> {
+    // First: nothing may pass a gate while the backend closes.
+    this.failure = "store closed";
     this.listeners.clear();
+    this.availableListeners.clear();
+    const r = this.redis;
+    this.redis = undefined;
+    if (r) await r.close();
     const j = this.journal;
     this.journal = undefined;
     this.failure = "store closed";

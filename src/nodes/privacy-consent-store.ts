@@ -13,10 +13,13 @@ interface StoreConfig {
   file: string;
   purposes: PurposeDef[];
   retainDays: number;
+  redisUrl: string;
+  redisPrefix: string;
+  maxLagSeconds: number;
 }
 
 const SCHEMA = Joi.object<StoreConfig>({
-  backend: Joi.string().valid("file", "memory").default("file"),
+  backend: Joi.string().valid("file", "memory", "redis").default("file"),
   file: Joi.string().trim().allow("").max(1000).default(""),
   purposes: Joi.array()
     .items(
@@ -32,6 +35,11 @@ const SCHEMA = Joi.object<StoreConfig>({
     .unique("id")
     .default([]),
   retainDays: Joi.number().integer().min(0).max(36500).empty("").default(0),
+  redisUrl: Joi.string().trim().allow("").max(2000).pattern(/^rediss?:\/\//).default("")
+    .when("backend", { is: "redis", then: Joi.string().trim().required() }),
+  redisPrefix: Joi.string().allow("").max(200).default(""),
+  // How far behind the shared stream an instance's index may be before its gates block.
+  maxLagSeconds: Joi.number().min(0.2).max(60).empty("").default(3),
 });
 
 export = function (RED: RedAPI) {
@@ -52,12 +60,34 @@ export = function (RED: RedAPI) {
       owner: node.name ? `${node.name} (${node.id})` : node.id,
       retainDays: config.retainDays,
       warn: (text) => node.warn(text),
+      redis:
+        config.backend === "redis"
+          ? {
+              url: config.redisUrl,
+              prefix: config.redisPrefix || undefined,
+              username: node.credentials?.username,
+              password: node.credentials?.password,
+              maxLagMs: Math.round(config.maxLagSeconds * 1000),
+            }
+          : undefined,
     });
     node.consentStore = store;
     // A config node has no place on the canvas; its status still reaches Status nodes
     // and the editor's config list, and the gates and managers using it show it too.
-    const reason = store.unavailable;
-    if (reason) {
+    const reason = config.backend === "redis" ? undefined : store.unavailable;
+    if (config.backend === "redis") {
+      // Loading from Redis is asynchronous; until then gates block with store-unavailable.
+      node.status({ fill: "yellow", shape: "ring", text: "connecting to redis" });
+      void store.loaded.then(() => {
+        // The URL may hold a password (redis://user:pass@host): never logged.
+        const where = config.redisUrl.replace(/\/\/[^@/]*@/, "//");
+        if (!store.unavailable) node.log(`loaded ${store.index.subjectCount} subjects from ${where}`);
+      });
+      store.onAvailable(() => {
+        node.consentStoreError = undefined;
+        node.status({ fill: "green", shape: "dot", text: "redis" });
+      });
+    } else if (reason) {
       node.consentStoreError = reason;
       node.error(`consent store unavailable: ${reason}`);
       node.status({ fill: "red", shape: "ring", text: "unavailable" });
@@ -74,5 +104,7 @@ export = function (RED: RedAPI) {
       node.status({});
     });
   }
-  RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore);
+  RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore, {
+    credentials: { username: { type: "text" }, password: { type: "password" } },
+  });
 };

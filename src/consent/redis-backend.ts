@@ -1,0 +1,402 @@
+/**
+ * The consent store's `redis` backend: the journal kept in a Redis Stream that several
+ * Node-RED instances share, each with its own in-memory index (the gate never asks Redis).
+ *
+ * - Layout, for a key prefix P: `P journal` is a Stream whose entries have one field,
+ *   `line`, holding a journal line exactly as the file journal writes it (without the
+ *   newline), so fields, chains and signatures carried by lines travel unchanged;
+ *   `P receipts` is a hash receiptId -> stream id (idempotency); `P format` holds the
+ *   header line the file journal starts with.
+ * - An append is one Lua script (atomic on the server): when the first receipt id of the
+ *   line is already in `P receipts`, it answers the stream id it has, otherwise XADD and
+ *   HSET. A retry after a lost reply therefore never duplicates a receipt. With
+ *   `appendfsync always` Redis writes the AOF before it replies, so an acknowledged
+ *   receipt survives a crash of Redis.
+ * - Order: the index is changed only by the tail reader (XREAD BLOCK from the last id it
+ *   applied), on every instance, own writes included; so every instance applies the same
+ *   receipts in the same (stream) order, and the last one in the stream wins everywhere.
+ *   An append resolves once the reader has applied its entry (a query right after sees it).
+ * - Lag: a reader whose connection is down makes the backend unavailable at once. Beyond
+ *   that, the reader knows when it was last caught up (an XREAD that came back empty or
+ *   with less than a full batch). When that is more than maxLagMs ago (Redis unreachable,
+ *   a hung connection, a reader falling behind), the backend is unavailable and gates
+ *   block with store-unavailable; it is available again as soon as the reader catches up.
+ * - Recovery: node-redis reconnects by itself; the reader resumes from its last applied id
+ *   (nothing lost, nothing applied twice). A stream that went back (Redis restarted without
+ *   its data) makes the backend unavailable for good: acknowledged receipts are missing.
+ */
+import { createClient, type RedisClientType } from "redis";
+import { parseJournalLine, type JournalRecord, type ConsentReceipt } from "./consent";
+import { JOURNAL_FORMAT, JOURNAL_VERSION } from "./consent-journal";
+
+/** The header the file journal starts with; kept under `P format`. */
+export const REDIS_HEADER = JSON.stringify({ format: JOURNAL_FORMAT, version: JOURNAL_VERSION });
+export const DEFAULT_PREFIX = "node-red-privacy:consent:";
+/** Entries read per XREAD/XRANGE. */
+const BATCH = 1000;
+/** How long one XREAD blocks: an idle reader is known caught up at least this often. */
+const BLOCK_MS = 250;
+
+const APPEND_SCRIPT = `
+local existing = redis.call('HGET', KEYS[2], ARGV[2])
+if existing then return existing end
+local id = redis.call('XADD', KEYS[1], '*', 'line', ARGV[1])
+for i = 2, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], id) end
+return id`;
+
+export interface RedisKeys {
+  journal: string;
+  receipts: string;
+  format: string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return { journal: `${prefix}journal`, receipts: `${prefix}receipts`, format: `${prefix}format` };
+}
+
+export interface RedisJournalOptions {
+  url: string;
+  prefix?: string;
+  username?: string;
+  password?: string;
+  /** The index is stale (gates block) when the reader was last caught up longer ago; default 3000. */
+  maxLagMs?: number;
+  /** Called with each record in stream order, once durable. */
+  onRecord: (record: JournalRecord, id: string) => void;
+  /** Called when the backend becomes unavailable (reason, a few words for a status). */
+  onUnavailable: (reason: string, short: string) => void;
+  /** Called when it is available again. */
+  onAvailable: () => void;
+  warn?: (text: string) => void;
+}
+
+/** A stream id as two numbers, for comparing. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-");
+  const [bm, bs] = b.split("-");
+  return Number(am) - Number(bm) || Number(as ?? 0) - Number(bs ?? 0);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Entries of a raw RESP2 stream reply: [[id, [field, value, ...]], ...]. */
+export function streamEntries(reply: unknown): Array<{ id: string; line: string | undefined }> {
+  const out: Array<{ id: string; line: string | undefined }> = [];
+  if (!Array.isArray(reply)) return out;
+  for (const item of reply as unknown[]) {
+    if (!Array.isArray(item) || item.length < 2) continue;
+    const [id, fields] = item as [unknown, unknown];
+    let line: string | undefined;
+    if (Array.isArray(fields)) {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (text(fields[i]) === "line") line = text(fields[i + 1]);
+    }
+    out.push({ id: text(id), line });
+  }
+  return out;
+}
+
+/**
+ * Entries of a raw XREAD reply for one stream: null (timeout), [[key, entries]], or (as
+ * node-redis hands RESP2 XREAD replies back) an object keyed by stream name.
+ */
+export function xreadEntries(reply: unknown, key: string): Array<{ id: string; line: string | undefined }> {
+  if (reply === null || typeof reply !== "object") return [];
+  if (Array.isArray(reply)) {
+    const first: unknown = reply[0];
+    return Array.isArray(first) ? streamEntries(first[1]) : [];
+  }
+  if (reply instanceof Map) return streamEntries(reply.get(key));
+  return streamEntries((reply as Record<string, unknown>)[key]);
+}
+
+export type RedisClient = RedisClientType;
+
+/** A client that reconnects quickly and fails commands at once while disconnected (we retry). */
+export function connectClient(url: string, username?: string, password?: string): RedisClient {
+  return createClient({
+    url,
+    username: username || undefined,
+    password: password || undefined,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(50 + retries * 50, 500) },
+  });
+}
+
+/** Appends one line, idempotently (see APPEND_SCRIPT); resolves with its stream id. */
+export async function appendLine(client: RedisClient, keys: RedisKeys, line: string, ids: string[]): Promise<string> {
+  const reply = await client.sendCommand(["EVAL", APPEND_SCRIPT, "2", keys.journal, keys.receipts, line, ...ids]);
+  return text(reply);
+}
+
+/** A bulk-string reply as text ("" for anything else: nil, arrays). */
+function text(reply: unknown): string {
+  if (typeof reply === "string") return reply;
+  if (Buffer.isBuffer(reply)) return reply.toString("utf8");
+  return "";
+}
+
+/** Reads the whole stream in batches, oldest first. */
+export async function* readAll(client: RedisClient, keys: RedisKeys): AsyncGenerator<{ id: string; line: string }> {
+  let start = "-";
+  for (;;) {
+    const reply = await client.sendCommand(["XRANGE", keys.journal, start, "+", "COUNT", String(BATCH)]);
+    const entries = streamEntries(reply);
+    for (const e of entries) if (e.line !== undefined) yield { id: e.id, line: e.line };
+    if (entries.length < BATCH) return;
+    start = `(${entries[entries.length - 1].id}`;
+  }
+}
+
+/** The id of the stream's last entry, or undefined when it is empty or missing. */
+export async function lastId(client: RedisClient, keys: RedisKeys): Promise<string | undefined> {
+  const entries = streamEntries(await client.sendCommand(["XREVRANGE", keys.journal, "+", "-", "COUNT", "1"]));
+  return entries[0]?.id;
+}
+
+/** Writes the header when missing; refuses a key that holds something else. */
+export async function checkFormat(client: RedisClient, keys: RedisKeys): Promise<void> {
+  await client.sendCommand(["SET", keys.format, REDIS_HEADER, "NX"]);
+  const found = text(await client.sendCommand(["GET", keys.format]));
+  if (found !== REDIS_HEADER) {
+    const shown = JSON.stringify(found.slice(0, 200));
+    throw new Error(`${keys.format} holds ${shown}, not a consent journal header this release reads`);
+  }
+}
+
+interface Waiter {
+  id: string;
+  resolve: () => void;
+}
+
+export class RedisJournal {
+  readonly keys: RedisKeys;
+  private readonly client: RedisClient;
+  private readonly reader: RedisClient;
+  private readonly maxLagMs: number;
+  private readonly options: RedisJournalOptions;
+  /** The last stream id applied to the index ("0-0": none). */
+  applied = "0-0";
+  /** When the reader last knew it had everything; 0 before the first load ends. */
+  private caughtUpAt = 0;
+  /** A failure that does not heal (bad format, the stream went back); or the close. */
+  private fatal: string | undefined;
+  private waiters: Waiter[] = [];
+  private closed = false;
+  private wasAvailable = false;
+  private readonly watchdog: NodeJS.Timeout;
+  private lastError = "connecting to Redis";
+  /** Resolves when the first load finished (or failed). */
+  readonly loaded: Promise<void>;
+  receipts = 0;
+
+  constructor(options: RedisJournalOptions) {
+    this.options = options;
+    this.keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.maxLagMs = options.maxLagMs ?? 3000;
+    this.client = connectClient(options.url, options.username, options.password);
+    this.reader = this.client.duplicate();
+    // node-redis emits "error" on every failed (re)connect; unhandled, it would crash Node-RED.
+    for (const c of [this.client, this.reader]) {
+      c.on("error", (e: unknown) => {
+        this.lastError = `Redis: ${message(e)}`;
+      });
+    }
+    // Lag turns into "unavailable" without any event: a timer notices and tells the status.
+    this.watchdog = setInterval(() => this.notice(), 100);
+    this.watchdog.unref();
+    this.loaded = this.run();
+  }
+
+  /** Why the index cannot be trusted now, or undefined. Cheap: the gate asks per message. */
+  get unavailable(): string | undefined {
+    if (this.fatal !== undefined) return this.fatal;
+    // The connection is known down: block now rather than after maxLagMs.
+    if (this.caughtUpAt === 0 || !this.reader.isReady) return this.lastError;
+    if (Date.now() - this.caughtUpAt > this.maxLagMs) {
+      return `${this.lastError} (index behind by more than ${this.maxLagMs} ms)`;
+    }
+    return undefined;
+  }
+
+  private notice(): void {
+    if (this.closed) return;
+    const why = this.unavailable;
+    if (why === undefined && !this.wasAvailable) {
+      this.wasAvailable = true;
+      this.safely(() => this.options.onAvailable());
+    } else if (why !== undefined && this.wasAvailable) {
+      this.wasAvailable = false;
+      const short = this.fatal !== undefined ? "redis failed" : "redis unreachable";
+      this.safely(() => this.options.onUnavailable(why, short));
+    }
+  }
+
+  private safely(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.options.warn?.(`consent store (redis): a listener failed: ${message(e)}`);
+    }
+  }
+
+  private fail(why: string): void {
+    this.fatal = why;
+    this.options.warn?.(`consent store (redis): ${why}`);
+    this.notice();
+  }
+
+  /** Connects, loads the stream, then tails it until closed. Never rejects. */
+  private async run(): Promise<void> {
+    try {
+      await this.untilConnected();
+      if (this.closed) return;
+      await checkFormat(this.client, this.keys);
+      for await (const { id, line } of readAll(this.reader, this.keys)) this.applyLine(id, line);
+      this.caughtUpAt = Date.now();
+      this.lastError = "Redis unreachable";
+      this.notice();
+    } catch (e) {
+      if (!this.closed) this.fail(`cannot load the consent stream: ${message(e)}`);
+      return;
+    }
+    void this.tail();
+  }
+
+  /** Connects both clients, retrying while Redis is down (node-redis gives up on the first connect). */
+  private async untilConnected(): Promise<void> {
+    for (const c of [this.client, this.reader]) {
+      while (!this.closed && !c.isOpen) {
+        try {
+          await c.connect();
+        } catch (e) {
+          this.lastError = `Redis: ${message(e)}`;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+  }
+
+  private applyLine(id: string, line: string): void {
+    const receipts = parseJournalLine(line);
+    if (receipts === undefined) {
+      this.options.warn?.(`consent store (redis): entry ${id} is not a journal line; skipped`);
+    } else {
+      this.receipts += receipts.length;
+      this.options.onRecord({ receipts }, id);
+    }
+    this.applied = id;
+  }
+
+  private async tail(): Promise<void> {
+    let checkAfterError = false;
+    while (!this.closed && this.fatal === undefined) {
+      try {
+        if (checkAfterError) {
+          // Reconnected: a stream that ends before what we applied lost acknowledged receipts.
+          const last = await lastId(this.reader, this.keys);
+          if (this.applied !== "0-0" && (last === undefined || compareIds(last, this.applied) < 0)) {
+            this.fail(
+              `the consent stream ${this.keys.journal} ends at ${last ?? "nothing"}, before entry ${this.applied} ` +
+                "this instance had read: Redis lost data (restarted without persistence?). Gates stay blocked; " +
+                "restore Redis, then restart the flows.",
+            );
+            return;
+          }
+          checkAfterError = false;
+        }
+        const sentAt = Date.now();
+        const reply = await this.reader.sendCommand([
+          "XREAD", "COUNT", String(BATCH), "BLOCK", String(BLOCK_MS), "STREAMS", this.keys.journal, this.applied,
+        ]);
+        const entries = xreadEntries(reply, this.keys.journal);
+        for (const e of entries) this.applyLine(e.id, e.line ?? "");
+        if (entries.length < BATCH) this.caughtUpAt = entries.length === 0 ? Date.now() : sentAt;
+        this.release();
+        this.notice();
+      } catch (e) {
+        if (this.closed) return;
+        this.lastError = `Redis: ${message(e)}`;
+        checkAfterError = true;
+        this.notice();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /** Resolves the appends whose entries are in the index now. */
+  private release(): void {
+    if (this.waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (compareIds(w.id, this.applied) <= 0) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /**
+   * Appends a record; resolves once Redis has accepted it and this instance's index holds
+   * it. A lost reply is retried with the same receipt ids (never a duplicate) for up to
+   * maxLagMs; then it rejects (the receipt may or may not be in the stream).
+   */
+  async append(record: JournalRecord): Promise<void> {
+    if (this.unavailable) throw new Error(`consent store unavailable: ${this.unavailable}`);
+    const line = JSON.stringify(record);
+    const ids = record.receipts.map((r: ConsentReceipt) => r.receiptId);
+    const deadline = Date.now() + this.maxLagMs;
+    let id: string | undefined;
+    for (;;) {
+      try {
+        id = await appendLine(this.client, this.keys, line, ids);
+        break;
+      } catch (e) {
+        if (this.closed || Date.now() > deadline) throw new Error(`consent not stored: ${message(e)}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const written = id;
+    if (compareIds(written, this.applied) <= 0) return;
+    // Durable now; it is acknowledged once in the index, or when the reader is stuck (the
+    // gates block then anyway and the reader applies it when it recovers).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.maxLagMs);
+      this.waiters.push({
+        id: written,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  /** Every receipt of a subject in the stream, oldest first. */
+  async readSubject(subject: string): Promise<ConsentReceipt[]> {
+    const needle = `"subject":${JSON.stringify(subject)}`;
+    const out: ConsentReceipt[] = [];
+    for await (const { line } of readAll(this.client, this.keys)) {
+      if (!line.includes(needle)) continue;
+      for (const r of parseJournalLine(line) ?? []) if (r.subject === subject) out.push(r);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.fatal = "store closed";
+    clearInterval(this.watchdog);
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    await this.loaded.catch(() => undefined);
+    // destroy(): the reader may sit in a blocking XREAD that close() would wait for.
+    for (const c of [this.reader, this.client]) {
+      try {
+        if (c.isOpen) c.destroy();
+      } catch {
+        // Closing anyway; a socket already gone is fine.
+      }
+    }
+  }
+}
