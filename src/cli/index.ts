@@ -5,6 +5,7 @@
  */
 import { consoleIO, run as runManifest } from "./manifest";
 import { run as runAudit } from "./audit";
+import { run as runConsent } from "./consent";
 
 const USAGE = `usage: node-red-privacy <command> ...
 
@@ -12,16 +13,21 @@ const USAGE = `usage: node-red-privacy <command> ...
                                          where personal data leaves unprotected, secrets in
                                          plain sight, unencrypted transports (exit 1 on high)
   manifest keygen|template|sign|verify   make and check signed firmware manifests
+  consent migrate --from <journal> --to <redis-url>
+                                         move a consent store's file journal into Redis
+                                         (idempotent, verified line by line)
 
 Run a command with --help for its options.`;
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const [group] = argv;
   switch (group) {
     case "manifest":
       return runManifest(argv, consoleIO);
     case "audit":
       return runAudit(argv, consoleIO);
+    case "consent":
+      return runConsent(argv, consoleIO);
     default:
       if (group === undefined || group === "help" || group === "--help") {
         consoleIO.out(USAGE);
@@ -32,4 +38,13 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+// consent migrate is asynchronous (network); the others answer at once.
+void Promise.resolve(main(process.argv.slice(2))).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    consoleIO.err(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exitCode = 1;
+  },
+);
