@@ -185,6 +185,7 @@ export class RedisJournal {
   private waiters: Waiter[] = [];
   private closed = false;
   private wasAvailable = false;
+  private toldFatal = false;
   private readonly watchdog: NodeJS.Timeout;
   private lastError = "connecting to Redis";
   /** Resolves when the first load finished (or failed). */
@@ -206,7 +207,7 @@ export class RedisJournal {
     // Lag turns into "unavailable" without any event: a timer notices and tells the status.
     this.watchdog = setInterval(() => this.notice(), 100);
     this.watchdog.unref();
-    this.loaded = this.run();
+    this.loaded = this.run().catch((e: unknown) => this.fail(`consent store (redis) stopped: ${message(e)}`));
   }
 
   /** Why the index cannot be trusted now, or undefined. Cheap: the gate asks per message. */
@@ -223,7 +224,13 @@ export class RedisJournal {
   private notice(): void {
     if (this.closed) return;
     const why = this.unavailable;
-    if (why === undefined && !this.wasAvailable) {
+    if (this.fatal !== undefined && !this.toldFatal) {
+      // Told even when it was never available (a bad format key at start): the status must say why.
+      this.toldFatal = true;
+      this.wasAvailable = false;
+      const fatal = this.fatal;
+      this.safely(() => this.options.onUnavailable(fatal, "redis failed"));
+    } else if (why === undefined && !this.wasAvailable) {
       this.wasAvailable = true;
       this.safely(() => this.options.onAvailable());
     } else if (why !== undefined && this.wasAvailable) {
@@ -243,7 +250,7 @@ export class RedisJournal {
 
   private fail(why: string): void {
     this.fatal = why;
-    this.options.warn?.(`consent store (redis): ${why}`);
+    this.safely(() => this.options.warn?.(`consent store (redis): ${why}`));
     this.notice();
   }
 
@@ -261,7 +268,9 @@ export class RedisJournal {
       if (!this.closed) this.fail(`cannot load the consent stream: ${message(e)}`);
       return;
     }
-    void this.tail();
+    void this.tail().catch((e: unknown) => {
+      if (!this.closed) this.fail(`the consent stream reader stopped: ${message(e)}`);
+    });
   }
 
   /** Connects both clients, retrying while Redis is down (node-redis gives up on the first connect). */
@@ -386,11 +395,12 @@ export class RedisJournal {
   async close(): Promise<void> {
     this.closed = true;
     this.fatal = "store closed";
+    this.toldFatal = true;
     clearInterval(this.watchdog);
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
-    await this.loaded.catch(() => undefined);
-    // destroy(): the reader may sit in a blocking XREAD that close() would wait for.
+    // destroy() first: the reader may sit in a blocking XREAD, and a first connect to a
+    // Redis that is down never ends by itself; both end (reject) when destroyed.
     for (const c of [this.reader, this.client]) {
       try {
         if (c.isOpen) c.destroy();
@@ -398,5 +408,6 @@ export class RedisJournal {
         // Closing anyway; a socket already gone is fine.
       }
     }
+    await this.loaded;
   }
 }

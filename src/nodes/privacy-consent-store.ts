@@ -82,7 +82,7 @@ export = function (RED: RedAPI) {
         // The URL may hold a password (redis://user:pass@host): never logged.
         const where = config.redisUrl.replace(/\/\/[^@/]*@/, "//");
         if (!store.unavailable) node.log(`loaded ${store.index.subjectCount} subjects from ${where}`);
-      });
+      }).catch(() => undefined);
       store.onAvailable(() => {
         node.consentStoreError = undefined;
         node.status({ fill: "green", shape: "dot", text: "redis" });

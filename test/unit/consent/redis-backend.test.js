@@ -10,7 +10,7 @@ const path = require("node:path");
 const { createClient } = require("redis");
 const { ConsentStore } = require("../../../dist/consent/consent-store");
 const { redisKeys, appendLine, REDIS_HEADER } = require("../../../dist/consent/redis-backend");
-const { startRedis } = require("../../helpers/redis-server");
+const { startRedis, freePort } = require("../../helpers/redis-server");
 
 const PURPOSES = [
   { id: "analytics", description: "", policyVersion: "1" },
@@ -204,8 +204,40 @@ describe("consent store: redis backend", function () {
     await c.destroy();
     const warnings = [];
     const s = store(prefix, { warn: (w) => warnings.push(w) });
+    const told = [];
+    s.onUnavailable((why, short) => told.push(short));
     await s.loaded;
     assert.match(s.unavailable, /not a consent journal header/);
     assert.equal(s.check("a", "analytics"), "store-unavailable");
+    assert.deepEqual(told, ["redis failed"], "the status hears of it although the store was never available");
+  });
+
+  it("starts while Redis is down, blocking, and opens when it comes up; closes at once while it is down", async () => {
+    const port = await freePort();
+    const s = new ConsentStore({
+      backend: "redis", purposes: PURPOSES, owner: "t",
+      redis: { url: `redis://127.0.0.1:${port}`, prefix: "late:", maxLagMs: 1000 },
+    });
+    const up = [];
+    s.onAvailable(() => up.push(Date.now()));
+    let late;
+    try {
+      await sleep(500);
+      assert.match(s.unavailable, /ECONNREFUSED/);
+      assert.equal(s.check("a", "analytics"), "store-unavailable");
+      late = await startRedis({ port });
+      await until("the store to open", () => s.unavailable === undefined, 5000);
+      await until("the status to hear of it", () => up.length === 1, 1000);
+    } finally {
+      await s.close();
+      if (late) await late.cleanup();
+    }
+    const down = new ConsentStore({
+      backend: "redis", purposes: PURPOSES, owner: "t", redis: { url: `redis://127.0.0.1:${port}`, prefix: "x:" },
+    });
+    await sleep(300);
+    const t0 = Date.now();
+    await down.close();
+    assert.ok(Date.now() - t0 < 1000, "close does not wait for a Redis that is down");
   });
 });
