@@ -45,6 +45,8 @@ export interface RedisOptions {
   username?: string;
   password?: string;
   maxLagMs?: number;
+  /** How a record becomes a line knowing the line before it (a chained journal); default JSON.stringify. */
+  serialise?: (record: JournalRecord, previous: string | undefined) => string;
 }
 
 export interface ConsentStoreOptions {

@@ -7,11 +7,18 @@
  *   newline), so fields, chains and signatures carried by lines travel unchanged;
  *   `P receipts` is a hash receiptId -> stream id (idempotency); `P format` holds the
  *   header line the file journal starts with.
- * - An append is one Lua script (atomic on the server): when the first receipt id of the
- *   line is already in `P receipts`, it answers the stream id it has, otherwise XADD and
- *   HSET. A retry after a lost reply therefore never duplicates a receipt. With
+ * - An append is one Lua script (atomic on the server) carrying a batch of lines (the
+ *   records queued while the previous batch was in flight: group commit). When the first
+ *   receipt id of the batch is already in `P receipts`, the batch was written before (a
+ *   retry after a lost reply) and nothing is added; a receipt is never duplicated. With
  *   `appendfsync always` Redis writes the AOF before it replies, so an acknowledged
  *   receipt survives a crash of Redis.
+ * - Each line is serialised knowing the line before it in the stream (`serialise`, for a
+ *   journal whose lines are hash-chained), and the script adds the batch only when the
+ *   stream still ends where the writer believed (compare-and-append on the last id). When
+ *   another instance wrote in between, the writer waits for its reader to reach that entry
+ *   and serialises the batch again after it: the stream stays one chain with any number
+ *   of writers.
  * - Order: the index is changed only by the tail reader (XREAD BLOCK from the last id it
  *   applied), on every instance, own writes included; so every instance applies the same
  *   receipts in the same (stream) order, and the last one in the stream wins everywhere.
@@ -37,6 +44,44 @@ const BATCH = 1000;
 /** How long one XREAD blocks: an idle reader is known caught up at least this often. */
 const BLOCK_MS = 250;
 
+/**
+ * KEYS: stream, receipts. ARGV: expected last id ("0-0": empty), first receipt id of the
+ * batch, n, n lines, then per line: its receipt count and ids.
+ * Answers {2, id...} when the batch is there already, {0, last id} when the stream moved on,
+ * {1, id...} when added.
+ */
+const APPEND_AFTER_SCRIPT = `
+local n = tonumber(ARGV[3])
+local existing = redis.call('HGET', KEYS[2], ARGV[2])
+if existing then
+  local found = {2}
+  local q = 4 + n
+  for i = 1, n do
+    local k = tonumber(ARGV[q])
+    found[#found + 1] = redis.call('HGET', KEYS[2], ARGV[q + 1]) or existing
+    q = q + 1 + k
+  end
+  return found
+end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local lastId = '0-0'
+if #last > 0 then lastId = last[1][1] end
+if lastId ~= ARGV[1] then return {0, lastId} end
+local out = {1}
+local p = 4 + n
+for i = 1, n do
+  local id = redis.call('XADD', KEYS[1], '*', 'line', ARGV[3 + i])
+  out[#out + 1] = id
+  local k = tonumber(ARGV[p])
+  p = p + 1
+  for j = 1, k do
+    redis.call('HSET', KEYS[2], ARGV[p], id)
+    p = p + 1
+  end
+end
+return out`;
+
+/** One line, no order check: the migration copies lines whose order and chain are already made. */
 const APPEND_SCRIPT = `
 local existing = redis.call('HGET', KEYS[2], ARGV[2])
 if existing then return existing end
@@ -68,7 +113,21 @@ export interface RedisJournalOptions {
   /** Called when it is available again. */
   onAvailable: () => void;
   warn?: (text: string) => void;
+  /**
+   * Makes a record's line, knowing the stream's line before it (undefined: the stream is
+   * empty, the header comes first). Default: JSON.stringify(record), as the file journal.
+   */
+  serialise?: (record: JournalRecord, previous: string | undefined) => string;
 }
+
+interface Pending {
+  record: JournalRecord;
+  resolve: (id: string) => void;
+  reject: (e: Error) => void;
+}
+
+/** Records sent in one script call at most. */
+const MAX_BATCH = 256;
 
 /** A stream id as two numbers, for comparing. */
 export function compareIds(a: string, b: string): number {
@@ -137,6 +196,32 @@ function text(reply: unknown): string {
   return "";
 }
 
+type BatchReply =
+  | { kind: "added"; ids: string[] }
+  | { kind: "present"; ids: string[] }
+  | { kind: "moved"; last: string };
+
+/** Appends lines after `expected` (the stream's last id as the writer knows it); see APPEND_AFTER_SCRIPT. */
+export async function appendAfter(
+  client: RedisClient,
+  keys: RedisKeys,
+  expected: string,
+  lines: string[],
+  ids: string[][],
+): Promise<BatchReply> {
+  const first = ids[0]?.[0] ?? "";
+  const args = ["EVAL", APPEND_AFTER_SCRIPT, "2", keys.journal, keys.receipts, expected, first, String(lines.length)];
+  args.push(...lines);
+  for (const list of ids) args.push(String(list.length), ...list);
+  const reply = await client.sendCommand(args);
+  if (!Array.isArray(reply)) throw new Error("unexpected reply from the append script");
+  const [status, ...rest] = reply as unknown[];
+  const values = rest.map(text);
+  if (status === 2) return { kind: "present", ids: values };
+  if (status === 0) return { kind: "moved", last: values[0] };
+  return { kind: "added", ids: values };
+}
+
 /** Reads the whole stream in batches, oldest first. */
 export async function* readAll(client: RedisClient, keys: RedisKeys): AsyncGenerator<{ id: string; line: string }> {
   let start = "-";
@@ -178,6 +263,12 @@ export class RedisJournal {
   private readonly options: RedisJournalOptions;
   /** The last stream id applied to the index ("0-0": none). */
   applied = "0-0";
+  /** The line of that entry (a chained serialiser needs it). */
+  private appliedLine: string | undefined;
+  /** The stream's end as this writer last wrote it (faster than waiting for the reader). */
+  private head: { id: string; line: string } | undefined;
+  private queue: Pending[] = [];
+  private writing = false;
   /** When the reader last knew it had everything; 0 before the first load ends. */
   private caughtUpAt = 0;
   /** A failure that does not heal (bad format, the stream went back); or the close. */
@@ -296,6 +387,7 @@ export class RedisJournal {
       this.options.onRecord({ receipts }, id);
     }
     this.applied = id;
+    this.appliedLine = line;
   }
 
   private async tail(): Promise<void> {
@@ -345,40 +437,86 @@ export class RedisJournal {
     this.waiters = still;
   }
 
-  /**
-   * Appends a record; resolves once Redis has accepted it and this instance's index holds
-   * it. A lost reply is retried with the same receipt ids (never a duplicate) for up to
-   * maxLagMs; then it rejects (the receipt may or may not be in the stream).
-   */
-  async append(record: JournalRecord): Promise<void> {
-    if (this.unavailable) throw new Error(`consent store unavailable: ${this.unavailable}`);
-    const line = JSON.stringify(record);
-    const ids = record.receipts.map((r: ConsentReceipt) => r.receiptId);
-    const deadline = Date.now() + this.maxLagMs;
-    let id: string | undefined;
-    for (;;) {
-      try {
-        id = await appendLine(this.client, this.keys, line, ids);
-        break;
-      } catch (e) {
-        if (this.closed || Date.now() > deadline) throw new Error(`consent not stored: ${message(e)}`, { cause: e });
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    const written = id;
-    if (compareIds(written, this.applied) <= 0) return;
-    // Durable now; it is acknowledged once in the index, or when the reader is stuck (the
-    // gates block then anyway and the reader applies it when it recovers).
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.maxLagMs);
+  /** Resolves once the reader has applied `id` (or after `ms`, or at close). */
+  private appliedUpTo(id: string, ms: number): Promise<void> {
+    if (compareIds(id, this.applied) <= 0 || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
       this.waiters.push({
-        id: written,
+        id,
         resolve: () => {
           clearTimeout(timer);
           resolve();
         },
       });
     });
+  }
+
+  /**
+   * Appends a record; resolves once Redis has accepted it and this instance's index holds
+   * it (or, when the reader is stuck, once accepted: the gates block then anyway and the
+   * reader applies it when it recovers). A lost reply is retried for up to maxLagMs, never
+   * duplicating; then it rejects (the receipt may or may not be in the stream).
+   */
+  async append(record: JournalRecord): Promise<void> {
+    const why = this.unavailable;
+    if (why) throw new Error(`consent store unavailable: ${why}`);
+    const id = await new Promise<string>((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.pump();
+    });
+    await this.appliedUpTo(id, this.maxLagMs);
+  }
+
+  /** Sends what is queued, one batch at a time (each batch is serialised after the last). */
+  private pump(): void {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.writeBatch(batch)
+      .catch((e: unknown) => {
+        const error = new Error(`consent not stored: ${message(e)}`, { cause: e });
+        for (const p of batch) p.reject(error);
+      })
+      .finally(() => {
+        this.writing = false;
+        this.pump();
+      })
+      .catch(() => undefined);
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const serialise = this.options.serialise ?? ((record: JournalRecord) => JSON.stringify(record));
+    const ids = batch.map((p) => p.record.receipts.map((r: ConsentReceipt) => r.receiptId));
+    const deadline = Date.now() + this.maxLagMs;
+    for (;;) {
+      if (this.closed) throw new Error("store closed");
+      try {
+        const after = this.head ?? { id: this.applied, line: this.appliedLine };
+        let previous = after.line;
+        const lines = batch.map((p) => (previous = serialise(p.record, previous)));
+        const reply = await appendAfter(this.client, this.keys, after.id, lines, ids);
+        if (reply.kind === "added") {
+          this.head = { id: reply.ids[reply.ids.length - 1], line: lines[lines.length - 1] };
+          batch.forEach((p, i) => p.resolve(reply.ids[i]));
+          return;
+        }
+        // Where the stream ends is no longer known here: the reader says.
+        this.head = undefined;
+        if (reply.kind === "present") {
+          // Written by an earlier try whose reply was lost; the batch went in whole.
+          batch.forEach((p, i) => p.resolve(reply.ids[i]));
+          return;
+        }
+        // Another instance wrote first: serialise again after its entries.
+        if (Date.now() > deadline) throw new Error("the stream kept moving (too many writers at once?)");
+        await this.appliedUpTo(reply.last, Math.max(1, deadline - Date.now()));
+      } catch (e) {
+        this.head = undefined;
+        if (this.closed || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   }
 
   /** Every receipt of a subject in the stream, oldest first. */
@@ -399,6 +537,7 @@ export class RedisJournal {
     clearInterval(this.watchdog);
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
+    for (const p of this.queue.splice(0)) p.reject(new Error("consent store closed"));
     // destroy() first: the reader may sit in a blocking XREAD, and a first connect to a
     // Redis that is down never ends by itself; both end (reject) when destroyed.
     for (const c of [this.reader, this.client]) {

@@ -9,7 +9,8 @@ const os = require("node:os");
 const path = require("node:path");
 const { createClient } = require("redis");
 const { ConsentStore } = require("../../../dist/consent/consent-store");
-const { redisKeys, appendLine, REDIS_HEADER } = require("../../../dist/consent/redis-backend");
+const { createHash } = require("node:crypto");
+const { redisKeys, appendLine, appendAfter, REDIS_HEADER } = require("../../../dist/consent/redis-backend");
 const { startRedis, freePort } = require("../../helpers/redis-server");
 
 const PURPOSES = [
@@ -39,7 +40,7 @@ describe("consent store: redis backend", function () {
       warn: extra.warn,
       newId: extra.newId,
       now: extra.now,
-      redis: { url: redis.url, prefix, maxLagMs: extra.maxLagMs ?? 1000 },
+      redis: { url: redis.url, prefix, maxLagMs: extra.maxLagMs ?? 1000, serialise: extra.serialise },
     });
     open.push(s);
     return s;
@@ -118,8 +119,47 @@ describe("consent store: redis backend", function () {
       const again = await appendLine(c, keys, line, ["r1"]);
       assert.equal(again, first);
       assert.equal(await c.sendCommand(["XLEN", keys.journal]), 1);
+      // The batch script: a retry finds its lines by their first receipt ids, wherever the stream ends.
+      const lines = ["a", "b"].map((id) => JSON.stringify({ receipts: [{ receiptId: id }] }));
+      const added = await appendAfter(c, keys, first, lines, [["a"], ["b"]]);
+      assert.equal(added.kind, "added");
+      const retried = await appendAfter(c, keys, added.ids[1], lines, [["a"], ["b"]]);
+      assert.deepEqual(retried, { kind: "present", ids: added.ids });
+      const moved = await appendAfter(c, keys, first, [JSON.stringify({ receipts: [] })], [["c"]]);
+      assert.deepEqual(moved, { kind: "moved", last: added.ids[1] });
+      assert.equal(await c.sendCommand(["XLEN", keys.journal]), 3);
     } finally {
       await c.destroy();
+    }
+  });
+
+  it("keeps one chain over the stream with three instances writing at once", async () => {
+    const prefix = freshPrefix();
+    const sha = (text) => createHash("sha256").update(text).digest("hex");
+    // As a hash-chained journal would: each line names the hash of the line before it.
+    const serialise = (record, previous) => JSON.stringify({ ...record, prev: sha(previous ?? REDIS_HEADER) });
+    const stores = [store(prefix, { serialise }), store(prefix, { serialise }), store(prefix, { serialise })];
+    await ready(...stores);
+    await Promise.all(
+      stores.flatMap((s, n) =>
+        Array.from({ length: 150 }, (_, i) => s.execute({ action: "grant", subject: `c${n}-${i}`, purpose: "analytics" }, "api")),
+      ),
+    );
+    const c = createClient({ url: redis.url });
+    await c.connect();
+    try {
+      const entries = await c.sendCommand(["XRANGE", redisKeys(prefix).journal, "-", "+"]);
+      assert.equal(entries.length, 450, "one entry per grant, none twice");
+      let previous = REDIS_HEADER;
+      for (const [id, [, line]] of entries) {
+        assert.equal(JSON.parse(line).prev, sha(previous), `entry ${id} chains to the one before`);
+        previous = line;
+      }
+    } finally {
+      await c.destroy();
+    }
+    for (const s of stores) {
+      for (let n = 0; n < 3; n++) assert.notEqual(typeof s.check(`c${n}-149`, "analytics"), "string");
     }
   });
 
