@@ -187,7 +187,8 @@ export class ConsentStore {
   /** The gate's question, from memory. */
   check(subject: string, purpose: string): ConsentEntry | BlockReason {
     if (this.failure !== undefined || (this.journal !== undefined && this.journal.error !== undefined)) return "store-unavailable";
-    if (this.redis !== undefined && this.redis.unavailable !== undefined) return "store-unavailable";
+    // A field read, not the lag computation: the gate asks this per message.
+    if (this.redis !== undefined && !this.redis.passable) return "store-unavailable";
     return this.index.check(subject, purpose);
   }
 

@@ -28,6 +28,8 @@
  *   with less than a full batch). When that is more than maxLagMs ago (Redis unreachable,
  *   a hung connection, a reader falling behind), the backend is unavailable and gates
  *   block with store-unavailable; it is available again as soon as the reader catches up.
+ *   The gate reads a flag this is computed into (per stream read, per connection event and
+ *   every 100 ms), so it closes at most 100 ms after maxLagMs is passed.
  * - Recovery: node-redis reconnects by itself; the reader resumes from its last applied id
  *   (nothing lost, nothing applied twice). A stream that went back (Redis restarted without
  *   its data) makes the backend unavailable for good: acknowledged receipts are missing.
@@ -276,6 +278,12 @@ export class RedisJournal {
   private waiters: Waiter[] = [];
   private closed = false;
   private wasAvailable = false;
+  /**
+   * What the gate reads per message: `unavailable` computed by notice() (every 100 ms, after
+   * each read of the stream, on every connection event), so a check costs one field read.
+   * It opens only through notice(); anything that closes the backend clears it at once.
+   */
+  passable = false;
   private toldFatal = false;
   private readonly watchdog: NodeJS.Timeout;
   private lastError = "connecting to Redis";
@@ -293,8 +301,11 @@ export class RedisJournal {
     for (const c of [this.client, this.reader]) {
       c.on("error", (e: unknown) => {
         this.lastError = `Redis: ${message(e)}`;
+        this.notice();
       });
     }
+    // A dropped reading connection closes the gates now, not at the next tick.
+    for (const event of ["end", "reconnecting", "ready"]) this.reader.on(event, () => this.notice());
     // Lag turns into "unavailable" without any event: a timer notices and tells the status.
     this.watchdog = setInterval(() => this.notice(), 100);
     this.watchdog.unref();
@@ -315,6 +326,7 @@ export class RedisJournal {
   private notice(): void {
     if (this.closed) return;
     const why = this.unavailable;
+    this.passable = why === undefined;
     if (this.fatal !== undefined && !this.toldFatal) {
       // Told even when it was never available (a bad format key at start): the status must say why.
       this.toldFatal = true;
@@ -341,6 +353,7 @@ export class RedisJournal {
 
   private fail(why: string): void {
     this.fatal = why;
+    this.passable = false;
     this.safely(() => this.options.warn?.(`consent store (redis): ${why}`));
     this.notice();
   }
@@ -532,6 +545,7 @@ export class RedisJournal {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.passable = false;
     this.fatal = "store closed";
     this.toldFatal = true;
     clearInterval(this.watchdog);
