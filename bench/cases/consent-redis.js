@@ -218,6 +218,8 @@ module.exports = {
       const latency = await withdrawalLatency(log);
       return { grantsPerSecond: { file: Math.max(...file), redis: Math.max(...redis) }, withdrawalLatency: latency };
     } finally {
+      // The store first: Redis going away under it would be logged as an outage.
+      if (redisStore) await redisStore.close();
       await server.cleanup();
     }
   },
