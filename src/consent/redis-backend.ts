@@ -236,12 +236,6 @@ export async function* readAll(client: RedisClient, keys: RedisKeys): AsyncGener
   }
 }
 
-/** The id of the stream's last entry, or undefined when it is empty or missing. */
-export async function lastId(client: RedisClient, keys: RedisKeys): Promise<string | undefined> {
-  const entries = streamEntries(await client.sendCommand(["XREVRANGE", keys.journal, "+", "-", "COUNT", "1"]));
-  return entries[0]?.id;
-}
-
 /** Writes the header when missing; refuses a key that holds something else. */
 export async function checkFormat(client: RedisClient, keys: RedisKeys): Promise<void> {
   await client.sendCommand(["SET", keys.format, REDIS_HEADER, "NX"]);
@@ -408,11 +402,13 @@ export class RedisJournal {
     while (!this.closed && this.fatal === undefined) {
       try {
         if (checkAfterError) {
-          // Reconnected: a stream that ends before what we applied lost acknowledged receipts.
-          const last = await lastId(this.reader, this.keys);
-          if (this.applied !== "0-0" && (last === undefined || compareIds(last, this.applied) < 0)) {
+          // Reconnected: the last entry this instance read must still be there. Comparing with
+          // the stream's end would not do: entries added since a restart get later ids.
+          const last = this.applied;
+          const still = streamEntries(await this.reader.sendCommand(["XRANGE", this.keys.journal, last, last]));
+          if (last !== "0-0" && still.length === 0) {
             this.fail(
-              `the consent stream ${this.keys.journal} ends at ${last ?? "nothing"}, before entry ${this.applied} ` +
+              `the consent stream ${this.keys.journal} no longer holds entry ${last} ` +
                 "this instance had read: Redis lost data (restarted without persistence?). Gates stay blocked; " +
                 "restore Redis, then restart the flows.",
             );
