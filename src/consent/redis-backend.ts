@@ -501,7 +501,10 @@ export class RedisJournal {
     for (;;) {
       if (this.closed) throw new Error("store closed");
       try {
-        const after = this.head ?? { id: this.applied, line: this.appliedLine };
+        // Whichever is later: what this writer wrote last, or what its reader has seen since.
+        const head = this.head;
+        const seen = { id: this.applied, line: this.appliedLine };
+        const after = head && compareIds(head.id, seen.id) > 0 ? head : seen;
         let previous = after.line;
         const lines = batch.map((p) => (previous = serialise(p.record, previous)));
         const reply = await appendAfter(this.client, this.keys, after.id, lines, ids);
@@ -519,7 +522,13 @@ export class RedisJournal {
         }
         // Another instance wrote first: serialise again after its entries.
         if (Date.now() > deadline) throw new Error("the stream kept moving (too many writers at once?)");
-        await this.appliedUpTo(reply.last, Math.max(1, deadline - Date.now()));
+        if (compareIds(reply.last, this.applied) < 0) {
+          // The stream ends before what was read (it lost entries): no busy loop until the
+          // reader notices and the backend fails.
+          await new Promise((r) => setTimeout(r, 50));
+        } else {
+          await this.appliedUpTo(reply.last, Math.max(1, deadline - Date.now()));
+        }
       } catch (e) {
         this.head = undefined;
         if (this.closed || Date.now() > deadline) throw e;
