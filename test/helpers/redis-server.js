@@ -47,7 +47,8 @@ function waitReady(port, ms, output) {
       sock.on("connect", () => sock.write("PING\r\n"));
       sock.on("data", (d) => {
         data += d;
-        if (data.includes("PONG")) {
+        // NOAUTH: up, with a password or ACL users (the test then authenticates itself).
+        if (data.includes("PONG") || data.includes("NOAUTH")) {
           sock.destroy();
           resolve();
         } else if (data.includes("LOADING")) {
@@ -67,7 +68,8 @@ function waitReady(port, ms, output) {
 
 /**
  * Starts a server. Options: appendfsync ("always" default), appendonly (false: no
- * persistence at all, a restart loses everything), port, dir.
+ * persistence at all, a restart loses everything), port, dir, args (more redis-server
+ * arguments, e.g. an ACL user).
  * Resolves with { url, port, dir, stop(), kill(), start() }: start() runs it again on
  * the same port and directory (after stop or kill).
  */
@@ -84,6 +86,7 @@ async function startRedis(options = {}) {
         "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
         "--appendonly", options.appendonly === false ? "no" : "yes", "--appendfsync", options.appendfsync || "always",
         "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
+        ...(options.args || []),
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );

@@ -5,17 +5,17 @@
  * (the gate), so a test can act on one and look at the other without the editor.
  */
 const assert = require("node:assert/strict");
-const { startRuntime } = require("../helpers/runtime");
+const { startRuntime, deploy } = require("../helpers/runtime");
 const { startRedis } = require("../helpers/redis-server");
 
 const PURPOSES = [{ id: "cloud-upload", description: "readings go to the cloud", policyVersion: "1" }];
 
-function flows(redisUrl) {
+function flows(redisUrl, credentials) {
   return [
     { id: "t", type: "tab", label: "consent" },
     {
       id: "store", type: "privacy-consent-store", name: "shared", backend: "redis", redisUrl,
-      redisPrefix: "rt:", maxLagSeconds: 1, purposes: PURPOSES,
+      redisPrefix: "rt:", maxLagSeconds: 1, purposes: PURPOSES, ...(credentials ? { credentials } : {}),
     },
     { id: "c-in", type: "http in", z: "t", url: "/consent", method: "post", wires: [["c-fn"]] },
     { id: "c-fn", type: "function", z: "t", func: "msg.consent = msg.payload; return msg;", outputs: 1, wires: [["mgr"]] },
@@ -152,5 +152,29 @@ describe("consent on Redis, two real Node-RED runtimes", function () {
     assert.equal((await consent(b, { action: "grant", subject: "after", purpose: "cloud-upload" })).status, 200);
     assert.equal(await check(b, "after"), "passed");
     for (const s of acknowledged) assert.equal(await check(b, s), "passed", `${s} was acknowledged by A`);
+  });
+});
+
+describe("consent on Redis: the store's credentials", function () {
+  this.timeout(60000);
+  let redis;
+  let rt;
+  after(async () => {
+    if (rt) await rt.kill();
+    if (redis) await redis.cleanup();
+  });
+
+  it("logs in with the username and password of its credentials; a wrong password blocks", async () => {
+    // The default user off: only the ACL user alice may do anything.
+    redis = await startRedis({ args: ["--user", "default", "off", "--user", "alice", "on", ">s3cret", "~*", "&*", "+@all"] });
+    rt = await startRuntime();
+    await deploy(rt, flows(redis.url, { username: "alice", password: "wr0ngpw" }));
+    await sleep(1500);
+    assert.equal(await check(rt, "nobody"), "store-unavailable");
+    await deploy(rt, flows(redis.url, { username: "alice", password: "s3cret" }));
+    await until("the store to load", async () => (await check(rt, "nobody")) === "no-consent");
+    assert.equal((await consent(rt, { action: "grant", subject: "bob", purpose: "cloud-upload" })).status, 200);
+    assert.equal(await check(rt, "bob"), "passed");
+    assert.doesNotMatch(rt.output(), /s3cret|wr0ngpw/, "no password in the log");
   });
 });
