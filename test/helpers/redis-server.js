@@ -10,6 +10,7 @@ const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
+const tls = require("node:tls");
 
 const REDIS_SERVER = process.env.REDIS_SERVER || "/usr/bin/redis-server";
 
@@ -38,13 +39,16 @@ function freePort() {
 }
 
 /** Resolves when the port accepts a PING, or rejects after `ms`. */
-function waitReady(port, ms, output) {
+function waitReady(port, ms, output, useTls) {
   const deadline = Date.now() + ms;
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      const sock = net.connect(port, "127.0.0.1");
+      // The test's own CA is not trusted here: this only asks whether the server answers.
+      const sock = useTls
+        ? tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false })
+        : net.connect(port, "127.0.0.1");
       let data = "";
-      sock.on("connect", () => sock.write("PING\r\n"));
+      sock.on(useTls ? "secureConnect" : "connect", () => sock.write("PING\r\n"));
       sock.on("data", (d) => {
         data += d;
         // NOAUTH: up, with a password or ACL users (the test then authenticates itself).
@@ -69,7 +73,7 @@ function waitReady(port, ms, output) {
 /**
  * Starts a server. Options: appendfsync ("always" default), appendonly (false: no
  * persistence at all, a restart loses everything), port, dir, args (more redis-server
- * arguments, e.g. an ACL user).
+ * arguments, e.g. an ACL user), tls ({ cert, key, ca } files: TLS only, url rediss://).
  * Resolves with { url, port, dir, stop(), kill(), start() }: start() runs it again on
  * the same port and directory (after stop or kill).
  */
@@ -77,13 +81,18 @@ async function startRedis(options = {}) {
   ensureRedisServer();
   const port = options.port || (await freePort());
   const dir = options.dir || fs.mkdtempSync(path.join(os.tmpdir(), "nr-privacy-redis-"));
-  const server = { url: `redis://127.0.0.1:${port}`, port, dir, proc: undefined, out: "" };
+  const scheme = options.tls ? "rediss" : "redis";
+  const server = { url: `${scheme}://127.0.0.1:${port}`, port, dir, proc: undefined, out: "" };
+  const listen = options.tls
+    ? ["--port", "0", "--tls-port", String(port), "--tls-cert-file", options.tls.cert, "--tls-key-file", options.tls.key,
+      "--tls-ca-cert-file", options.tls.ca, "--tls-auth-clients", "no"]
+    : ["--port", String(port)];
   server.start = async () => {
     server.out = "";
     const proc = spawn(
       REDIS_SERVER,
       [
-        "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
+        ...listen, "--bind", "127.0.0.1", "--dir", dir, "--save", "",
         "--appendonly", options.appendonly === false ? "no" : "yes", "--appendfsync", options.appendfsync || "always",
         "--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning",
         ...(options.args || []),
@@ -93,7 +102,7 @@ async function startRedis(options = {}) {
     proc.stdout.on("data", (d) => (server.out += d));
     proc.stderr.on("data", (d) => (server.out += d));
     server.proc = proc;
-    await waitReady(port, 10000, () => server.out);
+    await waitReady(port, 10000, () => server.out, Boolean(options.tls));
   };
   const ended = () =>
     new Promise((resolve) => {

@@ -5,6 +5,10 @@
  * (the gate), so a test can act on one and look at the other without the editor.
  */
 const assert = require("node:assert/strict");
+const { execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
 const { startRuntime, deploy } = require("../helpers/runtime");
 const { startRedis } = require("../helpers/redis-server");
 
@@ -176,5 +180,45 @@ describe("consent on Redis: the store's credentials", function () {
     assert.equal((await consent(rt, { action: "grant", subject: "bob", purpose: "cloud-upload" })).status, 200);
     assert.equal(await check(rt, "bob"), "passed");
     assert.doesNotMatch(rt.output(), /s3cret|wr0ngpw/, "no password in the log");
+  });
+});
+
+/** A CA and a server certificate for 127.0.0.1, made with openssl in `dir`. */
+function makeCertificates(dir) {
+  const run = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca");
+  run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
+  fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
+  run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+    "-days", "1", "-extfile", "ext.cnf");
+  return { cert: path.join(dir, "server.pem"), key: path.join(dir, "server.key"), ca: path.join(dir, "ca.pem") };
+}
+
+describe("consent on Redis over TLS (rediss://)", function () {
+  this.timeout(60000);
+  let redis;
+  let rt;
+  let dir;
+  after(async () => {
+    if (rt) await rt.kill();
+    if (redis) await redis.cleanup();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("connects with rediss:// to a server whose certificate Node trusts, and grants and checks", async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nr-privacy-tls-"));
+    let files;
+    try {
+      files = makeCertificates(dir);
+    } catch {
+      this.skip(); // no openssl on this machine
+    }
+    redis = await startRedis({ tls: files });
+    assert.match(redis.url, /^rediss:/);
+    // Node-RED trusts the test CA the way an installation would (NODE_EXTRA_CA_CERTS).
+    rt = await startRuntime({ flows: flows(redis.url), env: { NODE_EXTRA_CA_CERTS: files.ca } });
+    await until("the store to load", async () => (await check(rt, "nobody")) === "no-consent");
+    assert.equal((await consent(rt, { action: "grant", subject: "tls", purpose: "cloud-upload" })).status, 200);
+    assert.equal(await check(rt, "tls"), "passed");
   });
 });
