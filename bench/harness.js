@@ -18,6 +18,7 @@
  * A case (bench/cases/*.js) exports:
  *   { name, messages?, makeMessage(i) -> msg, configNodes?: [node defs with credentials],
  *     contextStorage?: { storeName: { module, config } } (added to the runtime's settings),
+ *     setup?(rt) (before the deploy), ready?(rt) (after it, before any message), extra?(log),
  *     variants: [{ name, baseline?, node?: def, hops?: [defs], raw?: (msg) => void,
  *                  derive?: (cost) => us }],
  *     goals?: [{ variant, against?, maxRatio?, note }] }
@@ -130,6 +131,8 @@ async function runCase(rt, benchCase, log) {
   flows.push(...(benchCase.configNodes || []));
   if (benchCase.setup) await benchCase.setup(rt);
   await deploy(rt, flows);
+  // A case whose nodes start asynchronously (a store loading from Redis) says when they are ready.
+  if (benchCase.ready) await benchCase.ready(rt);
   for (const c of measured) if (!(c.variant && c.variant.raw)) installSinkHook(rt, tabOf(c));
   const samples = Object.fromEntries(measured.map((c) => [c.key, []]));
   // warm-up: JIT, caches, lazy loads

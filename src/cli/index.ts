@@ -6,6 +6,7 @@
 import { run as runContext } from "./context";
 import { consoleIO, run as runManifest } from "./manifest";
 import { run as runAudit } from "./audit";
+import { run as runConsent } from "./consent";
 
 const USAGE = `usage: node-red-privacy <command> ...
 
@@ -14,6 +15,9 @@ const USAGE = `usage: node-red-privacy <command> ...
                                          plain sight, unencrypted transports (exit 1 on high)
   manifest keygen|template|sign|verify   make and check signed firmware manifests
   context keygen|rekey|status            keys and re-encryption of the encrypted context store
+  consent migrate --from <journal> --to <redis-url>
+                                         move a consent store's file journal into Redis
+                                         (idempotent, verified line by line)
 
 Run a command with --help for its options.`;
 
@@ -26,6 +30,8 @@ function main(argv: string[]): number | Promise<number> {
       return runAudit(argv, consoleIO);
     case "context":
       return runContext(argv, consoleIO);
+    case "consent":
+      return runConsent(argv, consoleIO);
     default:
       if (group === undefined || group === "help" || group === "--help") {
         consoleIO.out(USAGE);
@@ -36,6 +42,13 @@ function main(argv: string[]): number | Promise<number> {
   }
 }
 
-void Promise.resolve(main(process.argv.slice(2))).then((code) => {
-  process.exitCode = code;
-});
+// consent migrate is asynchronous (network); the others answer at once.
+void Promise.resolve(main(process.argv.slice(2))).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    consoleIO.err(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exitCode = 1;
+  },
+);

@@ -1,7 +1,8 @@
 /**
  * A consent store: the in-memory index (consent.ts) kept in step with a backend that
  * makes each change durable first. `file`: the journal (consent-journal.ts); `memory`:
- * nothing survives a restart (tests, demos). The manager and the gate use only the
+ * nothing survives a restart (tests, demos); `redis`: a stream shared by several instances
+ * (redis-backend.ts). The manager and the gate use only the
  * methods of this class, reached through the store config node.
  */
 import {
@@ -20,6 +21,7 @@ import { breaksFingerprint, type ChainBreak } from "./hash-chain";
 import { receiptJws, signReceipt, type PublicJwk, type SigningKey } from "./receipt-signing";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { PagePurpose } from "./consent-page";
+import { RedisJournal, chainLine } from "./redis-backend";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -41,7 +43,21 @@ export function journalPath(userDir: string | undefined, file: string, nodeId: s
   return path.isAbsolute(name) ? name : path.join(base, name);
 }
 
-export type Backend = "file" | "memory";
+export type Backend = "file" | "memory" | "redis";
+
+/** Where the redis backend connects (redis-backend.ts). */
+export interface RedisOptions {
+  url: string;
+  prefix?: string;
+  username?: string;
+  password?: string;
+  maxLagMs?: number;
+  /**
+   * How a record becomes a line knowing the line before it; default chainLine, the file
+   * journal's hash chain (checked as the stream is read). Another one is not checked.
+   */
+  serialise?: (record: JournalEntry, previous: string | undefined) => string;
+}
 
 export interface ConsentStoreOptions {
   backend: Backend;
@@ -57,6 +73,8 @@ export interface ConsentStoreOptions {
   warn?: (text: string) => void;
   /** How often the journal file is checked between writes (tests); default 2000 ms. */
   watchIntervalMs?: number;
+  /** The redis backend's server and keys. */
+  redis?: RedisOptions;
   /** Signs every new receipt (a JWS anyone can verify); without it receipts are unsigned. */
   signingKey?: SigningKey;
   /** Public keys of keys used before (rotation): receipts they signed still verify. */
@@ -96,6 +114,8 @@ export class ConsentStore {
   readonly index: ConsentIndex;
   readonly backend: Backend;
   private journal: Journal | undefined;
+  private redis: RedisJournal | undefined;
+  private readonly availableListeners = new Set<() => void>();
   private readonly history = new Map<string, ConsentReceipt[]>();
   private failure: string | undefined;
   private appendsSinceCheck = 0;
@@ -117,6 +137,21 @@ export class ConsentStore {
     this.signingKey = options.signingKey;
     this.retiredKeys = options.retiredKeys ?? [];
     this.index = new ConsentIndex({ purposes: options.purposes, now: options.now, newId: options.newId });
+    if (options.backend === "redis") {
+      if (!options.redis) this.failure = "no Redis URL configured";
+      else {
+        // The same lines as the file journal: chained after the same header, checked on read.
+        this.redis = new RedisJournal({
+          ...options.redis,
+          serialise: options.redis.serialise ?? chainLine,
+          verifyChain: options.redis.serialise === undefined,
+          warn: options.warn,
+          onRecord: (record) => this.applyRecord(record, undefined),
+          onUnavailable: (reason, short) => this.tellUnavailable(new Error(reason), short),
+          onAvailable: () => this.tellAvailable(),
+        });
+      }
+    }
     if (options.backend === "file") {
       try {
         if (!options.file) throw new Error("no journal file configured");
@@ -145,18 +180,46 @@ export class ConsentStore {
   /** Why the store cannot be used, or undefined when it can. */
   get unavailable(): string | undefined {
     if (this.failure) return this.failure;
-    const breaks = this.journal?.chainBreaks;
-    if (breaks !== undefined && breaks.length > 0) {
-      return `the journal ${this.journal?.file ?? ""} was changed outside the store: ${breaks[0].text}` +
+    const breaks = this.chainBreaks;
+    if (breaks.length > 0) {
+      const where = this.journal
+        ? `the journal ${this.journal.file}`
+        : `the consent stream ${this.redis?.keys.journal ?? ""}`;
+      return (
+        `${where} was changed outside the store: ${breaks[0].text}` +
         `${breaks.length > 1 ? ` (and ${breaks.length - 1} more)` : ""}; ` +
-        "gates block until it is acknowledged in the store's dialog";
+        (this.journal
+          ? "gates block until it is acknowledged in the store's dialog"
+          : "gates block until it is restored")
+      );
     }
-    return this.journal?.error?.message;
+    return this.journal?.error?.message ?? this.redis?.unavailable;
+  }
+
+  /** Resolves when a redis store has loaded the stream (or failed to); at once for the others. */
+  get loaded(): Promise<void> {
+    return this.redis?.loaded ?? Promise.resolve();
+  }
+
+  /** Calls `listener` when a store that was unavailable (redis) is available again. */
+  onAvailable(listener: () => void): () => void {
+    this.availableListeners.add(listener);
+    return () => this.availableListeners.delete(listener);
+  }
+
+  private tellAvailable(): void {
+    for (const listener of [...this.availableListeners]) {
+      try {
+        listener();
+      } catch (e) {
+        this.warn(`consent store: a status listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
   }
 
   /** Breaks of the journal's hash chain waiting for an acknowledgement (empty when whole). */
   get chainBreaks(): readonly ChainBreak[] {
-    return this.journal?.chainBreaks ?? [];
+    return this.journal?.chainBreaks ?? this.redis?.chainBreaks ?? [];
   }
 
   /**
@@ -190,8 +253,9 @@ export class ConsentStore {
     return () => this.listeners.delete(listener);
   }
 
-  private tellUnavailable(error: Error): void {
-    const short = error instanceof JournalChangedError ? `journal ${error.what}` : "journal write failed";
+  private tellUnavailable(error: Error, redisShort?: string): void {
+    const fileShort = error instanceof JournalChangedError ? `journal ${error.what}` : "journal write failed";
+    const short = redisShort ?? fileShort;
     for (const listener of [...this.listeners]) {
       try {
         listener(error.message, short);
@@ -211,6 +275,8 @@ export class ConsentStore {
     const j = this.journal;
     const stopped = j !== undefined && (j.error !== undefined || j.chainBreaks.length > 0);
     if (this.failure !== undefined || stopped) return "store-unavailable";
+    // A field read, not the lag computation: the gate asks this per message (a chain break is fatal: closed).
+    if (this.redis !== undefined && !this.redis.passable) return "store-unavailable";
     return this.index.check(subject, purpose);
   }
 
@@ -346,6 +412,9 @@ export class ConsentStore {
         this.appendsSinceCheck = 0;
         this.compactIfNeeded();
       }
+    } else if (this.redis) {
+      // Applied to the index by the stream reader, in stream order, before this resolves.
+      await this.redis.append(record);
     } else {
       this.applyRecord(record, undefined);
     }
@@ -373,7 +442,12 @@ export class ConsentStore {
   private states(subject: string, purposes: string[]): Record<string, PurposeState> {
     const out: Record<string, PurposeState> = {};
     for (const p of purposes) {
-      Object.defineProperty(out, p, { value: this.index.state(subject, p, this.receiptFor(subject, p)), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, p, {
+        value: this.index.state(subject, p, this.receiptFor(subject, p)),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
@@ -401,6 +475,7 @@ export class ConsentStore {
   /** Every receipt of a subject, oldest first. */
   receiptsOf(subject: string): Promise<ConsentReceipt[]> {
     if (this.journal) return this.journal.readSubject(subject);
+    if (this.redis) return this.redis.readSubject(subject);
     return Promise.resolve((this.history.get(subject) ?? []).map((r) => ({ ...r })));
   }
 
@@ -420,10 +495,15 @@ export class ConsentStore {
     // A broken chain waits for its acknowledgement, which rewrites the journal anyway.
     if (!journal || journal.chainBreaks.length > 0) return;
     const needed = async (): Promise<boolean> =>
-      journal.invalidLines > 0 || (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), true)) > 0);
+      journal.invalidLines > 0 ||
+      (this.retainDays > 0 && (await this.index.forgetEndedBefore(this.retentionCutoff(), true)) > 0);
     needed()
       .then((yes) => (yes ? this.compact() : undefined))
-      .catch((e: unknown) => this.warn(`consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`));
+      .catch((e: unknown) =>
+        this.warn(
+          `consent journal compaction failed (the journal is unchanged): ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      );
   }
 
   /**
@@ -453,7 +533,13 @@ export class ConsentStore {
   }
 
   async close(): Promise<void> {
+    // First: nothing may pass a gate while the backend closes.
+    this.failure = "store closed";
     this.listeners.clear();
+    this.availableListeners.clear();
+    const r = this.redis;
+    this.redis = undefined;
+    if (r) await r.close();
     const j = this.journal;
     this.journal = undefined;
     this.failure = "store closed";

@@ -35,12 +35,15 @@ interface StoreConfig {
   pagePath: string;
   pageBase: string;
   retiredKeys: unknown[];
+  redisUrl: string;
+  redisPrefix: string;
+  maxLagSeconds: number;
 }
 
 const TEXT_LIST = Joi.array().items(Joi.string().trim().min(1).max(200)).max(50);
 
 const SCHEMA = Joi.object<StoreConfig>({
-  backend: Joi.string().valid("file", "memory").default("file"),
+  backend: Joi.string().valid("file", "memory", "redis").default("file"),
   file: Joi.string().trim().allow("").max(1000).default(""),
   purposes: Joi.array()
     .items(
@@ -58,8 +61,14 @@ const SCHEMA = Joi.object<StoreConfig>({
         dataCategories: TEXT_LIST,
         recipients: TEXT_LIST,
         retention: Joi.string().trim().allow("").max(200),
-        policyUrl: Joi.string().trim().allow("").uri({ scheme: ["http", "https"] }),
-        dpvPurpose: Joi.string().trim().allow("").pattern(/^https:\/\/w3id\.org\/dpv(\/[\w-]+)*#[A-Za-z][\w-]*$/),
+        policyUrl: Joi.string()
+          .trim()
+          .allow("")
+          .uri({ scheme: ["http", "https"] }),
+        dpvPurpose: Joi.string()
+          .trim()
+          .allow("")
+          .pattern(/^https:\/\/w3id\.org\/dpv(\/[\w-]+)*#[A-Za-z][\w-]*$/),
       }),
     )
     .unique("id")
@@ -72,8 +81,22 @@ const SCHEMA = Joi.object<StoreConfig>({
     .max(200)
     .empty("")
     .default("/privacy/consent"),
-  pageBase: Joi.string().trim().allow("").uri({ scheme: ["http", "https"] }).default(""),
+  pageBase: Joi.string()
+    .trim()
+    .allow("")
+    .uri({ scheme: ["http", "https"] })
+    .default(""),
   retiredKeys: Joi.array().max(50).default([]),
+  redisUrl: Joi.string()
+    .trim()
+    .allow("")
+    .max(2000)
+    .pattern(/^rediss?:\/\//)
+    .default("")
+    .when("backend", { is: "redis", then: Joi.string().trim().required() }),
+  redisPrefix: Joi.string().allow("").max(200).default(""),
+  // How far behind the shared stream an instance's index may be before its gates block.
+  maxLagSeconds: Joi.number().min(0.2).max(60).empty("").default(3),
 });
 
 /** Drops empty optional fields, so a purpose reads as the user wrote it. */
@@ -180,12 +203,38 @@ export = function (RED: RedAPI) {
       warn: (text) => node.warn(text),
       signingKey,
       retiredKeys: retiredKeys.filter((k) => k.kid !== signingKey?.kid),
+      redis:
+        config.backend === "redis"
+          ? {
+              url: config.redisUrl,
+              prefix: config.redisPrefix || undefined,
+              username: node.credentials?.username,
+              password: node.credentials?.password,
+              maxLagMs: Math.round(config.maxLagSeconds * 1000),
+            }
+          : undefined,
     });
     node.consentStore = store;
     // A config node has no place on the canvas; its status still reaches Status nodes
     // and the editor's config list, and the gates and managers using it show it too.
-    const reason = store.unavailable;
-    if (reason) {
+    const reason = config.backend === "redis" ? undefined : store.unavailable;
+    // Never the key: only that there is none, or why it cannot be used.
+    if (keyProblem && (config.backend === "redis" || !reason)) node.warn(`receipts are not signed: ${keyProblem}`);
+    if (config.backend === "redis") {
+      // Loading from Redis is asynchronous; until then gates block with store-unavailable.
+      node.status({ fill: "yellow", shape: "ring", text: "connecting to redis" });
+      void store.loaded
+        .then(() => {
+          // The URL may hold a password (redis://user:pass@host): never logged.
+          const where = config.redisUrl.replace(/\/\/[^@/]*@/, "//");
+          if (!store.unavailable) node.log(`loaded ${store.index.subjectCount} subjects from ${where}`);
+        })
+        .catch(() => undefined);
+      store.onAvailable(() => {
+        node.consentStoreError = undefined;
+        node.status({ fill: "green", shape: "dot", text: "redis" });
+      });
+    } else if (reason) {
       node.consentStoreError = reason;
       node.error(`consent store unavailable: ${reason}`);
       const broken = store.chainBreaks.length > 0;
@@ -196,8 +245,6 @@ export = function (RED: RedAPI) {
         const where = journalPath(RED.settings.userDir, config.file, node.id);
         node.log(`loaded ${store.loadReport.receipts} receipts (${store.index.subjectCount} subjects) from ${where}`);
       }
-      // Never the key: only that there is none, or why it cannot be used.
-      if (keyProblem) node.warn(`receipts are not signed: ${keyProblem}`);
       node.status(signingKey ? {} : { fill: "yellow", shape: "ring", text: "receipts unsigned: no signing key" });
     }
     store.onUnavailable((why, short) => {
@@ -230,7 +277,11 @@ export = function (RED: RedAPI) {
     });
   }
   RED.nodes.registerType("privacy-consent-store", PrivacyConsentStore, {
-    credentials: { signingKey: { type: "password" } },
+    credentials: {
+      signingKey: { type: "password" },
+      username: { type: "text" },
+      password: { type: "password" },
+    },
   });
   const read = "privacy-consent-store.read";
   const write = "privacy-consent-store.write";
@@ -314,7 +365,10 @@ export = function (RED: RedAPI) {
       return;
     }
     if (q.body?.action === "revoke-link") {
-      store.revokeLink(subject).then((revoked) => r.json({ revoked }), (e: unknown) => fail(r, e));
+      store.revokeLink(subject).then(
+        (revoked) => r.json({ revoked }),
+        (e: unknown) => fail(r, e),
+      );
       return;
     }
     const origin = q.get ? `${q.protocol ?? "http"}://${q.get("host") ?? ""}` : undefined;

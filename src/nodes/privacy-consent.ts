@@ -71,8 +71,11 @@ export = function (RED: RedAPI) {
       unavailableText = `${short}: store unavailable`;
       rt.status.showNow({ fill: "red", shape: "ring", text: unavailableText });
     });
+    // A redis store becomes available after loading, and again after an outage.
+    const stopUp = store.onAvailable(() => rt.status.showNow(okStatus()));
     node.on("close", (_removed: boolean, done: () => void) => {
       stop();
+      stopUp();
       done();
     });
     onInput(

@@ -1,0 +1,279 @@
+/**
+ * `npx @privacy-toolkit/node-red-privacy consent migrate --from <journal> --to redis://...`:
+ * moves a consent store's file journal into the Redis stream of the `redis` backend.
+ *
+ * - The same bytes: each journal line becomes one stream entry holding that line, so
+ *   whatever a line carries (fields, chain, signature) is carried over unchanged.
+ * - Idempotent: the stream may already hold a beginning of the journal (an earlier run,
+ *   interrupted or complete); those entries must equal the journal's first lines, and
+ *   only the rest is appended. A stream holding anything else is refused, untouched.
+ *   Each append is the backend's own idempotent script (a receipt id is never added twice).
+ * - Verified on both sides: every journal line must be a valid record before anything is
+ *   written (a torn last line, never acknowledged, is left out), and afterwards the whole
+ *   stream is read back and compared line by line with the journal.
+ * - The hash chain too: the journal's chain (and its `.head`) must hold before anything is
+ *   written, and the stream's, read back after its header, must hold after.
+ *
+ * Exit 0: migrated and verified; 1: refused or verification failed; 2: bad usage.
+ */
+import fs from "node:fs";
+import readline from "node:readline";
+import { parseLine } from "../consent/consent";
+import { ChainVerifier, lineHash, parseHead, type ChainHead } from "../consent/hash-chain";
+import {
+  DEFAULT_PREFIX,
+  REDIS_HEADER,
+  StreamChain,
+  appendLine,
+  checkFormat,
+  connectClient,
+  lineIds,
+  readAll,
+  redisKeys,
+  type RedisClient,
+  type RedisKeys,
+} from "../consent/redis-backend";
+import type { CliIO } from "./io";
+
+const USAGE = `usage: node-red-privacy consent migrate --from <journal.jsonl> --to <redis-url> [options]
+
+  --from FILE      the file journal of a consent store (it is only read)
+  --to URL         redis://host:port or rediss://host:port (TLS); user and password may be
+                   in the URL, or in the environment: REDIS_USERNAME, REDIS_PASSWORD
+  --prefix P       the key prefix the store node is configured with
+                   (default ${DEFAULT_PREFIX})
+
+Run it again at any time: what is already in Redis is checked, not copied twice.`;
+
+class UsageError extends Error {}
+
+interface Options {
+  from: string;
+  to: string;
+  prefix: string;
+}
+
+function parse(args: string[]): Options {
+  const o: Partial<Options> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--from") o.from = value();
+    else if (a === "--to") o.to = value();
+    else if (a === "--prefix") o.prefix = value();
+    else throw new UsageError(`unknown argument ${a}`);
+  }
+  if (!o.from) throw new UsageError("--from is required");
+  if (!o.to || !/^rediss?:\/\//.test(o.to)) throw new UsageError("--to must be a redis:// or rediss:// URL");
+  return { from: o.from, to: o.to, prefix: o.prefix ?? DEFAULT_PREFIX };
+}
+
+/** The head kept beside a journal (`<journal>.head`), or undefined. */
+function readHead(file: string): ChainHead | undefined {
+  try {
+    return parseHead(fs.readFileSync(`${file}.head`, "latin1"));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The journal's record lines, checked; throws on the first that is not one. With `chain`,
+ * each line is also fed to it (the header first), so the caller can check the chain at the end.
+ */
+async function* journalLines(file: string, chain?: ChainVerifier): AsyncGenerator<string> {
+  // A torn last line (no newline at the end) was never acknowledged: left out, as load does.
+  const size = fs.statSync(file).size;
+  let torn = false;
+  if (size > 0) {
+    const fd = fs.openSync(file, "r");
+    try {
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      torn = last[0] !== 0x0a;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  const lines = readline.createInterface({ input: fs.createReadStream(file, "utf8"), crlfDelay: Infinity });
+  let n = 0;
+  let invalidAt: number | undefined;
+  for await (const line of lines) {
+    n++;
+    if (n === 1) {
+      if (line !== REDIS_HEADER) {
+        const why = "an older journal: start the store on it once, it adds the header";
+        throw new Error(`${file} does not start with the consent journal header (${why})`);
+      }
+      chain?.feed(Buffer.from(line, "utf8"), lineHash(`${line}\n`));
+      continue;
+    }
+    // Only the last line may be invalid (torn); one followed by another line stops the migration.
+    if (invalidAt !== undefined) throw invalid(file, invalidAt);
+    const parsed = parseLine(line);
+    if (parsed === undefined) {
+      invalidAt = n;
+      continue;
+    }
+    chain?.feed(Buffer.from(line, "utf8"), lineHash(`${line}\n`));
+    if (parsed.kind === "checkpoint") chain?.checkpoint(parsed.checkpoint);
+    yield line;
+  }
+  if (invalidAt !== undefined && !torn) throw invalid(file, invalidAt);
+}
+
+function invalid(file: string, n: number): Error {
+  return new Error(
+    `${file} line ${n} is not a valid consent record; nothing was migrated. ` +
+      "Start the store on it once (its compaction drops invalid lines), or fix the line.",
+  );
+}
+
+/** The idempotency ids of a line already known valid (receipt ids; see lineIds). */
+function idsOf(line: string): string[] {
+  const parsed = parseLine(line);
+  return parsed === undefined ? [] : lineIds(parsed, line);
+}
+
+/** Throws when the journal's hash chain does not hold (or does not reach its head). */
+async function checkJournalChain(file: string): Promise<void> {
+  const chain = new ChainVerifier(readHead(file));
+  for await (const line of journalLines(file, chain)) void line;
+  const breaks = chain.finish();
+  if (breaks.length > 0) {
+    throw new Error(
+      `${file} was changed outside the store: ${breaks[0].text}` +
+        `${chain.broken > 1 ? ` (and ${chain.broken - 1} more)` : ""}; nothing was migrated. ` +
+        "Start the store on it and acknowledge the break in its dialog first.",
+    );
+  }
+}
+
+interface Result {
+  lines: number;
+  present: number;
+  appended: number;
+}
+
+async function migrate(client: RedisClient, keys: RedisKeys, file: string): Promise<Result> {
+  await checkFormat(client, keys);
+  // Checked first, whole, so a journal with a bad line or a broken chain writes nothing.
+  await checkJournalChain(file);
+  let total = 0;
+  for await (const line of journalLines(file)) if (line !== "") total++;
+  const existing = readAll(client, keys)[Symbol.asyncIterator]();
+  let present = 0;
+  let appended = 0;
+  let inFlight: Array<Promise<string>> = [];
+  let streamEnded = false;
+  for await (const line of journalLines(file)) {
+    if (!streamEnded) {
+      const next = await existing.next();
+      if (!next.done) {
+        if (next.value.line !== line) {
+          throw new Error(
+            `the Redis stream ${keys.journal} differs from the journal at entry ${present + 1} (${next.value.id}); ` +
+              "refused, nothing written. Use another --prefix, or remove the stream if it is a failed experiment.",
+          );
+        }
+        present++;
+        continue;
+      }
+      streamEnded = true;
+    }
+    // Sent without waiting: node-redis pipelines them and Redis runs them in order.
+    inFlight.push(appendLine(client, keys, line, idsOf(line)));
+    appended++;
+    if (inFlight.length >= 1000) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
+  }
+  await Promise.all(inFlight);
+  if (!streamEnded && !(await existing.next()).done) {
+    throw new Error(`the Redis stream ${keys.journal} holds more entries than the journal; refused`);
+  }
+  return { lines: total, present, appended };
+}
+
+/** Reads the stream back and compares it with the journal, line by line. */
+async function verify(client: RedisClient, keys: RedisKeys, file: string): Promise<number> {
+  const stream = readAll(client, keys)[Symbol.asyncIterator]();
+  const chain = new StreamChain();
+  let n = 0;
+  for await (const line of journalLines(file)) {
+    const next = await stream.next();
+    n++;
+    if (next.done) throw new Error(`verification failed: the stream ends before journal record ${n}`);
+    if (next.value.line !== line) {
+      throw new Error(`verification failed: stream entry ${next.value.id} differs from journal record ${n}`);
+    }
+    const broken = chain.feed(next.value.line);
+    if (broken !== undefined) {
+      throw new Error(`verification failed: the stream's hash chain breaks at entry ${next.value.id}: ${broken.text}`);
+    }
+  }
+  if (!(await stream.next()).done) {
+    throw new Error("verification failed: the stream holds more entries than the journal");
+  }
+  return n;
+}
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = argv.slice(1);
+  if (args[0] === undefined || args[0] === "--help" || args[0] === "help") {
+    io.out(USAGE);
+    return args[0] === undefined ? 2 : 0;
+  }
+  if (args[0] !== "migrate") {
+    io.err(`unknown consent command ${args[0]}\n\n${USAGE}`);
+    return 2;
+  }
+  let options: Options;
+  try {
+    options = parse(args.slice(1));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const client = connectClient(options.to, process.env.REDIS_USERNAME, process.env.REDIS_PASSWORD);
+  // node-redis emits "error" on connection problems; the command reports the failure itself.
+  let connectionError = "";
+  client.on("error", (e: unknown) => {
+    connectionError = e instanceof Error ? e.message : String(e);
+  });
+  const started = io.now();
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        setTimeout(() => reject(new Error(connectionError || "connect timeout")), 10000).unref();
+      }),
+    ]);
+    const keys = redisKeys(options.prefix);
+    const result = await migrate(client, keys, options.from);
+    const verified = await verify(client, keys, options.from);
+    const secs = ((io.now() - started) / 1000).toFixed(1);
+    io.out(
+      `migrated ${options.from} to ${keys.journal}: ${result.lines} records, ${result.present} already there, ` +
+        `${result.appended} appended; verified ${verified} records identical (${secs} s)`,
+    );
+    return 0;
+  } catch (e) {
+    io.err(`consent migrate: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  } finally {
+    try {
+      if (client.isOpen) client.destroy();
+    } catch {
+      // Exiting anyway.
+    }
+  }
+}
