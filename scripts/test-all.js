@@ -1,11 +1,12 @@
 "use strict";
 /**
- * `npm test` (after `pretest` built the code and made sure Chromium is there): the
- * whole suite on Node-RED 4 with this Node, then again on Node-RED 5 with Node 22
- * (scripts/test-matrix.js; SKIP_MATRIX=1 skips it). Ends with one line CI reads:
- * `N passed, N failed` over both runs.
+ * `npm test` (after `pretest` built the code and made sure Chromium is there): lint
+ * (ESLint, zero warnings; SKIP_LINT=1 skips it), the whole suite on Node-RED 4 with this
+ * Node, then again on Node-RED 5 with Node 22 (scripts/test-matrix.js; SKIP_MATRIX=1
+ * skips it). Ends with one line CI reads: `N passed, N failed` over every run, where a
+ * lint that fails counts as one failure.
  */
-const { spawn } = require("node:child_process");
+const { spawn, spawnSync } = require("node:child_process");
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
@@ -28,8 +29,17 @@ function run(label, command, args) {
   });
 }
 
+function lint() {
+  console.log("\n=== lint (eslint --max-warnings 0) ===");
+  const r = spawnSync(process.execPath, [require.resolve("eslint/bin/eslint.js"), "--max-warnings", "0", "."], { cwd: ROOT, stdio: "inherit" });
+  const ok = r.status === 0;
+  console.log(ok ? "lint: clean" : "lint: FAILED");
+  return { label: "lint", code: r.status ?? 1, passed: ok ? 1 : 0, failed: ok ? 0 : 1 };
+}
+
 async function main() {
   const runs = [];
+  if (!process.env.SKIP_LINT) runs.push(lint());
   runs.push(await run(`Node-RED ${require("node-red/package.json").version} on Node ${process.version}`, process.execPath, [require.resolve("mocha/bin/mocha.js")]));
   if (!process.env.SKIP_MATRIX) runs.push(await run("Node-RED 5 on Node 22", process.execPath, [path.join(__dirname, "test-matrix.js")]));
   console.log("");

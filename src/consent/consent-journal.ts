@@ -71,7 +71,10 @@ const SNIFF_BYTES = 1024 * 1024;
 /** The file is not a consent journal (or one of a newer format): refused, left untouched. */
 export class JournalFormatError extends Error {
   constructor(file: string, why: string) {
-    super(`${file} is not a consent journal this release can use (${why}); the store refuses it and leaves it untouched. Point the store at another file (a missing or empty one starts a new journal).`);
+    super(
+      `${file} is not a consent journal this release can use (${why}); the store refuses it and leaves it ` +
+        `untouched. Point the store at another file (a missing or empty one starts a new journal).`,
+    );
     this.name = "JournalFormatError";
   }
 }
@@ -88,7 +91,9 @@ export class JournalChangedError extends Error {
     detail: string,
   ) {
     super(
-      `consent journal ${file} was ${what} while the store had it open (${detail}); nothing more is written to it and gates block with store-unavailable. Check the file, then restart the flows (a full deploy) to load it as it is now.`,
+      `consent journal ${file} was ${what} while the store had it open (${detail}); nothing more is written to it ` +
+        `and gates block with store-unavailable. Check the file, then restart the flows (a full deploy) to load ` +
+        `it as it is now.`,
     );
     this.name = "JournalChangedError";
   }
@@ -102,7 +107,10 @@ export class JournalLockError extends Error {
 }
 
 export interface LoadReport {
-  /** "created": the file was missing or empty and now holds the header; "upgraded": a journal without the header gets it (a rewrite queued at load). */
+  /**
+   * "created": the file was missing or empty and now holds the header; "upgraded": a
+   * journal without the header gets it (a rewrite queued at load).
+   */
   header: "present" | "created" | "upgraded";
   lines: number;
   receipts: number;
@@ -164,6 +172,11 @@ function readProc(file: string): string | undefined {
   }
 }
 
+/** The program a process runs (argv[0]), for a log line; "" when unknown. */
+function commandOf(pid: number): string {
+  return (readProc(`/proc/${pid}/cmdline`) ?? "").split("\0")[0];
+}
+
 /**
  * When a process started, in clock ticks since boot: with the pid, it names one process
  * (a pid alone is reused). Undefined where /proc is missing or unreadable.
@@ -204,9 +217,13 @@ function staleBecause(lock: LockFile): string | undefined {
   const now = processStart(lock.pid);
   if (now === undefined) return undefined; // no /proc to tell by: a live pid holds the lock
   const boot = bootId();
-  if (lock.boot !== undefined && boot !== undefined && lock.boot !== boot) return `it was written before the last reboot; process ${lock.pid} is now another program`;
-  if (lock.start !== undefined) return lock.start === now ? undefined : `process ${lock.pid} is now another program (it started at another time)`;
-  return couldBeNodeRed(lock.pid) === false ? `process ${lock.pid} is not Node-RED (${JSON.stringify((readProc(`/proc/${lock.pid}/cmdline`) ?? "").split("\0")[0])})` : undefined;
+  if (lock.boot !== undefined && boot !== undefined && lock.boot !== boot)
+    return `it was written before the last reboot; process ${lock.pid} is now another program`;
+  if (lock.start !== undefined)
+    return lock.start === now ? undefined : `process ${lock.pid} is now another program (it started at another time)`;
+  return couldBeNodeRed(lock.pid) === false
+    ? `process ${lock.pid} is not Node-RED (${JSON.stringify(commandOf(lock.pid))})`
+    : undefined;
 }
 
 /**
@@ -220,11 +237,15 @@ function readLock(lockFile: string): LockFile | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    throw new JournalLockError(`cannot read the lock ${lockFile} (${code ?? (e as Error).message}); two stores may not write the same file`);
+    throw new JournalLockError(
+      `cannot read the lock ${lockFile} (${code ?? (e as Error).message}); two stores may not write the same file`,
+    );
   }
   try {
     const parsed = JSON.parse(text) as Partial<LockFile>;
-    return typeof parsed.pid === "number" && Number.isSafeInteger(parsed.pid) && parsed.pid > 0 ? (parsed as LockFile) : undefined;
+    return typeof parsed.pid === "number" && Number.isSafeInteger(parsed.pid) && parsed.pid > 0
+      ? (parsed as LockFile)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -340,7 +361,8 @@ function classify(file: string, fd: number, size: number): FileKind {
   }
   if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "format" in parsed) {
     const { format, version } = parsed as { format: unknown; version: unknown };
-    if (format !== JOURNAL_FORMAT) throw new JournalFormatError(file, `its header names the format ${JSON.stringify(format)}`);
+    if (format !== JOURNAL_FORMAT)
+      throw new JournalFormatError(file, `its header names the format ${JSON.stringify(format)}`);
     if (version === 1) return "v1";
     if (version !== JOURNAL_VERSION) {
       throw new JournalFormatError(
@@ -432,7 +454,10 @@ export class Journal {
   invalidLines = 0;
 
   /** Takes the lock on `file` (creating its directory); throws JournalLockError when it is held. */
-  constructor(file: string, private readonly options: JournalOptions) {
+  constructor(
+    file: string,
+    private readonly options: JournalOptions,
+  ) {
     const requested = path.resolve(file);
     // The journal names people: only the Node-RED user may read it.
     fs.mkdirSync(path.dirname(requested), { recursive: true, mode: 0o700 });
@@ -461,7 +486,9 @@ export class Journal {
     const reg = registry();
     const holder = reg.get(this.key);
     if (holder !== undefined) {
-      throw new JournalLockError(`journal ${this.file} is already open by consent store ${holder}; give each store its own file`);
+      throw new JournalLockError(
+        `journal ${this.file} is already open by consent store ${holder}; give each store its own file`,
+      );
     }
     const text = JSON.stringify(this.lockRecord);
     if (!createLock(this.lockFile, text)) {
@@ -472,7 +499,10 @@ export class Journal {
       else if (!processAlive(other.pid)) why = `process ${other.pid} is gone`;
       else why = staleBecause(other);
       if (why === undefined && other !== undefined) {
-        throw new JournalLockError(`journal ${this.file} is locked by process ${other.pid} (store ${other.owner}); two stores may not write the same file`);
+        throw new JournalLockError(
+          `journal ${this.file} is locked by process ${other.pid} (store ${other.owner}); two stores may not ` +
+            `write the same file`,
+        );
       }
       this.warn(`taking over a stale lock on ${this.file}: ${why}`);
       // Whole or not at all, as any file this package replaces.
@@ -480,7 +510,9 @@ export class Journal {
       // Two processes taking over the same stale lock at once: the last rename wins,
       // the other sees it is not its own and steps back.
       if (!isMine(readLock(this.lockFile), this.lockRecord)) {
-        throw new JournalLockError(`journal ${this.file} was just locked by another process; two stores may not write the same file`);
+        throw new JournalLockError(
+          `journal ${this.file} was just locked by another process; two stores may not write the same file`,
+        );
       }
     }
     reg.set(this.key, this.options.owner);
@@ -574,9 +606,14 @@ export class Journal {
           const parsed = parseLine(bytes.toString("utf8"));
           if (parsed === undefined) {
             // A file without the header is ours only if every line is a record.
-            if (legacy) throw new JournalFormatError(this.file, `it has no journal header and its line ${lineNo} is not a consent record`);
+            if (legacy)
+              throw new JournalFormatError(
+                this.file,
+                `it has no journal header and its line ${lineNo} is not a consent record`,
+              );
             report.skipped++;
-            if (report.warnings.length < 10) report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
+            if (report.warnings.length < 10)
+              report.warnings.push(`line ${lineNo} of ${this.file} is not a consent record: skipped`);
             return;
           }
           if (parsed.kind === "checkpoint") {
@@ -611,9 +648,16 @@ export class Journal {
           if (legacy) {
             const tail = Buffer.allocUnsafe(Math.min(report.tornBytes, RECORD_START.length));
             fs.readSync(readFd as number, tail, 0, tail.length, complete);
-            if (!looksLikeRecordStart(tail.toString("utf8"))) throw new JournalFormatError(this.file, "it has no journal header and its last line is not a consent record");
+            if (!looksLikeRecordStart(tail.toString("utf8")))
+              throw new JournalFormatError(
+                this.file,
+                "it has no journal header and its last line is not a consent record",
+              );
           }
-          report.warnings.push(`the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it was never acknowledged): skipped and cut away`);
+          report.warnings.push(
+            `the last line of ${this.file} was torn (${report.tornBytes} bytes, a write cut short by a crash; it ` +
+              `was never acknowledged): skipped and cut away`,
+          );
         }
         if (verifier !== undefined) {
           // Lines fed before the chain was seen only count; the head check needs every line.
@@ -796,12 +840,25 @@ export class Journal {
       onDisk = await fs.promises.stat(this.file, { bigint: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw this.fail(code === "ENOENT" ? new JournalChangedError(this.file, "removed", "the path no longer exists") : new Error(`cannot check the journal file: ${(e as Error).message}`));
+      throw this.fail(
+        code === "ENOENT"
+          ? new JournalChangedError(this.file, "removed", "the path no longer exists")
+          : new Error(`cannot check the journal file: ${(e as Error).message}`),
+      );
     }
-    if (onDisk.dev !== id.dev || onDisk.ino !== id.ino) throw this.fail(new JournalChangedError(this.file, "replaced", "the path now names another file"));
-    const mine = await new Promise<fs.BigIntStats>((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+    if (onDisk.dev !== id.dev || onDisk.ino !== id.ino)
+      throw this.fail(new JournalChangedError(this.file, "replaced", "the path now names another file"));
+    const mine = await new Promise<fs.BigIntStats>((resolve, reject) =>
+      fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))),
+    );
     if (mine.size !== BigInt(expectedSize)) {
-      throw this.fail(new JournalChangedError(this.file, "changed", `it holds ${mine.size} bytes, the store wrote ${expectedSize}: another program wrote to it`));
+      throw this.fail(
+        new JournalChangedError(
+          this.file,
+          "changed",
+          `it holds ${mine.size} bytes, the store wrote ${expectedSize}: another program wrote to it`,
+        ),
+      );
     }
   }
 
@@ -813,7 +870,9 @@ export class Journal {
     try {
       this.options.onFailure?.(error);
     } catch (e) {
-      this.warn(`consent journal ${this.file}: reporting a failure failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.warn(
+        `consent journal ${this.file}: reporting a failure failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     return error;
   }
@@ -913,7 +972,8 @@ export class Journal {
     while (this.queue.length > 0) {
       const head = this.queue[0];
       if (this.failure) {
-        for (const t of this.queue.splice(0)) t.reject(new Error(`consent journal ${this.file} is unavailable: ${this.failure.message}`));
+        for (const t of this.queue.splice(0))
+          t.reject(new Error(`consent journal ${this.file} is unavailable: ${this.failure.message}`));
         break;
       }
       if (head.kind === "task") {
@@ -947,7 +1007,11 @@ export class Journal {
       } catch (e) {
         // A failed write may have left a torn line: no later write may follow it until a
         // restart cuts it away. The store fails closed meanwhile.
-        const error = this.fail(e instanceof JournalChangedError || this.failure ? (e as Error) : new Error(`journal write failed: ${e instanceof Error ? e.message : String(e)}`));
+        const error = this.fail(
+          e instanceof JournalChangedError || this.failure
+            ? (e as Error)
+            : new Error(`journal write failed: ${e instanceof Error ? e.message : String(e)}`),
+        );
         for (const t of batch) t.reject(error);
         continue;
       }
@@ -963,7 +1027,9 @@ export class Journal {
       } catch (e) {
         // Durable but not applied (a bug): the index no longer matches the file, so stop
         // rather than answer from it; nothing is acknowledged.
-        const error = this.fail(new Error(`a written record could not be applied: ${e instanceof Error ? e.message : String(e)}`));
+        const error = this.fail(
+          new Error(`a written record could not be applied: ${e instanceof Error ? e.message : String(e)}`),
+        );
         for (const t of batch) t.reject(error);
         continue;
       }
@@ -978,7 +1044,9 @@ export class Journal {
     if (this.needsHeader) throw new Error("the journal header was not added");
     let offset = 0;
     while (offset < buf.length) {
-      const written = await new Promise<number>((resolve, reject) => fs.write(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n))));
+      const written = await new Promise<number>((resolve, reject) =>
+        fs.write(fd, buf, offset, buf.length - offset, null, (err, n) => (err ? reject(err) : resolve(n))),
+      );
       offset += written;
     }
     await new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
@@ -1044,7 +1112,8 @@ export class Journal {
     try {
       const mine = fs.fstatSync(this.fd as number, { bigint: true });
       const got = fs.fstatSync(fd, { bigint: true });
-      if (mine.dev !== got.dev || mine.ino !== got.ino) throw new Error(`${this.file} is no longer the file this store writes`);
+      if (mine.dev !== got.dev || mine.ino !== got.ino)
+        throw new Error(`${this.file} is no longer the file this store writes`);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -1163,7 +1232,13 @@ export class Journal {
           this.readFd = newRead;
         }
       } catch (e) {
-        throw this.fail(e instanceof JournalChangedError ? e : new Error(`the journal was rewritten but could not be reopened: ${e instanceof Error ? e.message : String(e)}`));
+        throw this.fail(
+          e instanceof JournalChangedError
+            ? e
+            : new Error(
+                `the journal was rewritten but could not be reopened: ${e instanceof Error ? e.message : String(e)}`,
+              ),
+        );
       }
     }).then(() => result);
   }

@@ -161,15 +161,13 @@ function purposeBlock(p: PagePurpose, m: PageModel, texts: PageTexts, i: number)
 function historyList(m: PageModel, texts: PageTexts): string {
   if (m.history.length === 0) return `<p class="muted">${t(texts, "history.none")}</p>`;
   const titles = new Map(m.purposes.map((p) => [p.def.id, p.def.title || p.def.id]));
-  const items = [...m.history]
-    .reverse()
-    .map((r) => {
-      const key = r.status === "granted" ? "history.granted" : "history.withdrawn";
-      const what = t(texts, key, { purpose: titles.get(r.purpose) ?? r.purpose });
-      const how = t(texts, "history.how", { method: r.method, version: r.policyVersion });
-      const time = `<time datetime="${esc(r.timestamp)}">${esc(when(r.timestamp, m.lang))}</time>`;
-      return `<li>${time}: ${what} <span class="muted">${how}</span></li>`;
-    });
+  const items = [...m.history].reverse().map((r) => {
+    const key = r.status === "granted" ? "history.granted" : "history.withdrawn";
+    const what = t(texts, key, { purpose: titles.get(r.purpose) ?? r.purpose });
+    const how = t(texts, "history.how", { method: r.method, version: r.policyVersion });
+    const time = `<time datetime="${esc(r.timestamp)}">${esc(when(r.timestamp, m.lang))}</time>`;
+    return `<li>${time}: ${what} <span class="muted">${how}</span></li>`;
+  });
   return `<ol class="history" reversed>${items.join("")}</ol>`;
 }
 

@@ -335,7 +335,7 @@ export function parseCommand(raw: unknown): ConsentCommand {
       }
     }
   }
-  return validateMessage<ConsentCommand>(COMMAND as unknown as Joi.Schema<ConsentCommand>, raw, "msg.consent");
+  return validateMessage<ConsentCommand>(COMMAND, raw, "msg.consent");
 }
 
 export interface StoreOptions {
@@ -527,7 +527,8 @@ export class ConsentIndex {
       const unknown = purposes.filter((p) => !this.purposes.has(p));
       if (unknown.length > 0)
         throw new MessageError(
-          `msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`,
+          `msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ` +
+            `${[...this.purposes.keys()].join(", ") || "none"})`,
         );
       let expiresAt: string | null = null;
       if (cmd.expiresAt !== undefined) {
@@ -545,7 +546,8 @@ export class ConsentIndex {
           const current = this.purposes.get(p)!.policyVersion;
           if (cmd.policyVersion !== current) {
             throw new MessageError(
-              `msg.consent.policyVersion "${cmd.policyVersion}" is not the current version "${current}" of purpose "${p}"`,
+              `msg.consent.policyVersion "${cmd.policyVersion}" is not the current version "${current}" of ` +
+                `purpose "${p}"`,
             );
           }
         }
@@ -570,7 +572,8 @@ export class ConsentIndex {
     const unknown = purposes.filter((p) => !this.purposes.has(p) && this.entry(subject, p) === undefined);
     if (unknown.length > 0)
       throw new MessageError(
-        `msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ${[...this.purposes.keys()].join(", ") || "none"})`,
+        `msg.consent.purpose: unknown purpose ${unknown.map((p) => `"${p}"`).join(", ")} (declared: ` +
+          `${[...this.purposes.keys()].join(", ") || "none"})`,
       );
     return {
       single,

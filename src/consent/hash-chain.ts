@@ -85,13 +85,7 @@ export interface Checkpoint {
 }
 
 export type BreakKind =
-  | "unlinked"
-  | "inserted"
-  | "changed-or-removed"
-  | "end-removed"
-  | "end-changed"
-  | "head-missing"
-  | "header-changed";
+  "unlinked" | "inserted" | "changed-or-removed" | "end-removed" | "end-changed" | "head-missing" | "header-changed";
 
 /** One place where the chain does not hold. `line` is 1-based, the header being line 1. */
 export interface ChainBreak {

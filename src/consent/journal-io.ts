@@ -12,7 +12,9 @@ const CHUNK = 256 * 1024;
 const NEWLINE = 0x0a;
 
 function pread(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
 }
 
 /** Doubles `buf` keeping its first `filled` bytes (a line longer than the buffer). */

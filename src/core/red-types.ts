@@ -59,7 +59,7 @@ export interface RedAPI {
   nodes: {
     createNode(node: RedNode, def: NodeDef): void;
     registerType(type: string, ctor: (this: RedNode, def: NodeDef) => void, opts?: RegisterOptions): void;
-    getNode(id: string): RedNode | null;
+    getNode<T extends RedNode = RedNode>(id: string): T | null;
     /** The deployed flows' node configs (config nodes included). */
     eachNode?(cb: (def: NodeDef) => void): void;
     getCredentials?(id: string): Record<string, unknown> | undefined;

@@ -2,6 +2,7 @@
  * privacy-consent-gate: lets a message through only when its subject has a live
  * consent for the purpose. Default deny. The check is a lookup in the store's memory.
  */
+import { hasOwn } from "../core/objects";
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
 import { Joi, pathString, compilePath, MessageError } from "../core/validation";
 import { configure, failClosed, onInput, type Output } from "../core/node-adapter";
@@ -36,7 +37,6 @@ const SCHEMA = Joi.object<GateConfig>({
  * it was parsed). Own properties only, nothing allocated: it runs for every message.
  */
 function subjectReader(segments: readonly Key[]): (msg: NodeMessage) => unknown {
-  const has = Object.prototype.hasOwnProperty;
   return (msg) => {
     let value: unknown = msg;
     for (let i = 0; i < segments.length; i++) {
@@ -46,7 +46,7 @@ function subjectReader(segments: readonly Key[]): (msg: NodeMessage) => unknown 
         if (typeof key !== "number" || key >= value.length) return undefined;
         value = value[key];
       } else {
-        if (!has.call(value, key)) return undefined;
+        if (!hasOwn(value, key)) return undefined;
         value = (value as Record<string, unknown>)[key as string];
       }
     }
@@ -66,7 +66,7 @@ export = function (RED: RedAPI) {
       failClosed(node, status, 'invalid config: "subjectProperty" must name one property (no "*")');
       return;
     }
-    const storeNode = RED.nodes.getNode(config.store) as ConsentStoreNode | null;
+    const storeNode = RED.nodes.getNode<ConsentStoreNode>(config.store);
     if (!storeNode) {
       failClosed(node, status, 'invalid config: "store" is not a deployed privacy-consent-store');
       return;
@@ -80,7 +80,11 @@ export = function (RED: RedAPI) {
     const okStatus = (): NodeStatus =>
       !store || store.unavailable
         ? { fill: "red", shape: "ring", text: `${unavailableText}, ${blocked} blocked` }
-        : { fill: blocked > 0 && passed === 0 ? "yellow" : "green", shape: "dot", text: `${passed} passed, ${blocked} blocked` };
+        : {
+            fill: blocked > 0 && passed === 0 ? "yellow" : "green",
+            shape: "dot",
+            text: `${passed} passed, ${blocked} blocked`,
+          };
     if (!store || store.unavailable) status.showNow({ fill: "red", shape: "ring", text: "store unavailable" });
     else status.showNow(okStatus());
     // The store can stop while running (its journal replaced or removed): say so at once.
@@ -109,7 +113,11 @@ export = function (RED: RedAPI) {
           // The same normalisation as the store's: a purpose granted there is found here.
           const p = readId(msg.purpose, PURPOSE_RULE);
           if (typeof p !== "string") {
-            throw new MessageError(p.absent ? "msg.purpose must be a non-empty string (the gate takes its purpose from the message)" : `msg.purpose ${p.problem}`);
+            throw new MessageError(
+              p.absent
+                ? "msg.purpose must be a non-empty string (the gate takes its purpose from the message)"
+                : `msg.purpose ${p.problem}`,
+            );
           }
           purpose = p;
         } else {

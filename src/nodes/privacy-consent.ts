@@ -27,7 +27,7 @@ function answerCopy(msg: NodeMessage): NodeMessage {
     if (Array.isArray(p.trail)) p.trail = p.trail.slice();
     out.privacy = p;
   }
-  return out as NodeMessage;
+  return out;
 }
 
 interface ManagerConfig {
@@ -46,7 +46,7 @@ export = function (RED: RedAPI) {
     const node = this;
     const rt = configure(node, SCHEMA, def);
     if (!rt) return;
-    const storeNode = RED.nodes.getNode(rt.config.store) as ConsentStoreNode | null;
+    const storeNode = RED.nodes.getNode<ConsentStoreNode>(rt.config.store);
     const store = storeNode?.consentStore;
     if (!storeNode || !store) {
       failClosed(

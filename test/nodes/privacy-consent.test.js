@@ -275,6 +275,7 @@ describe("privacy-consent-store / privacy-consent / privacy-consent-gate (test h
       text = String(value);
     } else return "blocked"; // no-subject
     if (text === "") return "blocked";
+    // eslint-disable-next-line no-control-regex -- the characters a subject may not hold
     if (text.length > 512 || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text) || !text.isWellFormed()) return "caught";
     return text === "dev-1" ? "pass" : "blocked";
   }

@@ -2,7 +2,7 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { startRuntime, deploy, inject, waitFor, readJsonLines, fileSink, tempDir } = require("../helpers/runtime");
+const { startRuntime, inject, waitFor, readJsonLines, fileSink, tempDir } = require("../helpers/runtime");
 const { ConsentStore } = require("../../dist/consent/consent-store");
 
 const PURPOSES = [{ id: "cloud-upload", description: "readings go to the cloud", policyVersion: "1" }];
