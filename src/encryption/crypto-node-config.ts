@@ -1,6 +1,7 @@
 /** The config shared by privacy-encrypt and privacy-decrypt, how to read it, and the nodes' common setup. */
 import { Joi, pathString, toList, compilePath } from "../core/validation";
-import { configure } from "../core/node-adapter";
+import { configure, onClose } from "../core/node-adapter";
+import { InOrder, type SliceOptions } from "../core/in-order";
 import type { NodeDef, RedAPI, RedNode } from "../core/red-types";
 import type { StatusReporter } from "../core/status";
 import type { Keyring } from "./keyring";
@@ -51,6 +52,13 @@ export interface CryptoNodeSetup {
   status: StatusReporter;
   keyring: Keyring;
   targets: Targets;
+  /**
+   * A message with many values (a wildcard over a long array) is handled a slice at a
+   * time so it never blocks the event loop; messages behind it wait their turn here.
+   */
+  order: InOrder;
+  /** Slice options that stop a sliced message once the node is closed. */
+  slices: SliceOptions;
 }
 
 /** Validates an encrypt or decrypt node and finds its keyring; undefined when it failed closed. */
@@ -59,5 +67,10 @@ export function setupCryptoNode(RED: RedAPI, node: RedNode, def: NodeDef): Crypt
   if (!rt) return undefined;
   const keyring = keyringOrFailClosed(RED, node, rt.status, rt.config.keyring);
   if (!keyring) return undefined;
-  return { config: rt.config, status: rt.status, keyring, targets: targetsOf(rt.config) };
+  let closed = false;
+  onClose(node, () => {
+    closed = true;
+  });
+  const slices: SliceOptions = { stopped: () => (closed ? "the node was closed" : undefined) };
+  return { config: rt.config, status: rt.status, keyring, targets: targetsOf(rt.config), order: new InOrder(), slices };
 }

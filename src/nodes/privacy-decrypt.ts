@@ -3,8 +3,8 @@
  * keyring, and CryptoJS passphrase ciphertexts with the node's legacy passphrase.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { onClose, onInput } from "../core/node-adapter";
-import { InOrder, whenReady } from "../core/in-order";
+import { onInput } from "../core/node-adapter";
+import { whenReady } from "../core/in-order";
 import { setupCryptoNode } from "../encryption/crypto-node-config";
 import { decryptValue } from "../encryption/jwe";
 import { planTransformInSlices } from "../encryption/message-crypto";
@@ -16,17 +16,9 @@ export = function (RED: RedAPI) {
     const node = this;
     const setup = setupCryptoNode(RED, node, def);
     if (!setup) return;
-    const { status, keyring, targets } = setup;
+    const { status, keyring, targets, order, slices } = setup;
     const legacy = node.credentials?.legacyPassphrase || undefined;
     let decrypted = 0;
-
-    // Many values in one message are decrypted a slice at a time (see privacy-encrypt).
-    const order = new InOrder();
-    let closed = false;
-    const slices = { stopped: () => (closed ? "the node was closed" : undefined) };
-    onClose(node, () => {
-      closed = true;
-    });
 
     onInput(
       node,

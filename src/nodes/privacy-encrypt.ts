@@ -3,8 +3,8 @@
  * string (dir + A256GCM) under the keyring's active kid.
  */
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { onClose, onInput } from "../core/node-adapter";
-import { InOrder, whenReady } from "../core/in-order";
+import { onInput } from "../core/node-adapter";
+import { whenReady } from "../core/in-order";
 import { setupCryptoNode } from "../encryption/crypto-node-config";
 import { GCM_LIMIT, GCM_WARN_AT, retryGcmUseStore } from "../encryption/keyring";
 import { encryptValue } from "../encryption/jwe";
@@ -17,20 +17,11 @@ export = function (RED: RedAPI) {
     const node = this;
     const setup = setupCryptoNode(RED, node, def);
     if (!setup) return;
-    const { status, keyring, targets } = setup;
+    const { status, keyring, targets, order, slices } = setup;
     // A deploy of this node alone also reads a fixed use count file again.
     retryGcmUseStore();
     let encrypted = 0;
     let warnedKid = "";
-
-    // A message with many values (a wildcard over a long array) is encrypted a slice at a
-    // time, so it never blocks the event loop; messages behind it wait their turn.
-    const order = new InOrder();
-    let closed = false;
-    const slices = { stopped: () => (closed ? "the node was closed" : undefined) };
-    onClose(node, () => {
-      closed = true;
-    });
 
     onInput(
       node,
