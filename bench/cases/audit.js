@@ -76,7 +76,15 @@ async function inEditor(rt, log) {
       await page.evaluate(() => $(".red-ui-notification").remove());
       const t0 = performance.now();
       await page.click("#red-ui-header-button-deploy");
-      await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 60000 });
+      // A generated flow may hold nodes the editor flags: confirm as a user would.
+      const shown = await page.waitForSelector(
+        '.red-ui-notification:has-text("Confirm deploy"), .red-ui-notification:has-text("Successfully deployed")',
+        { timeout: 60000 },
+      );
+      if (/Confirm deploy/.test(await shown.textContent())) {
+        await (await shown.$('button:has-text("Confirm deploy")')).click();
+        await page.waitForSelector('.red-ui-notification:has-text("Successfully deployed")', { timeout: 60000 });
+      }
       deploys.push(performance.now() - t0);
     }
     if (errors.length > 0) log(`browser errors: ${errors.join("; ")}`);
