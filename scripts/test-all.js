@@ -31,7 +31,8 @@ function run(label, command, args) {
 
 function lint() {
   console.log("\n=== lint (eslint --max-warnings 0) ===");
-  const r = spawnSync(process.execPath, [require.resolve("eslint/bin/eslint.js"), "--max-warnings", "0", "."], { cwd: ROOT, stdio: "inherit" });
+  const bin = path.join(path.dirname(require.resolve("eslint/package.json")), "bin", "eslint.js");
+  const r = spawnSync(process.execPath, [bin, "--max-warnings", "0", "."], { cwd: ROOT, stdio: "inherit" });
   const ok = r.status === 0;
   console.log(ok ? "lint: clean" : "lint: FAILED");
   return { label: "lint", code: r.status ?? 1, passed: ok ? 1 : 0, failed: ok ? 0 : 1 };

@@ -48,6 +48,7 @@ import {
   lineHash,
   parseHead,
   prevOf,
+  recordText,
   relinked,
   type ChainBreak,
   type ChainHead,
@@ -603,7 +604,7 @@ export class Journal {
             }
           }
           if (offset === 0 && headed) return; // the header
-          const parsed = parseLine(bytes.toString("utf8"));
+          const parsed = parseLine(recordText(bytes));
           if (parsed === undefined) {
             // A file without the header is ours only if every line is a record.
             if (legacy)
