@@ -67,7 +67,11 @@ describe("privacy audit sidebar (headless Chromium)", function () {
       assert.ok(high.includes(id), `${id} in High (${high.join(", ")})`);
     }
     assert.deepEqual(await sectionIds(page, "medium"), ["instance-credential-secret"]);
-    const badge = await page.$eval("#red-ui-tab-privacy-audit .privacy-audit-badge", (e) => e.textContent);
+    // Node-RED 4 shows it on the tab's label, Node-RED 5 on the sidebar's icon button.
+    const badge = await page.$eval(
+      '#red-ui-tab-privacy-audit .privacy-audit-badge, button[data-tab-id="privacy-audit"] .privacy-audit-badge',
+      (e) => e.textContent,
+    );
     const active = (await sectionIds(page, "high")).length + (await sectionIds(page, "medium")).length + (await sectionIds(page, "low")).length;
     assert.equal(Number(badge), active);
     assert.ok(!(await page.content()).includes(SECRET), "the secret is not shown anywhere");
@@ -104,7 +108,7 @@ describe("privacy audit sidebar (headless Chromium)", function () {
     await page.click(`.privacy-audit-finding[data-id="${PATH_ID}"] .privacy-audit-confirm`);
     await page.waitForFunction((id) => !!document.querySelector(`.privacy-audit-section[data-section="accepted"] .privacy-audit-finding[data-id="${id}"]`), PATH_ID, { timeout: 5000 });
     assert.ok(!(await sectionIds(page, "high")).includes(PATH_ID), "no longer among the high ones");
-    assert.equal(Number(await page.$eval("#red-ui-tab-privacy-audit .privacy-audit-badge", (e) => e.textContent)), active, "one accepted, one new");
+    assert.equal(Number(await page.$eval('#red-ui-tab-privacy-audit .privacy-audit-badge, button[data-tab-id="privacy-audit"] .privacy-audit-badge', (e) => e.textContent)), active, "one accepted, one new");
     // An instance finding has no tab: it is accepted in the global environment.
     await page.click('.privacy-audit-finding[data-id="instance-credential-secret"] .privacy-audit-title');
     await page.click('.privacy-audit-finding[data-id="instance-credential-secret"] .privacy-audit-accept');

@@ -67,8 +67,9 @@ describe("the packed package", function () {
     assert.ok(semver.satisfies(running, claim), `Node-RED ${running} is within the claim ${claim}`);
     // The lowest version claimed is the lowest the matrix runs (Node-RED 4.1 on Node 20).
     assert.equal(semver.minVersion(claim).version, "4.1.0");
-    const lock = path.join(ROOT, "package-lock.json"); // the matrix copy has none
-    if (fs.existsSync(lock)) {
+    const lock = path.join(ROOT, "package-lock.json");
+    if (!process.env.NR_MATRIX) {
+      // The matrix run installs Node-RED 5 into a copy with a lock of its own.
       const base = JSON.parse(fs.readFileSync(lock, "utf8")).packages["node_modules/node-red"].version;
       assert.ok(semver.satisfies(base, "~4.1.0"), `the base run is Node-RED 4.1 (${base})`);
     }
