@@ -35,6 +35,11 @@ export interface PlanNode {
    * an array under `readings[*]` closes up.
    */
   indexed: boolean;
+  /**
+   * Literal keys that look like an index but were written as quoted text (`a["0"]`): like
+   * the shared walker in core/paths, they reach an object's key "0", never an array element.
+   */
+  textKeys: Set<string> | null;
 }
 
 /** A key that can be an array index: a canonical non-negative integer below 2^32 - 1. */
@@ -80,6 +85,7 @@ function newNode(keepRest: boolean, via: number): PlanNode {
     rules: [],
     via,
     indexed: false,
+    textKeys: null,
   };
 }
 
@@ -96,6 +102,7 @@ function merge(a: PlanNode, b: PlanNode): PlanNode {
     rules: [...a.rules, ...b.rules.filter((r) => !a.rules.includes(r))],
     via: Math.min(a.via, b.via),
     indexed: false,
+    textKeys: a.textKeys || b.textKeys ? new Set([...(a.textKeys ?? []), ...(b.textKeys ?? [])]) : null,
   };
   if (b.literals) {
     out.literals = out.literals ?? new Map();
@@ -123,7 +130,7 @@ function finalize(node: PlanNode, keptAbove: boolean): PlanNode {
     out.literals = new Map();
     for (const [k, child] of node.literals) {
       out.literals.set(k, finalize(node.wild ? merge(child, node.wild) : child, keepRest));
-      if (isIndexKey(k)) out.indexed = true;
+      if (isIndexKey(k) && !node.textKeys?.has(k)) out.indexed = true;
     }
   }
   if (node.wild) out.wild = finalize(node.wild, keepRest);
@@ -185,6 +192,7 @@ export function compile(config: MinimizeConfig): Plan {
         if (!child) node.wild = child = newNode(!keepMode, i);
       } else {
         node.literals = node.literals ?? new Map();
+        if (typeof seg === "string" && isIndexKey(seg)) (node.textKeys ??= new Set()).add(seg);
         child = node.literals.get(key);
         if (!child) node.literals.set(key, (child = newNode(!keepMode, i)));
       }
@@ -228,7 +236,8 @@ export function allows(plan: Plan, keys: readonly (string | number)[]): boolean 
   for (const k of keys) {
     if (node.remove) return false;
     if (node.keepRest && !node.literals && !node.wild) return true;
-    const next: PlanNode | null = node.literals?.get(String(k)) ?? node.wild;
+    const text: boolean = typeof k === "number" && node.textKeys?.has(String(k)) === true;
+    const next: PlanNode | null = (text ? undefined : node.literals?.get(String(k))) ?? node.wild;
     if (!next) return node.keepRest;
     node = next;
   }

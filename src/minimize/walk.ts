@@ -150,6 +150,13 @@ function pruneObject(obj: Record<string, unknown>, node: PlanNode, w: Walk): Rec
   return out;
 }
 
+/** The plan for element i of an array: a literal written as a number (`[2]`), else `*`. */
+function elementChild(node: PlanNode, i: number): PlanNode | null {
+  const key = String(i);
+  const literal = node.literals !== null && !node.textKeys?.has(key) ? node.literals.get(key) : undefined;
+  return literal ?? node.wild;
+}
+
 function pruneArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[] {
   // With a rule for a particular index (`items[2].x`) positions matter: an element with
   // nothing kept becomes null so the kept ones stay at their index. With `*` alone,
@@ -158,7 +165,7 @@ function pruneArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[]
   const out: unknown[] = [];
   let used = 0;
   for (let i = 0; i < arr.length; i++) {
-    const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
+    const child = elementChild(node, i);
     let r: unknown = REMOVE;
     if (child === null) unlisted(w);
     else r = visit(arr[i], child, w);
@@ -202,7 +209,7 @@ function editArray(arr: readonly unknown[], node: PlanNode, w: Walk): unknown[] 
   let results: unknown[] | null = null;
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
-    const child = (node.literals !== null ? node.literals.get(String(i)) : undefined) ?? node.wild;
+    const child = elementChild(node, i);
     const r = child === null ? v : visit(v, child, w);
     if (r !== v && results === null) results = arr.slice(0, i);
     if (results !== null && r !== REMOVE) results.push(r);

@@ -836,3 +836,18 @@ describe("lib/minimize", () => {
     });
   });
 });
+
+describe("minimize: a quoted index-like key reaches what the shared walker reaches", () => {
+  const { compile, minimize } = require("../../../dist/minimize/minimize");
+  const { findMatches, parsePath } = require("../../../dist/core/paths");
+  const base = { property: "payload", stripMetadata: false, keepProperties: "", onTypeMismatch: "error", nonObject: "error" };
+  it("['0'] is an object key, never an array element; [0] is both (found by the hostile suite: remove ['0'][*] on [[0]])", () => {
+    for (const payload of [[[0]], { 0: [0] }]) {
+      for (const path of ["['0'][*]", "[0][*]"]) {
+        const out = minimize(compile({ ...base, mode: "remove", rules: [{ path, op: "remove" }] }), { payload }).msg.payload;
+        const reached = findMatches({ payload }, parsePath(`payload${path}`)).length > 0;
+        assert.deepEqual(out, reached ? (Array.isArray(payload) ? [[]] : { 0: [] }) : payload, `${path} on ${JSON.stringify(payload)}`);
+      }
+    }
+  });
+});
