@@ -172,10 +172,22 @@ const TRANSFORMS = {
 function expectRemoveMode(payload, rules, out, dropOnMismatch) {
   const exp = copyData(payload);
   if (!isContainer(exp)) return { expected: exp };
+  // Every remove rule names positions in the message as it came in: find them all first,
+  // then remove from the last array index and the deepest key up, so that removing one
+  // element never shifts another rule's target (remove [0] and [1] of [0, null] is []).
+  const found = new Map();
   for (const r of rules.filter((x) => x.op === "remove")) {
-    const matches = H.oracleMatches(exp, seg(r.path));
-    for (let i = matches.length - 1; i >= 0; i--) removeAt(exp, matches[i]);
+    for (const keys of H.oracleMatches(exp, seg(r.path))) found.set(JSON.stringify(keys), keys);
   }
+  const later = (a, b) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      if (a[i] === b[i]) continue;
+      if (typeof a[i] === "number" && typeof b[i] === "number") return b[i] - a[i];
+      return String(b[i]) < String(a[i]) ? -1 : 1;
+    }
+    return b.length - a.length;
+  };
+  for (const keys of [...found.values()].sort(later)) removeAt(exp, keys);
   const transforms = rules.filter((x) => x.op !== "remove");
   if (!dropOnMismatch) {
     for (const r of transforms) {
