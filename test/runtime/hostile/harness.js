@@ -586,6 +586,10 @@ function sizeOf(msg) {
  * seed and path to replay, and shortens long runs of one character.
  */
 async function check(property, { numRuns = 100, budgetMs = 40000, seed, path: replayPath, shrink = true } = {}) {
+  // FC_SEED (and FC_PATH) replay a reported counterexample; FC_RUNS_FACTOR searches longer
+  if (process.env.FC_SEED) [seed, replayPath] = [Number(process.env.FC_SEED), process.env.FC_PATH];
+  const factor = Number(process.env.FC_RUNS_FACTOR) || 1;
+  if (factor !== 1) [numRuns, budgetMs] = [Math.ceil(numRuns * factor), budgetMs * factor];
   const r = await fc.check(property, {
     numRuns,
     endOnFailure: !shrink,

@@ -240,10 +240,12 @@ function expectKeepMode(payload, rules, out) {
       return o;
     }
     if (!isContainer(v)) return DROP;
-    const step = (k) =>
-      active
-        .filter((a) => a.rest[0].kind === "wild" || String(H.segmentKey(a.rest[0])) === String(k))
-        .map((a) => ({ rule: a.rule, rest: a.rest.slice(1) }));
+    // as the shared walker (and H.oracleMatches): an array element is reached by `*` or an
+    // index only, never by a quoted "0"; an object key by `*`, its name, or an index of that text
+    const reaches = (s, k) =>
+      s.kind === "wild" ||
+      (Array.isArray(v) ? s.kind === "index" && s.n === k : String(H.segmentKey(s)) === String(k));
+    const step = (k) => active.filter((a) => reaches(a.rest[0], k)).map((a) => ({ rule: a.rule, rest: a.rest.slice(1) }));
     if (Array.isArray(v)) {
       // with a rule for an index, positions matter: an element with nothing kept becomes
       // null (up to the last kept one); through `*` alone, such elements close up
