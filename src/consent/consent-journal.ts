@@ -32,8 +32,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fsyncDir, replaceFile, writeFileAtomicSync } from "../core/atomic-file";
 import {
+  nfc,
   parseJournalLine,
   parseLine,
+  subjectNeedles,
   type ConsentReceipt,
   type JournalRecord,
   type LinkEvent,
@@ -1094,12 +1096,12 @@ export class Journal {
     const out: ConsentReceipt[] = [];
     // A cheap byte search before parsing: the journal writes JSON.stringify output, so
     // the subject appears exactly in this form in each of its lines.
-    const needle = Buffer.from(`"subject":${JSON.stringify(subject)}`, "utf8");
+    const needles = subjectNeedles(subject).map((n) => Buffer.from(n, "utf8"));
     try {
       await scanLines(fd as number, size, (bytes) => {
-        if (bytes.indexOf(needle) === -1) return;
+        if (!needles.some((n) => bytes.includes(n))) return;
         const receipts = parseJournalLine(bytes.toString("utf8"));
-        if (receipts) for (const r of receipts) if (r.subject === subject) out.push(r);
+        if (receipts) for (const r of receipts) if (nfc(r.subject) === subject) out.push(r);
       });
     } finally {
       fs.closeSync(fd as number);

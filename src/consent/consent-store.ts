@@ -7,6 +7,7 @@
  */
 import {
   ConsentIndex,
+  nfc,
   parseCommand,
   type BlockReason,
   type ConsentEntry,
@@ -289,10 +290,11 @@ export class ConsentStore {
     for (const r of record.receipts) {
       this.index.apply(r, offset ?? r);
       if (this.backend === "memory") {
-        let list = this.history.get(r.subject);
+        const subject = nfc(r.subject);
+        let list = this.history.get(subject);
         if (!list) {
           list = [];
-          this.history.set(r.subject, list);
+          this.history.set(subject, list);
         }
         list.push(r);
       }
@@ -300,14 +302,15 @@ export class ConsentStore {
   }
 
   private applyLink(l: LinkEvent): void {
-    const current = this.subjectLinks.get(l.subject);
+    const subject = nfc(l.subject); // as the index keys it (links written before normalisation)
+    const current = this.subjectLinks.get(subject);
     if (l.action === "create") {
       // One live link per subject: a new one replaces the last.
       if (current !== undefined) this.linkSubjects.delete(current);
-      this.subjectLinks.set(l.subject, l.token);
-      this.linkSubjects.set(l.token, l.subject);
+      this.subjectLinks.set(subject, l.token);
+      this.linkSubjects.set(l.token, subject);
     } else if (current === l.token) {
-      this.subjectLinks.delete(l.subject);
+      this.subjectLinks.delete(subject);
       this.linkSubjects.delete(l.token);
     }
   }
@@ -436,7 +439,7 @@ export class ConsentStore {
     if (entry === undefined) return undefined;
     if (typeof entry.ref !== "number") return entry.ref;
     if (!this.journal) return undefined;
-    return this.journal.readAt(entry.ref).find((r) => r.subject === subject && r.purpose === purpose);
+    return this.journal.readAt(entry.ref).find((r) => nfc(r.subject) === subject && r.purpose === purpose);
   }
 
   private states(subject: string, purposes: string[]): Record<string, PurposeState> {
@@ -522,7 +525,7 @@ export class ConsentStore {
       return {
         keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined,
         // A link stays while it is the subject's live one; revoked and replaced ones go.
-        keepLink: (l: LinkEvent) => l.action === "create" && this.subjectLinks.get(l.subject) === l.token,
+        keepLink: (l: LinkEvent) => l.action === "create" && this.subjectLinks.get(nfc(l.subject)) === l.token,
       };
     });
   }

@@ -178,8 +178,27 @@ function hasForbiddenChar(text: string): boolean {
 }
 
 /**
+ * Unicode NFC, so that "José" typed on a phone (one é) and sent by a sensor (e and a
+ * combining accent) name one person: a withdrawal in either form blocks both. ASCII, the
+ * common case, is returned as it is without allocating.
+ */
+export function nfc(text: string): string {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return text.normalize("NFC");
+  return text;
+}
+
+/**
+ * What a journal line that names the subject holds, for a byte search before parsing
+ * (the journal writes JSON.stringify output): the subject as normalised now, and the
+ * decomposed form that lines written before normalisation may hold.
+ */
+export function subjectNeedles(subject: string): string[] {
+  return [...new Set([subject, subject.normalize("NFD")])].map((s) => `"subject":${JSON.stringify(s)}`);
+}
+
+/**
  * The one normalisation of a subject, purpose, policy version or method: a string,
- * trimmed, or (where the rule allows) a finite number as its decimal text; not empty,
+ * trimmed and in Unicode NFC, or (where the rule allows) a finite number as its decimal text; not empty,
  * not longer than the rule's max, no control characters. Returns the value or why not.
  * Allocates nothing for a value that needs no trimming (the gate calls it per message).
  */
@@ -196,6 +215,7 @@ export function readId(value: unknown, rule: IdRule): string | IdRefusal {
     return rule.numbers ? REFUSED.type : REFUSED.typeString;
   }
   if (text === "") return REFUSED.empty;
+  text = nfc(text);
   if (text.length > rule.max) return tooLong(rule.max);
   if (hasForbiddenChar(text)) return REFUSED.control;
   if (rule.reserved && (text === "__proto__" || text === "constructor" || text === "prototype"))
@@ -426,11 +446,13 @@ export class ConsentIndex {
     const purpose = this.intern(r.purpose);
     const policyVersion = this.intern(r.policyVersion);
     this.applied++;
-    const list = this.subjects.get(r.subject);
+    // Receipts written before ids were normalised may name a subject in another form.
+    const subject = nfc(r.subject);
+    const list = this.subjects.get(subject);
     if (list === undefined) {
       // A string read from a journal line may be a slice that keeps the whole line
       // alive; the key lives as long as the store, so it gets a copy of its own.
-      this.subjects.set(Buffer.from(r.subject, "utf8").toString("utf8"), [
+      this.subjects.set(Buffer.from(subject, "utf8").toString("utf8"), [
         new ConsentEntry(purpose, granted, at, policyVersion, ref),
       ]);
       return;
@@ -450,7 +472,7 @@ export class ConsentIndex {
     const next = new Array<ConsentEntry>(list.length + 1);
     for (let j = 0; j < list.length; j++) next[j] = list[j];
     next[list.length] = new ConsentEntry(purpose, granted, at, policyVersion, ref);
-    this.subjects.set(r.subject, next);
+    this.subjects.set(subject, next);
   }
 
   /**

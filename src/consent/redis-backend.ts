@@ -35,7 +35,7 @@
  *   its data) makes the backend unavailable for good: acknowledged receipts are missing.
  */
 import { createClient, type RedisClientType } from "redis";
-import { parseJournalLine, parseLine, type ConsentReceipt, type ParsedLine } from "./consent";
+import { nfc, parseJournalLine, parseLine, subjectNeedles, type ConsentReceipt, type ParsedLine } from "./consent";
 import { JOURNAL_FORMAT, JOURNAL_VERSION, type JournalEntry } from "./consent-journal";
 import { ChainVerifier, chained, lineHash, type ChainBreak } from "./hash-chain";
 
@@ -619,11 +619,11 @@ export class RedisJournal {
 
   /** Every receipt of a subject in the stream, oldest first. */
   async readSubject(subject: string): Promise<ConsentReceipt[]> {
-    const needle = `"subject":${JSON.stringify(subject)}`;
+    const needles = subjectNeedles(subject);
     const out: ConsentReceipt[] = [];
     for await (const { line } of readAll(this.client, this.keys)) {
-      if (!line.includes(needle)) continue;
-      for (const r of parseJournalLine(line) ?? []) if (r.subject === subject) out.push(r);
+      if (!needles.some((n) => line.includes(n))) continue;
+      for (const r of parseJournalLine(line) ?? []) if (nfc(r.subject) === subject) out.push(r);
     }
     return out;
   }

@@ -326,6 +326,16 @@ describe("lib/consent-journal", () => {
     }
   });
 
+  it("reads a subject written before ids were normalised as the same person (a decomposed withdrawal blocks)", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    fs.writeFileSync(file, `${legacyLine("Jos\u00e9")}\n${legacyLine("Jose\u0301", "p", "withdrawn")}\n`);
+    const s = open(file);
+    assert.equal(s.check("Jos\u00e9", "p"), "withdrawn");
+    const history = await s.execute({ action: "export", subject: "Jos\u00e9" }, "m");
+    assert.deepEqual(history.receipts.map((r) => r.status).sort(), ["granted", "withdrawn"]);
+    await s.close();
+  });
+
   it("adds the header to a journal written before it existed, keeping every record (and cutting a torn tail)", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const old = [legacyLine("a"), legacyLine("b", "q"), legacyLine("a", "p", "withdrawn")];

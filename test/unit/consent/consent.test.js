@@ -148,6 +148,19 @@ describe("lib/consent: commands", () => {
     }
     assert.ok(readId(7, PURPOSE_RULE) instanceof IdRefusal, "a purpose is a string");
     assert.equal(readId(" cloud ", PURPOSE_RULE), "cloud");
+    // One person, one id: composed and decomposed forms are the same subject (Unicode NFC).
+    assert.equal(readId("Jose\u0301", SUBJECT_RULE), "Jos\u00e9");
+    assert.equal(readId("\u212b", SUBJECT_RULE), "\u00c5", "the Angstrom sign is the letter");
+  });
+
+  it("a withdrawal in one Unicode form blocks the subject in every form", async () => {
+    const s = memoryStore();
+    await s.execute({ action: "grant", subject: "Jos\u00e9", purpose: "analytics" }, "m");
+    assert.equal(typeof s.check(readId("Jose\u0301", SUBJECT_RULE), "analytics"), "object");
+    await s.execute({ action: "withdraw", subject: "Jose\u0301", purpose: "analytics" }, "m");
+    for (const form of ["Jos\u00e9", "Jose\u0301"]) assert.equal(s.check(readId(form, SUBJECT_RULE), "analytics"), "withdrawn");
+    const listed = await s.execute({ action: "export", subject: "Jose\u0301" }, "m");
+    assert.equal(listed.receipts.length, 2, JSON.stringify(listed));
   });
   it("normalises the command: trimmed ids, ttl in seconds, expiresAt in ms (a Date from another realm too)", () => {
     const cmd = parseCommand({
