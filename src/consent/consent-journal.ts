@@ -507,18 +507,39 @@ export class Journal {
             `write the same file`,
         );
       }
+      this.takeOver(other, why ?? "", text);
+    }
+    reg.set(this.key, this.options.owner);
+  }
+
+  /**
+   * Replaces a stale lock with ours. Two processes that both judged it stale must not
+   * both win (each renaming its lock in and reading back its own before the other's
+   * rename): the takeover happens under a second lock file, created exclusively, and only
+   * while the lock still holds exactly what was judged stale.
+   */
+  private takeOver(stale: LockFile | undefined, why: string, text: string): void {
+    const guard = `${this.lockFile}.takeover`;
+    const busy = () =>
+      new JournalLockError(
+        `journal ${this.file} was just locked by another process; two stores may not write the same file`,
+      );
+    if (!createLock(guard, text)) {
+      const g = readLock(guard);
+      // A guard is left behind only by a process that died within the takeover itself.
+      if (g !== undefined && g.pid !== process.pid && processAlive(g.pid) && staleBecause(g) === undefined)
+        throw busy();
+      writeFileAtomicSync(guard, text, { mode: FILE_MODE });
+      if (!isMine(readLock(guard), this.lockRecord)) throw busy();
+    }
+    try {
+      if (JSON.stringify(readLock(this.lockFile)) !== JSON.stringify(stale)) throw busy();
       this.warn(`taking over a stale lock on ${this.file}: ${why}`);
       // Whole or not at all, as any file this package replaces.
       writeFileAtomicSync(this.lockFile, text, { mode: FILE_MODE });
-      // Two processes taking over the same stale lock at once: the last rename wins,
-      // the other sees it is not its own and steps back.
-      if (!isMine(readLock(this.lockFile), this.lockRecord)) {
-        throw new JournalLockError(
-          `journal ${this.file} was just locked by another process; two stores may not write the same file`,
-        );
-      }
+    } finally {
+      if (isMine(readLock(guard), this.lockRecord)) fs.rmSync(guard, { force: true });
     }
-    reg.set(this.key, this.options.owner);
   }
 
   private unlock(): void {

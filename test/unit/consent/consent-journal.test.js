@@ -179,6 +179,57 @@ describe("lib/consent-journal", () => {
     await s.close();
   });
 
+  it("lets exactly one of several processes take over the same stale lock at once", async function () {
+    this.timeout(60000);
+    const store = require.resolve("../../../dist/consent/consent-store");
+    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+    for (let round = 0; round < 2; round++) {
+      const file = path.join(tmp(), "j.jsonl");
+      fs.writeFileSync(`${file}.lock`, JSON.stringify({ pid: dead, owner: "crashed", since: "x" }));
+      const go = Date.now() + 1500; // all start at one moment, after node has loaded in each
+      const script = `const { ConsentStore } = require(${JSON.stringify(store)});
+        while (Date.now() < ${go});
+        const s = new ConsentStore({ backend: "file", file: ${JSON.stringify(file)}, purposes: [], owner: "p" + process.pid, warn() {} });
+        process.stdout.write(s.unavailable ? "REFUSED " + s.unavailable : "OPEN");
+        setTimeout(() => s.close(), 1500);`;
+      const children = Array.from({ length: 4 }, () => spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] }));
+      const said = await Promise.all(
+        children.map((c) => new Promise((resolve) => {
+          let out = "";
+          c.stdout.on("data", (d) => (out += d));
+          c.once("exit", () => resolve(out));
+        })),
+      );
+      assert.equal(said.filter((x) => x === "OPEN").length, 1, said.join("\n"));
+      for (const x of said.filter((x) => x !== "OPEN")) assert.match(x, /REFUSED .*(locked by|was just locked by) (another )?process/);
+    }
+  });
+
+  it("takes over a stale lock only under its takeover guard: a live taker's guard refuses, a dead one's is replaced", async () => {
+    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+    const file = path.join(tmp(), "j.jsonl");
+    const stale = JSON.stringify({ pid: dead, owner: "crashed", since: "x" });
+    fs.writeFileSync(`${file}.lock`, stale);
+    const taker = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      fs.writeFileSync(`${file}.lock.takeover`, JSON.stringify({ pid: taker.pid, owner: "taker", since: "x" }));
+      const s = open(file, { warn() {} });
+      assert.match(s.unavailable, /was just locked by another process/);
+      await s.close();
+      assert.equal(fs.readFileSync(`${file}.lock`, "utf8"), stale, "the lock is left to the process taking it over");
+    } finally {
+      taker.kill("SIGKILL");
+      await new Promise((resolve) => taker.once("exit", resolve));
+    }
+    const warnings = [];
+    const s = open(file, { warn: (w) => warnings.push(w) });
+    assert.equal(s.unavailable, undefined, "a guard whose process died is no lock");
+    assert.ok(warnings.some((w) => /taking over a stale lock/.test(w)), warnings.join("\n"));
+    assert.equal(fs.existsSync(`${file}.lock.takeover`), false, "the guard goes once the lock is ours");
+    assert.equal(JSON.parse(fs.readFileSync(`${file}.lock`, "utf8")).pid, process.pid);
+    await s.close();
+  });
+
   describe("a lock naming a live process", () => {
     const { processStart } = require("../../../dist/consent/consent-journal");
     const bootId = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
