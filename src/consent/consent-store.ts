@@ -191,7 +191,9 @@ export class ConsentStore {
         `${breaks.length > 1 ? ` (and ${breaks.length - 1} more)` : ""}; ` +
         (this.journal
           ? "gates block until it is acknowledged in the store's dialog"
-          : "gates block until it is restored")
+          : breaks[0].kind === "end-removed"
+            ? `gates block until Redis is restored; to accept the loss instead, delete the key ${this.redis?.keys.head ?? ""} and restart the flows`
+            : "gates block until it is restored")
       );
     }
     return this.journal?.error?.message ?? this.redis?.unavailable;

@@ -6,7 +6,10 @@
  *   `line`, holding a journal line exactly as the file journal writes it (without the
  *   newline), so fields, chains and signatures carried by lines travel unchanged;
  *   `P receipts` is a hash receiptId -> stream id (idempotency); `P format` holds the
- *   header line the file journal starts with.
+ *   header line the file journal starts with; `P head` the id of the newest entry the
+ *   store wrote, set in the same script as the entry (as the file journal's `.head`: a
+ *   stream whose newest entries went missing, by XDEL or a restore from an older copy, is
+ *   found at load, where the chain alone cannot tell, since what is left still links up).
  * - An append is one Lua script (atomic on the server) carrying a batch of lines (the
  *   records queued while the previous batch was in flight: group commit). When the first
  *   receipt id of the batch is already in `P receipts`, the batch was written before (a
@@ -98,7 +101,7 @@ const BATCH = 1000;
 const BLOCK_MS = 250;
 
 /**
- * KEYS: stream, receipts. ARGV: expected last id ("0-0": empty), first receipt id of the
+ * KEYS: stream, receipts, head. ARGV: expected last id ("0-0": empty), first receipt id of the
  * batch, n, n lines, then per line: its receipt count and ids.
  * Answers {2, id...} when the batch is there already, {0, last id} when the stream moved on,
  * {1, id...} when added.
@@ -124,6 +127,7 @@ local out = {1}
 local p = 4 + n
 for i = 1, n do
   local id = redis.call('XADD', KEYS[1], '*', 'line', ARGV[3 + i])
+  redis.call('SET', KEYS[3], id)
   out[#out + 1] = id
   local k = tonumber(ARGV[p])
   p = p + 1
@@ -139,6 +143,7 @@ const APPEND_SCRIPT = `
 local existing = redis.call('HGET', KEYS[2], ARGV[2])
 if existing then return existing end
 local id = redis.call('XADD', KEYS[1], '*', 'line', ARGV[1])
+redis.call('SET', KEYS[3], id)
 for i = 2, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], id) end
 return id`;
 
@@ -146,10 +151,16 @@ export interface RedisKeys {
   journal: string;
   receipts: string;
   format: string;
+  head: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
-  return { journal: `${prefix}journal`, receipts: `${prefix}receipts`, format: `${prefix}format` };
+  return {
+    journal: `${prefix}journal`,
+    receipts: `${prefix}receipts`,
+    format: `${prefix}format`,
+    head: `${prefix}head`,
+  };
 }
 
 export interface RedisJournalOptions {
@@ -243,7 +254,16 @@ export function connectClient(url: string, username?: string, password?: string)
 
 /** Appends one line, idempotently (see APPEND_SCRIPT); resolves with its stream id. */
 export async function appendLine(client: RedisClient, keys: RedisKeys, line: string, ids: string[]): Promise<string> {
-  const reply = await client.sendCommand(["EVAL", APPEND_SCRIPT, "2", keys.journal, keys.receipts, line, ...ids]);
+  const reply = await client.sendCommand([
+    "EVAL",
+    APPEND_SCRIPT,
+    "3",
+    keys.journal,
+    keys.receipts,
+    keys.head,
+    line,
+    ...ids,
+  ]);
   return text(reply);
 }
 
@@ -266,7 +286,17 @@ export async function appendAfter(
   ids: string[][],
 ): Promise<BatchReply> {
   const first = ids[0]?.[0] ?? "";
-  const args = ["EVAL", APPEND_AFTER_SCRIPT, "2", keys.journal, keys.receipts, expected, first, String(lines.length)];
+  const args = [
+    "EVAL",
+    APPEND_AFTER_SCRIPT,
+    "3",
+    keys.journal,
+    keys.receipts,
+    keys.head,
+    expected,
+    first,
+    String(lines.length),
+  ];
   args.push(...lines);
   for (const list of ids) args.push(String(list.length), ...list);
   const reply = await client.sendCommand(args);
@@ -417,7 +447,29 @@ export class RedisJournal {
       await this.untilConnected();
       if (this.closed) return;
       await checkFormat(this.client, this.keys);
-      for await (const { id, line } of readAll(this.reader, this.keys)) this.applyLine(id, line);
+      // Read before the stream: entries written meanwhile come after it, so it must be among them.
+      const head = text(await this.reader.sendCommand(["GET", this.keys.head]));
+      let headSeen = head === "";
+      let lines = 1; // the header
+      for await (const { id, line } of readAll(this.reader, this.keys)) {
+        this.applyLine(id, line);
+        lines++;
+        if (id === head) headSeen = true;
+      }
+      if (!headSeen && this.fatal === undefined) {
+        this.chainBreaks.push({
+          kind: "end-removed",
+          line: lines + 1,
+          text: `entries after line ${lines} were removed: entry ${head}, the newest the store wrote, is missing`,
+        });
+        this.fail(
+          `the consent stream ${this.keys.journal} lost its newest entries: entry ${head}, the last one the store ` +
+            "wrote, is not there (deleted, or Redis restored from an older copy); acknowledged receipts may be " +
+            `missing, so gates block. Restore Redis; to accept the loss instead, delete the key ${this.keys.head} ` +
+            "and restart the flows.",
+        );
+        return;
+      }
       this.caughtUpAt = Date.now();
       this.lastError = "Redis unreachable";
       this.notice();

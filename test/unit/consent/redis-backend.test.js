@@ -358,6 +358,38 @@ describe("consent store: redis backend", function () {
     }
   });
 
+  it("fails closed at load when the newest entries are gone (XDEL), until the loss is accepted by deleting the head key", async () => {
+    const prefix = freshPrefix();
+    const keys = redisKeys(prefix);
+    const a = store(prefix);
+    await ready(a);
+    await a.execute({ action: "grant", subject: "erin", purpose: "analytics" }, "api");
+    await a.execute({ action: "withdraw", subject: "erin", purpose: "analytics" }, "api");
+    await a.close();
+    const c = createClient({ url: redis.url });
+    await c.connect();
+    try {
+      const [newest] = await c.sendCommand(["XREVRANGE", keys.journal, "+", "-", "COUNT", "1"]);
+      assert.equal(String(await c.sendCommand(["GET", keys.head])), String(newest[0]), "the head names the newest entry");
+      // What is left still links up: only the head can tell that the withdrawal was there.
+      await c.sendCommand(["XDEL", keys.journal, String(newest[0])]);
+      const b = store(prefix, { warn: () => undefined });
+      await b.loaded;
+      assert.equal(b.check("erin", "analytics"), "store-unavailable", "the lost withdrawal does not turn into a pass");
+      assert.match(b.unavailable, new RegExp(`removed: entry ${newest[0]}, the newest the store wrote, is missing.*delete the key ${keys.head}`));
+      assert.equal(b.chainBreaks[0].kind, "end-removed");
+      await b.close();
+      await c.sendCommand(["DEL", keys.head]);
+    } finally {
+      await c.destroy();
+    }
+    const d = store(prefix);
+    await ready(d);
+    assert.equal(typeof d.check("erin", "analytics"), "object", "accepted: the grant stands, as the stream now says");
+    await d.execute({ action: "withdraw", subject: "erin", purpose: "analytics" }, "api");
+    assert.equal(d.check("erin", "analytics"), "withdrawn");
+  });
+
   it("fails closed when the stream's hash chain is broken (an entry added outside the store)", async () => {
     const prefix = freshPrefix();
     const keys = redisKeys(prefix);
