@@ -24,6 +24,20 @@ const PURPOSES = [
 ];
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
+/** A receipt with every field a journal line must hold, and nothing else (a fresh copy each call). */
+function journalReceipt() {
+  return {
+    receiptId: "r",
+    subject: "s",
+    purpose: "p",
+    status: "granted",
+    timestamp: "2026-01-01T00:00:00.000Z",
+    expiresAt: null,
+    policyVersion: "1",
+    method: "m",
+  };
+}
+
 function memoryStore(clock = { t: T0 }, purposes = PURPOSES) {
   const store = new ConsentStore({ backend: "memory", purposes, owner: "test", now: () => clock.t });
   return store;
@@ -187,16 +201,7 @@ describe("lib/consent: commands", () => {
     assert.equal(ttlSeconds("2w"), 1209600);
   });
   it("accepts a journal line only when every receipt has the right shape", () => {
-    const good = {
-      receiptId: "r",
-      subject: "s",
-      purpose: "p",
-      status: "granted",
-      timestamp: "2026-01-01T00:00:00.000Z",
-      expiresAt: null,
-      policyVersion: "1",
-      method: "m",
-    };
+    const good = journalReceipt();
     assert.equal(receiptsOf({ receipts: [good] }).length, 1);
     // Times that do not parse would make an expiry that never comes (NaN <= now is false).
     assert.equal(receiptsOf({ receipts: [{ ...good, expiresAt: "soon" }] }), undefined);
@@ -276,20 +281,7 @@ describe("lib/consent: journal lines", () => {
       }),
       { numRuns: 1000 },
     );
-    const good = JSON.stringify({
-      receipts: [
-        {
-          receiptId: "r",
-          subject: "s",
-          purpose: "p",
-          status: "granted",
-          timestamp: "2026-01-01T00:00:00.000Z",
-          expiresAt: null,
-          policyVersion: "1",
-          method: "m",
-        },
-      ],
-    });
+    const good = JSON.stringify({ receipts: [journalReceipt()] });
     for (let cut = 1; cut < good.length; cut++)
       assert.equal(parseJournalLine(good.slice(0, cut)), undefined, `cut at ${cut}`);
     assert.equal(parseJournalLine(good.replace('"granted"', '"maybe"')), undefined);
