@@ -481,6 +481,18 @@ describe("lib/consent: property test against a simple model", function () {
           const store = new ConsentStore({ backend, file, purposes: purposes(), owner: "prop", now: () => clock.t });
           const model = new Map();
           const counts = { a: 0, b: 0, c: 0 };
+          /** Every subject and purpose: the store's check gives the model's answer. */
+          const agreesWithModel = (st, when) => {
+            for (const s of subjects)
+              for (const p of purposeIds) {
+                const got = st.check(s, p);
+                assert.equal(
+                  typeof got === "string" ? got : "granted",
+                  modelCheck(model, versions, clock.t, s, p),
+                  `${s}/${p} ${when}`,
+                );
+              }
+          };
           try {
             for (const c of cmds) {
               if (c.action === "tick") {
@@ -526,15 +538,7 @@ describe("lib/consent: property test against a simple model", function () {
                     : { status: "withdrawn", expires: null, version: versions[p] },
                 );
               }
-              for (const s of subjects)
-                for (const p of purposeIds) {
-                  const got = store.check(s, p);
-                  assert.equal(
-                    typeof got === "string" ? got : "granted",
-                    modelCheck(model, versions, clock.t, s, p),
-                    `${s}/${p} after ${JSON.stringify(c)}`,
-                  );
-                }
+              agreesWithModel(store, `after ${JSON.stringify(c)}`);
             }
             const exported = await store.execute({ action: "export", subject: "a" }, "m");
             assert.equal(exported.receipts.length, counts.a);
@@ -546,15 +550,7 @@ describe("lib/consent: property test against a simple model", function () {
             const again = new ConsentStore({ backend, file, purposes: purposes(), owner: "prop", now: () => clock.t });
             try {
               assert.equal(again.unavailable, undefined);
-              for (const s of subjects)
-                for (const p of purposeIds) {
-                  const got = again.check(s, p);
-                  assert.equal(
-                    typeof got === "string" ? got : "granted",
-                    modelCheck(model, versions, clock.t, s, p),
-                    `${s}/${p} after reload`,
-                  );
-                }
+              agreesWithModel(again, "after reload");
             } finally {
               await again.close();
             }
