@@ -1,6 +1,6 @@
 /**
  * What every privacy node's edit dialog shares: palette category and colour, the path
- * check, field lists and list resizing. Node-RED serves this file at
+ * check, field lists, list resizing and the field-list dialog of encrypt and decrypt. Node-RED serves this file at
  * resources/@privacy-toolkit/node-red-privacy/privacy-editor.js; each node's .html loads it
  * before its own registerType, and loading it twice is harmless.
  *
@@ -145,6 +145,28 @@
     list.editableList("height", Math.max(min, height - 20));
   }
 
+  /**
+   * label, oneditprepare and oneditsave of a node that works on msg.<property> or on
+   * listed fields (encrypt, decrypt): the label says which ("encrypt 2 fields",
+   * "decrypt msg.payload"), and the form's #node-input-fields-text shows the `fields`
+   * list one path a line and saves what was typed back as a list.
+   */
+  function fieldsDialog(verb) {
+    return {
+      label: function () {
+        if (this.name) return this.name;
+        var f = toList(this.fields);
+        return verb + " " + (f.length ? f.length + " field" + (f.length > 1 ? "s" : "") : "msg." + (this.property || "payload"));
+      },
+      oneditprepare: function () {
+        $("#node-input-fields-text").val(toList(this.fields).join("\n"));
+      },
+      oneditsave: function () {
+        this.fields = toList($("#node-input-fields-text").val());
+      }
+    };
+  }
+
   global.PrivacyEditor = {
     CATEGORY: "privacy",
     COLOR: "#C7E9C0",
@@ -154,6 +176,7 @@
     toList: toList,
     pathValidator: pathValidator,
     pathListValidator: pathListValidator,
-    resizeList: resizeList
+    resizeList: resizeList,
+    fieldsDialog: fieldsDialog
   };
 })(window);

@@ -21,18 +21,10 @@ const { randomUUID, createHash } = require("node:crypto");
 const http = require("node:http");
 const { spawnSync } = require("node:child_process");
 
-const SUBJECTS = 100000;
-const PURPOSES = [
-  { id: "cloud-upload", description: "readings go to the cloud", policyVersion: "1" },
-  { id: "analytics", description: "usage statistics", policyVersion: "2" },
-  { id: "support", description: "remote support", policyVersion: "1" },
-];
+const { SUBJECTS, PURPOSES, START, receipt, subjectRecord, makeMessage, SWITCH_VARIANT } = require("../lib/consent-data");
+
 const JOURNAL = "bench-consent/journal.jsonl";
 const STORE_ID = "bench-consent-store";
-
-function receipt(subject, purpose, status, policyVersion, t) {
-  return { receiptId: randomUUID(), subject, purpose, status, timestamp: new Date(t).toISOString(), expiresAt: null, policyVersion, method: "bench" };
-}
 
 /**
  * Writes the header and `lines` journal lines through a few large writes: version 2,
@@ -186,7 +178,7 @@ module.exports = {
   description: `consent gate (store: ${SUBJECTS.toLocaleString("en-US")} subjects x ${PURPOSES.length} purposes, file backend) next to a core switch node`,
   // More messages than most cases: at ~2 us a hop the gate sits near the noise floor.
   messages: 20000,
-  makeMessage: (i) => ({ topic: `subject-${(i * 7919) % SUBJECTS}`, payload: { t: 21.5, h: 40 } }),
+  makeMessage,
   configNodes: [
     { id: STORE_ID, type: "privacy-consent-store", name: "bench", backend: "file", file: JOURNAL, purposes: PURPOSES },
     { id: "bench-page-tab", type: "tab", label: "consent page bench" },
@@ -198,30 +190,25 @@ module.exports = {
   ],
   async setup(rt) {
     runtime = rt;
-    // One line per subject granting its three purposes, as a manager would write it.
-    const t = Date.parse("2026-01-01T00:00:00Z");
-    writeJournal(path.join(rt.userDir, JOURNAL), SUBJECTS, (i) => ({
-      receipts: PURPOSES.map((p) => receipt(`subject-${i}`, p.id, "granted", p.policyVersion, t + i)),
-    }));
+    writeJournal(path.join(rt.userDir, JOURNAL), SUBJECTS, subjectRecord);
   },
   variants: [
     { name: "change (set msg.x)", baseline: true, node: { type: "change", rules: [{ t: "set", p: "x", pt: "msg", to: "1", tot: "num" }] } },
-    { name: "switch (on msg.topic)", node: { type: "switch", property: "topic", propertyType: "msg", rules: [{ t: "neq", v: "none", vt: "str" }], checkall: "true", outputs: 1 } },
+    SWITCH_VARIANT,
     { name: "store.check alone (raw, no Node-RED)", raw: storeCheck },
     { name: "privacy-consent-gate", node: { type: "privacy-consent-gate", store: STORE_ID, purposeFrom: "config", purpose: "analytics", subjectProperty: "topic", onBlocked: "output", outputs: 2 } },
   ],
-  goals: [{ variant: "privacy-consent-gate", against: "switch (on msg.topic)", maxRatio: 1.5, note: "marginal cost per message vs core switch" }],
+  goals: [{ variant: "privacy-consent-gate", against: SWITCH_VARIANT.name, maxRatio: 1.5, note: "marginal cost per message vs core switch" }],
   async extra(log) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nr-privacy-consent-load-"));
     const LINES = Number(process.env.BENCH_JOURNAL_LINES || 1000000);
     // 250,000 subjects, each with 4 lines: grant, grant (renewal), withdraw one, grant again.
-    const t = Date.parse("2026-01-01T00:00:00Z");
     const ids = Array.from({ length: LINES }, () => randomUUID());
     const lineAt = (i) => {
       const subject = `subject-${i % 250000}`;
       const round = Math.floor(i / 250000);
       const p = PURPOSES[(i + round) % PURPOSES.length];
-      const r = receipt(subject, p.id, round === 2 ? "withdrawn" : "granted", p.policyVersion, t + i);
+      const r = receipt(subject, p, round === 2 ? "withdrawn" : "granted", START + i);
       r.receiptId = ids[i];
       return { receipts: [r] };
     };

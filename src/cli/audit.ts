@@ -16,6 +16,7 @@ import { instanceFacts } from "../audit/settings-facts";
 import { rank } from "../audit/acceptance";
 import type { AuditFacts, AuditReport, Finding, InstanceFacts, Severity } from "../audit/types";
 import { SEVERITIES } from "../audit/types";
+import { options, reportError, UsageError } from "./args";
 import type { CliIO } from "./io";
 
 const USAGE = `usage: node-red-privacy audit <flows.json> [options]
@@ -28,8 +29,6 @@ const USAGE = `usage: node-red-privacy audit <flows.json> [options]
 
 Accept a finding in the editor's privacy sidebar: the reason is stored in the flows.`;
 
-class UsageError extends Error {}
-
 interface Options {
   file: string;
   settings?: string;
@@ -38,29 +37,21 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  let file: string | undefined;
-  const o: Partial<Options> = { json: false, failOn: "high" };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--json") o.json = true;
-    else if (a === "--settings") o.settings = value();
-    else if (a === "--fail-on") {
-      const v = value();
-      if (!SEVERITIES.includes(v as Severity)) {
-        throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(", ")}`);
-      }
-      o.failOn = v as Severity;
-    } else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
-    else if (file === undefined) file = a;
-    else throw new UsageError(`one flows file at a time (got ${file} and ${a})`);
+  const files: string[] = [];
+  const opts = options(args, { settings: "value", json: "flag", "fail-on": "value" }, files);
+  const failOn = opts["fail-on"] ?? "high";
+  if (!SEVERITIES.includes(failOn as Severity)) {
+    throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(", ")}`);
   }
-  if (file === undefined) throw new UsageError("no flows file given");
-  return { file, json: o.json ?? false, failOn: o.failOn ?? "high", ...(o.settings ? { settings: o.settings } : {}) };
+  if (files.length === 0) throw new UsageError("no flows file given");
+  if (files.length > 1) throw new UsageError(`one flows file at a time (got ${files[0]} and ${files[1]})`);
+  const settings = opts.settings;
+  return {
+    file: files[0],
+    json: opts.json === true,
+    failOn: failOn as Severity,
+    ...(typeof settings === "string" && settings ? { settings } : {}),
+  };
 }
 
 function readFlows(file: string): unknown {
@@ -189,11 +180,6 @@ export function run(argv: string[], io: CliIO): number {
     }
     return code;
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 2;
+    return reportError(e, USAGE, io, 2);
   }
 }

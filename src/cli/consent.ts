@@ -33,6 +33,7 @@ import {
   type RedisClient,
   type RedisKeys,
 } from "../consent/redis-backend";
+import { options, reportError, UsageError } from "./args";
 import type { CliIO } from "./io";
 
 const USAGE = `usage: node-red-privacy consent migrate --from <journal.jsonl> --to <redis-url> [options]
@@ -45,8 +46,6 @@ const USAGE = `usage: node-red-privacy consent migrate --from <journal.jsonl> --
 
 Run it again at any time: what is already in Redis is checked, not copied twice.`;
 
-class UsageError extends Error {}
-
 interface Options {
   from: string;
   to: string;
@@ -54,22 +53,14 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const o: Partial<Options> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--from") o.from = value();
-    else if (a === "--to") o.to = value();
-    else if (a === "--prefix") o.prefix = value();
-    else throw new UsageError(`unknown argument ${a}`);
-  }
-  if (!o.from) throw new UsageError("--from is required");
-  if (!o.to || !/^rediss?:\/\//.test(o.to)) throw new UsageError("--to must be a redis:// or rediss:// URL");
-  return { from: o.from, to: o.to, prefix: o.prefix ?? DEFAULT_PREFIX };
+  const opts = options(args, { from: "value", to: "value", prefix: "value" });
+  // An empty --from names no journal either.
+  const from = opts.from;
+  if (typeof from !== "string" || from === "") throw new UsageError("--from is required");
+  const to = opts.to;
+  if (typeof to !== "string" || !/^rediss?:\/\//.test(to))
+    throw new UsageError("--to must be a redis:// or rediss:// URL");
+  return { from, to, prefix: typeof opts.prefix === "string" ? opts.prefix : DEFAULT_PREFIX };
 }
 
 /** The head kept beside a journal (`<journal>.head`), or undefined. */
@@ -237,11 +228,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   try {
     options = parse(args.slice(1));
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw e;
+    return reportError(e, USAGE, io);
   }
   const client = connectClient(options.to, process.env.REDIS_USERNAME, process.env.REDIS_PASSWORD);
   // node-redis emits "error" on connection problems; the command reports the failure itself.

@@ -10,7 +10,7 @@ import path from "node:path";
 import { DEFAULT_KEY_ENV, DEFAULT_PASSPHRASE_ENV, generateKeyPair, loadKeys, type ContextKeys } from "../context/keys";
 import { rekeyStore, storeStatus } from "../context/rekey";
 import { DEFAULT_BASE } from "../context/store";
-import { need, options, UsageError } from "./args";
+import { need, options, reportError, UsageError } from "./args";
 import type { CliIO } from "./io";
 
 const USAGE = `usage: node-red-privacy context <command> [options]
@@ -119,11 +119,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         throw new UsageError(command === undefined ? "no command given" : `unknown command context ${command}`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return reportError(e, USAGE, io);
   }
 }

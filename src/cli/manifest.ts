@@ -13,7 +13,7 @@ import {
   validateSigned,
   type Signature,
 } from "../update-check/firmware-manifest";
-import { need, options, UsageError } from "./args";
+import { need, options, reportError, UsageError } from "./args";
 import type { CliIO } from "./io";
 
 export { consoleIO, type CliIO } from "./io";
@@ -170,11 +170,6 @@ export function run(argv: string[], io: CliIO): number {
         throw new UsageError(`unknown command manifest ${command}`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`${e.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return reportError(e, USAGE, io);
   }
 }

@@ -14,6 +14,7 @@ import {
   verify,
   type KeyObject,
 } from "node:crypto";
+import type { ConsentReceipt } from "./consent";
 
 /** A public Ed25519 key as a JWK (RFC 8037), with its RFC 7638 thumbprint as kid. */
 export interface PublicJwk {
@@ -36,20 +37,11 @@ export interface SigningKey {
   publicJwk: PublicJwk;
 }
 
-/** The fields a signed receipt carries (what the JWS payload holds), in this order. */
-export interface SignableReceipt {
-  receiptId: string;
-  subject: string;
-  purpose: string;
-  status: string;
-  timestamp: string;
-  expiresAt: string | null;
-  policyVersion: string;
-  method: string;
-  note?: string;
-  kid?: string;
-  sig?: string;
-}
+/**
+ * What a receipt's JWS payload holds: the receipt without kid and sig, which are kept
+ * beside it (they cannot sign themselves).
+ */
+export type SignedFields = Omit<ConsentReceipt, "kid" | "sig">;
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -109,8 +101,8 @@ export function readPublicJwk(value: unknown): PublicJwk {
 }
 
 /** The JWS payload of a receipt: its fields in a fixed order (kid and sig are not signed). */
-export function receiptPayload(r: SignableReceipt): string {
-  const p: SignableReceipt = {
+export function receiptPayload(r: SignedFields): string {
+  const p: SignedFields = {
     receiptId: r.receiptId,
     subject: r.subject,
     purpose: r.purpose,
@@ -128,24 +120,24 @@ function protectedHeader(kid: string): string {
   return Buffer.from(JSON.stringify({ alg: "EdDSA", kid, typ: "consent-receipt+jws" })).toString("base64url");
 }
 
-function signingInput(r: SignableReceipt, kid: string): string {
+function signingInput(r: SignedFields, kid: string): string {
   return `${protectedHeader(kid)}.${Buffer.from(receiptPayload(r)).toString("base64url")}`;
 }
 
 /** Signs a receipt: returns what a backend keeps beside it. */
-export function signReceipt(r: SignableReceipt, key: SigningKey): { kid: string; sig: string } {
+export function signReceipt(r: SignedFields, key: SigningKey): { kid: string; sig: string } {
   const sig = sign(null, Buffer.from(signingInput(r, key.kid)), key.privateKey).toString("base64url");
   return { kid: key.kid, sig };
 }
 
 /** The compact JWS of a signed receipt, or undefined for an unsigned one. */
-export function receiptJws(r: SignableReceipt): string | undefined {
+export function receiptJws(r: ConsentReceipt): string | undefined {
   if (r.kid === undefined || r.sig === undefined) return undefined;
   return `${signingInput(r, r.kid)}.${r.sig}`;
 }
 
 /** Verifies a compact JWS against public keys; returns the receipt or throws. (The page and tests.) */
-export function verifyReceiptJws(jws: string, keys: readonly PublicJwk[]): SignableReceipt {
+export function verifyReceiptJws(jws: string, keys: readonly PublicJwk[]): SignedFields {
   const parts = jws.split(".");
   if (parts.length !== 3) throw new Error("not a compact JWS");
   const header = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8")) as { alg?: string; kid?: string };
@@ -156,5 +148,5 @@ export function verifyReceiptJws(jws: string, keys: readonly PublicJwk[]): Signa
   if (!verify(null, Buffer.from(`${parts[0]}.${parts[1]}`), key, Buffer.from(parts[2], "base64url"))) {
     throw new Error("the signature does not verify");
   }
-  return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as SignableReceipt;
+  return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as SignedFields;
 }

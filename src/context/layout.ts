@@ -84,8 +84,12 @@ export async function listScopes(baseDir: string, extension = EXTENSION): Promis
   return out;
 }
 
-/** Temporary files the atomic writer leaves when a process dies mid-write (`.name.pid.n.tmp`). */
-export async function listStaleTemps(baseDir: string): Promise<string[]> {
+/**
+ * The files one level of folders down (`<base>/<folder>/<name>`) whose name matches
+ * `pattern`; [] when the base folder cannot be read. Hidden folders are skipped, as
+ * listScopes and localfilesystem's own listing skip them: no scope lives there.
+ */
+export async function scopeFolderFiles(baseDir: string, pattern: RegExp): Promise<string[]> {
   const out: string[] = [];
   let dirs: fs.Dirent[];
   try {
@@ -96,8 +100,13 @@ export async function listStaleTemps(baseDir: string): Promise<string[]> {
   for (const d of dirs) {
     if (!d.isDirectory() || d.name.startsWith(".")) continue;
     for (const name of await fs.promises.readdir(path.join(baseDir, d.name))) {
-      if (/^\..+\.enc\.\d+\.\d+\.tmp$/.test(name)) out.push(path.join(baseDir, d.name, name));
+      if (pattern.test(name)) out.push(path.join(baseDir, d.name, name));
     }
   }
   return out;
+}
+
+/** Temporary files the atomic writer leaves when a process dies mid-write (`.name.pid.n.tmp`). */
+export function listStaleTemps(baseDir: string): Promise<string[]> {
+  return scopeFolderFiles(baseDir, /^\..+\.enc\.\d+\.\d+\.tmp$/);
 }

@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fsyncDir } from "../core/atomic-file";
-import { listScopes, PLAIN_EXTENSION } from "./layout";
+import { listScopes, PLAIN_EXTENSION, scopeFolderFiles } from "./layout";
 import { encodeScope, rootFromObject, type ScopeRoot } from "./scope-data";
 
 export interface PlainSource {
@@ -52,21 +52,8 @@ function readPlain(file: string): Record<string, unknown> {
 }
 
 /** localfilesystem's own temporary files: `<name>.json.<timestamp>.tmp`. */
-async function plainTemps(baseDir: string): Promise<string[]> {
-  const out: string[] = [];
-  let dirs: fs.Dirent[];
-  try {
-    dirs = await fs.promises.readdir(baseDir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const d of dirs) {
-    if (!d.isDirectory()) continue;
-    for (const name of await fs.promises.readdir(path.join(baseDir, d.name))) {
-      if (/\.json\.\d+\.tmp$/.test(name)) out.push(path.join(baseDir, d.name, name));
-    }
-  }
-  return out;
+function plainTemps(baseDir: string): Promise<string[]> {
+  return scopeFolderFiles(baseDir, /\.json\.\d+\.tmp$/);
 }
 
 export async function migrateFromPlain(source: PlainSource, target: MigrationTarget): Promise<MigrationResult> {

@@ -294,9 +294,16 @@ export = function (RED: RedAPI) {
       else go();
     };
   };
-  const deployed = (q: AdminRequest): PageStoreNode | undefined => {
-    const found = RED.nodes.getNode(String(q.params.id ?? ""));
-    return found !== null && found.type === "privacy-consent-store" ? found : undefined;
+  /**
+   * What a route about one store (`:id`) works with: the request and response, the node
+   * the id names and its running store, either undefined when the id names no deployed
+   * store or the store did not start (consentStoreError then says why).
+   */
+  const storeRequest = (req: unknown, res: unknown) => {
+    const q = req as AdminRequest;
+    const found = RED.nodes.getNode<PageStoreNode>(String(q.params.id ?? ""));
+    const n = found !== null && found.type === "privacy-consent-store" ? found : undefined;
+    return { q, r: res as AdminResponse, n, store: n?.consentStore };
   };
   const fail = (r: AdminResponse, e: unknown): void => r.status(400).json({ error: errorText(e) });
 
@@ -310,10 +317,7 @@ export = function (RED: RedAPI) {
 
   // What the dialog shows of a deployed store: public keys, integrity, whether the page is on. Never a secret.
   RED.httpAdmin.get("/privacy-consent-store/:id/state", permission(read), (req: unknown, res: unknown) => {
-    const q = req as AdminRequest;
-    const r = res as AdminResponse;
-    const n = deployed(q);
-    const store = n?.consentStore;
+    const { r, n, store } = storeRequest(req, res);
     if (!n || !store) {
       r.json({ deployed: false, error: n?.consentStoreError });
       return;
@@ -330,10 +334,7 @@ export = function (RED: RedAPI) {
   });
 
   RED.httpAdmin.post("/privacy-consent-store/:id/acknowledge", permission(write), (req: unknown, res: unknown) => {
-    const q = req as AdminRequest;
-    const r = res as AdminResponse;
-    const n = deployed(q);
-    const store = n?.consentStore;
+    const { q, r, n, store } = storeRequest(req, res);
     if (!n || !store) {
       fail(r, new Error("the store is not deployed"));
       return;
@@ -350,10 +351,7 @@ export = function (RED: RedAPI) {
   });
 
   RED.httpAdmin.post("/privacy-consent-store/:id/link", permission(write), (req: unknown, res: unknown) => {
-    const q = req as AdminRequest;
-    const r = res as AdminResponse;
-    const n = deployed(q);
-    const store = n?.consentStore;
+    const { q, r, n, store } = storeRequest(req, res);
     const page = n?.consentPage;
     if (!n || !store || !page) {
       fail(r, new Error("deploy the store with its consent page enabled first"));

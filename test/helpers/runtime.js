@@ -172,4 +172,19 @@ function swapDebug(flow, debugId, dir) {
   return sink.file;
 }
 
-module.exports = { startRuntime, api, deploy, inject, waitFor, readJsonLines, fileSink, swapDebug, tempDir };
+/**
+ * One runtime for the describe block that calls this: started before its tests, with its
+ * user directory in a fresh temp folder (`dir`/user, so sinks can write in `dir`), and
+ * stopped after them. Returns { rt, dir }, filled in once the before hook has run.
+ */
+function suiteRuntime(options = {}) {
+  const suite = { rt: undefined, dir: undefined };
+  before(async () => {
+    suite.dir = tempDir();
+    suite.rt = await startRuntime({ ...options, userDir: path.join(suite.dir, "user") });
+  });
+  after(async () => suite.rt && suite.rt.stop());
+  return suite;
+}
+
+module.exports = { startRuntime, suiteRuntime, api, deploy, inject, waitFor, readJsonLines, fileSink, swapDebug, tempDir };

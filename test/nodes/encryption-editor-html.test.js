@@ -32,4 +32,25 @@ describe("encryption editor HTML", () => {
       }
     });
   }
+
+  for (const type of ["privacy-encrypt", "privacy-decrypt"]) {
+    it(`${type}'s label names the property or counts the fields, and its dialog keeps the field list`, () => {
+      let typed = "";
+      const $ = () => ({ val: (v) => (v === undefined ? typed : void (typed = v)) });
+      const def = loadEditor(type, { $ }).registered[type];
+      const verb = type.replace(/^privacy-/, "");
+      assert.strictEqual(def.label.call({ name: "door codes", fields: ["a"] }), "door codes");
+      assert.strictEqual(def.label.call({ property: "payload", fields: [] }), `${verb} msg.payload`);
+      assert.strictEqual(def.label.call({ fields: [] }), `${verb} msg.payload`);
+      assert.strictEqual(def.label.call({ property: "data", fields: ["a"] }), `${verb} 1 field`);
+      assert.strictEqual(def.label.call({ fields: "a\nb" }), `${verb} 2 fields`);
+      const node = { fields: ["payload.a", "payload.items[*].mac"] };
+      def.oneditprepare.call(node);
+      assert.strictEqual(typed, "payload.a\npayload.items[*].mac");
+      typed = " payload.b ,\n\npayload.c";
+      def.oneditsave.call(node);
+      // The list comes from the sandbox realm: compare its items, not its prototype.
+      assert.deepStrictEqual([...node.fields], ["payload.b", "payload.c"]);
+    });
+  }
 });

@@ -4,19 +4,14 @@
 // a timer). The review's config: window 1 s, fields readings[0] and readings.x.
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const { startRuntime, deploy, inject, waitFor, readJsonLines, fileSink, api, tempDir } = require("../helpers/runtime");
+const { suiteRuntime, deploy, inject, waitFor, readJsonLines, fileSink, api } = require("../helpers/runtime");
 
 describe("privacy-minimize aggregation (real runtime)", function () {
   this.timeout(60000);
-  let rt;
-  let dir;
-  before(async () => {
-    dir = tempDir();
-    rt = await startRuntime({ userDir: path.join(dir, "user") });
-  });
-  after(async () => rt && rt.stop());
+  const suite = suiteRuntime();
 
   it("refuses aggregate fields that cannot both be written (readings[0], readings.x) at deploy, and the process stays up", async () => {
+    const { rt, dir } = suite;
     const out = fileSink("agg-out", "t", dir);
     const caught = path.join(dir, "agg-caught.jsonl");
     await deploy(rt, [

@@ -4,7 +4,7 @@
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { startRuntime, deploy, inject, waitFor, readJsonLines, fileSink, tempDir } = require("../helpers/runtime");
+const { suiteRuntime, deploy, inject, waitFor, readJsonLines, fileSink } = require("../helpers/runtime");
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const load = (name) => JSON.parse(fs.readFileSync(path.join(EXAMPLES, name), "utf8"));
@@ -22,13 +22,7 @@ function withSink(flow, debugId, dir) {
 
 describe("privacy-minimize examples (real runtime)", function () {
   this.timeout(60000);
-  let rt;
-  let dir;
-  before(async () => {
-    dir = tempDir();
-    rt = await startRuntime({ userDir: path.join(dir, "user") });
-  });
-  after(async () => rt && rt.stop());
+  const suite = suiteRuntime();
 
   it("every example has a tab, a comment and the node", () => {
     for (const f of fs.readdirSync(EXAMPLES).filter((f) => f.startsWith("minimize-"))) {
@@ -40,6 +34,7 @@ describe("privacy-minimize examples (real runtime)", function () {
   });
 
   it("smart meter: uploads only rounded kwh/power, the hour and a geohash, no headers", async () => {
+    const { rt, dir } = suite;
     const { flow, file } = withSink(load("minimize-smart-meter-before-cloud-upload.json"), "pm-ex1-debug", dir);
     await deploy(rt, flow);
     await inject(rt, "pm-ex1-inject");
@@ -57,6 +52,7 @@ describe("privacy-minimize examples (real runtime)", function () {
   });
 
   it("GPS tracker: coarse fix, rounded speed, battery bucket, no IMEI, driver or BSSIDs", async () => {
+    const { rt, dir } = suite;
     const { flow, file } = withSink(load("minimize-gps-tracker.json"), "pm-ex2-debug", dir);
     await deploy(rt, flow);
     await inject(rt, "pm-ex2-inject");
@@ -66,6 +62,7 @@ describe("privacy-minimize examples (real runtime)", function () {
   });
 
   it("temperature stream: one summary per room with count, mean, min and max on flush", async () => {
+    const { rt, dir } = suite;
     const example = load("minimize-aggregate-temperature-15min.json");
     // the test presses the tick itself rather than waiting for its 10-second repeat
     const ticked = example.map((n) => (n.id === "pm-ex3-tick" ? { ...n, repeat: "" } : n));

@@ -312,19 +312,7 @@ const seg = (text) => H.parseSegments(text);
 /** The noise grid's step: the power of two at or below the sensitivity, over 1024. */
 const noiseStep = (sensitivity) => 2 ** (Math.floor(Math.log2(sensitivity)) - 10);
 
-function removeAt(root, keys) {
-  let node = root;
-  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
-  const k = keys[keys.length - 1];
-  if (Array.isArray(node)) node.splice(k, 1);
-  else delete node[k];
-}
-
-function setAt(root, keys, value) {
-  let node = root;
-  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
-  H.define(node, keys[keys.length - 1], value);
-}
+const { removeAt, setAt } = H;
 
 /** What one record must become: { expected } (its operator outputs checked, then taken from `out`) or { mismatch }. */
 function expectRecord(record, out, onError) {

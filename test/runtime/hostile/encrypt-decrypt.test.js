@@ -14,6 +14,8 @@ const fc = require("fast-check");
 const CryptoJS = require("crypto-js");
 const H = require("./harness");
 
+const { setAt } = H;
+
 const KEY = crypto.randomBytes(32);
 const OTHER_KEY = crypto.randomBytes(32);
 const LEGACY = "legacy passphrase for hostile tests";
@@ -454,11 +456,3 @@ describe("hostile messages: privacy-encrypt and privacy-decrypt in a real runtim
     );
   });
 });
-
-
-function setAt(root, keys, value) {
-  if (keys.length === 0) return;
-  let node = root;
-  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
-  H.define(node, keys[keys.length - 1], value);
-}

@@ -771,6 +771,27 @@ function at(root, keys) {
 }
 
 /**
+ * The oracles' edits of an expected value at concrete keys (a match of oracleMatches):
+ * removeAt takes an array element out (later ones move up) or deletes a key; setAt sets
+ * a key as data (H.define: a prototype name is a plain key). Empty keys name the root,
+ * which setAt cannot replace: the caller holds it.
+ */
+function removeAt(root, keys) {
+  let node = root;
+  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
+  const k = keys[keys.length - 1];
+  if (Array.isArray(node)) node.splice(k, 1);
+  else delete node[k];
+}
+
+function setAt(root, keys, value) {
+  if (keys.length === 0) return;
+  let node = root;
+  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
+  define(node, keys[keys.length - 1], value);
+}
+
+/**
  * Builds data the path reaches, with `leafOf(i)` at the i-th match. Under `*` it makes
  * 1..3 children, keyed by `wildKeys` (which may hold prototype names, as JSON.parse makes them).
  */
@@ -867,6 +888,8 @@ module.exports = {
   oracleMatches,
   at,
   absent,
+  removeAt,
+  setAt,
   sameValue,
   withoutBookkeeping,
   plain,

@@ -112,19 +112,7 @@ function copyData(v) {
   return o;
 }
 
-function removeAt(root, keys) {
-  let node = root;
-  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
-  const k = keys[keys.length - 1];
-  if (Array.isArray(node)) node.splice(k, 1);
-  else delete node[k];
-}
-
-function setAt(root, keys, value) {
-  let node = root;
-  for (let i = 0; i < keys.length - 1; i++) node = node[keys[i]];
-  H.define(node, keys[keys.length - 1], value);
-}
+const { removeAt, setAt } = H;
 
 /** Whether a transform takes a value (else: a type mismatch), and whether its output is right. */
 const TRANSFORMS = {

@@ -24,6 +24,20 @@ const PURPOSES = [
 ];
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
+/** A receipt with every field a journal line must hold, and nothing else (a fresh copy each call). */
+function journalReceipt() {
+  return {
+    receiptId: "r",
+    subject: "s",
+    purpose: "p",
+    status: "granted",
+    timestamp: "2026-01-01T00:00:00.000Z",
+    expiresAt: null,
+    policyVersion: "1",
+    method: "m",
+  };
+}
+
 function memoryStore(clock = { t: T0 }, purposes = PURPOSES) {
   const store = new ConsentStore({ backend: "memory", purposes, owner: "test", now: () => clock.t });
   return store;
@@ -200,16 +214,7 @@ describe("lib/consent: commands", () => {
     assert.equal(ttlSeconds("2w"), 1209600);
   });
   it("accepts a journal line only when every receipt has the right shape", () => {
-    const good = {
-      receiptId: "r",
-      subject: "s",
-      purpose: "p",
-      status: "granted",
-      timestamp: "2026-01-01T00:00:00.000Z",
-      expiresAt: null,
-      policyVersion: "1",
-      method: "m",
-    };
+    const good = journalReceipt();
     assert.equal(receiptsOf({ receipts: [good] }).length, 1);
     // Times that do not parse would make an expiry that never comes (NaN <= now is false).
     assert.equal(receiptsOf({ receipts: [{ ...good, expiresAt: "soon" }] }), undefined);
@@ -289,20 +294,7 @@ describe("lib/consent: journal lines", () => {
       }),
       { numRuns: 1000 },
     );
-    const good = JSON.stringify({
-      receipts: [
-        {
-          receiptId: "r",
-          subject: "s",
-          purpose: "p",
-          status: "granted",
-          timestamp: "2026-01-01T00:00:00.000Z",
-          expiresAt: null,
-          policyVersion: "1",
-          method: "m",
-        },
-      ],
-    });
+    const good = JSON.stringify({ receipts: [journalReceipt()] });
     for (let cut = 1; cut < good.length; cut++)
       assert.equal(parseJournalLine(good.slice(0, cut)), undefined, `cut at ${cut}`);
     assert.equal(parseJournalLine(good.replace('"granted"', '"maybe"')), undefined);
@@ -502,6 +494,18 @@ describe("lib/consent: property test against a simple model", function () {
           const store = new ConsentStore({ backend, file, purposes: purposes(), owner: "prop", now: () => clock.t });
           const model = new Map();
           const counts = { a: 0, b: 0, c: 0 };
+          /** Every subject and purpose: the store's check gives the model's answer. */
+          const agreesWithModel = (st, when) => {
+            for (const s of subjects)
+              for (const p of purposeIds) {
+                const got = st.check(s, p);
+                assert.equal(
+                  typeof got === "string" ? got : "granted",
+                  modelCheck(model, versions, clock.t, s, p),
+                  `${s}/${p} ${when}`,
+                );
+              }
+          };
           try {
             for (const c of cmds) {
               if (c.action === "tick") {
@@ -547,15 +551,7 @@ describe("lib/consent: property test against a simple model", function () {
                     : { status: "withdrawn", expires: null, version: versions[p] },
                 );
               }
-              for (const s of subjects)
-                for (const p of purposeIds) {
-                  const got = store.check(s, p);
-                  assert.equal(
-                    typeof got === "string" ? got : "granted",
-                    modelCheck(model, versions, clock.t, s, p),
-                    `${s}/${p} after ${JSON.stringify(c)}`,
-                  );
-                }
+              agreesWithModel(store, `after ${JSON.stringify(c)}`);
             }
             const exported = await store.execute({ action: "export", subject: "a" }, "m");
             assert.equal(exported.receipts.length, counts.a);
@@ -567,15 +563,7 @@ describe("lib/consent: property test against a simple model", function () {
             const again = new ConsentStore({ backend, file, purposes: purposes(), owner: "prop", now: () => clock.t });
             try {
               assert.equal(again.unavailable, undefined);
-              for (const s of subjects)
-                for (const p of purposeIds) {
-                  const got = again.check(s, p);
-                  assert.equal(
-                    typeof got === "string" ? got : "granted",
-                    modelCheck(model, versions, clock.t, s, p),
-                    `${s}/${p} after reload`,
-                  );
-                }
+              agreesWithModel(again, "after reload");
             } finally {
               await again.close();
             }
