@@ -192,7 +192,8 @@ export class ConsentStore {
         (this.journal
           ? "gates block until it is acknowledged in the store's dialog"
           : breaks[0].kind === "end-removed"
-            ? `gates block until Redis is restored; to accept the loss instead, delete the key ${this.redis?.keys.head ?? ""} and restart the flows`
+            ? "gates block until Redis is restored; to accept the loss instead, delete the key " +
+              `${this.redis?.keys.head ?? ""} and restart the flows`
             : "gates block until it is restored")
       );
     }
