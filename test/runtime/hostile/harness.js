@@ -36,7 +36,8 @@ const path = require("node:path");
 const { startRuntime, deploy, tempDir } = require("../../helpers/runtime");
 
 const TAG = "\u0000hostile";
-const BLOCK_LIMIT_MS = 50;
+// HOSTILE_BLOCK_LIMIT_MS lowers it to see how close a node comes (the issue sets 50 ms)
+const BLOCK_LIMIT_MS = Number(process.env.HOSTILE_BLOCK_LIMIT_MS) || 50;
 const RESOLUTION_MS = 5;
 /** How long the driver waits for a message to be done, and the test for the driver's answer. */
 const DONE_TIMEOUT_MS = 10000;
