@@ -49,19 +49,6 @@ export function prevOf(line: Uint8Array): string | undefined {
   return HEX.test(hex) ? hex : undefined;
 }
 
-/**
- * The record's JSON text without its link, for parsing: the link is checked by the chain
- * verifier from the bytes, and leaving its 74 characters out of the UTF-8 decode and the
- * JSON parse of every line is most of what a chained load would cost over an unchained one.
- */
-export function recordText(line: Buffer): string {
-  const n = line.length;
-  const base = n - PREV_SUFFIX_BYTES;
-  if (base < 2 || line[n - 1] !== 0x7d || line[n - 2] !== 0x22) return line.toString("utf8");
-  for (let i = 0; i < PREV_KEY.length; i++) if (line[base + i] !== PREV_KEY.charCodeAt(i)) return line.toString("utf8");
-  return `${line.toString("utf8", 0, base)}}`;
-}
-
 /** The line without its link (`{...}` as it was before chained()), or the line itself. */
 export function unchained(line: Uint8Array): Uint8Array {
   if (prevOf(line) === undefined) return line;
