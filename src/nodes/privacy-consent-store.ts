@@ -23,7 +23,7 @@ import {
   type PublicJwk,
   type SigningKey,
 } from "../consent/receipt-signing";
-import { notFound, pageHandler } from "../consent/page-http";
+import { pageHandler } from "../consent/page-http";
 import type { PageTexts } from "../consent/consent-page";
 
 interface StoreConfig {
@@ -152,19 +152,23 @@ export = function (RED: RedAPI) {
   const root = RED.settings.httpNodeRoot;
   const nodeRoot = (typeof root === "string" ? root : "/").replace(/\/+$/, "");
 
-  /** Routes a page path once; who answers is looked up per request (stores come and go with deploys). */
+  /**
+   * Routes a page path once; who answers is looked up per request (stores come and go
+   * with deploys). A path no store publishes any more passes the request on, so an http
+   * in node that a user puts there later answers it (Express cannot remove a route).
+   */
   function route(pagePath: string): void {
     if (ROUTED.has(pagePath) || !RED.httpNode) return;
     ROUTED.add(pagePath);
-    const dispatch = (rest: string) => (req: unknown, res: unknown) => {
+    const dispatch = (rest: string, req: unknown, res: unknown, next: () => void) => {
       const handler = PAGES.get(pagePath);
       if (handler) handler(req as IncomingMessage, res as ServerResponse, rest);
-      else notFound(res as ServerResponse);
+      else next();
     };
-    RED.httpNode.all(pagePath, (req: unknown, res: unknown) => dispatch("")(req, res));
-    RED.httpNode.all(`${pagePath}/*`, (req: unknown, res: unknown) => {
+    RED.httpNode.all(pagePath, (req: unknown, res: unknown, next: () => void) => dispatch("", req, res, next));
+    RED.httpNode.all(`${pagePath}/*`, (req: unknown, res: unknown, next: () => void) => {
       const params = (req as { params?: Record<string, string> }).params ?? {};
-      dispatch(params["0"] ?? "")(req, res);
+      dispatch(params["0"] ?? "", req, res, next);
     });
   }
 

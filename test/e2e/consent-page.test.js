@@ -235,4 +235,23 @@ describe("consent page (real Chromium, real runtime)", function () {
     assert.deepEqual(errors, []);
     await context.close();
   });
+
+  it("once the page is switched off, its path belongs to the flows again: an http in node there answers, and old links are gone", async () => {
+    await deploy(rt, [
+      { id: "t", type: "tab", label: "consent page" },
+      { id: "store", type: "privacy-consent-store", name: "Flat 3", backend: "file", file: "", purposes: PURPOSES, page: false, pagePath: "/privacy/consent", pageBase: "", retiredKeys: [] },
+      { id: "in", type: "http in", z: "t", url: "/privacy/consent", method: "get", wires: [["say"]] },
+      { id: "say", type: "change", z: "t", rules: [{ t: "set", p: "payload", pt: "msg", to: "the flow's own page", tot: "str" }], wires: [["out"]] },
+      { id: "out", type: "http response", z: "t", statusCode: "", headers: {} },
+    ]);
+    // The deploy answers before the flows have started: ask until the http in node is there.
+    const own = await waitFor(async () => {
+      const r = await fetch(`${origin()}/api/privacy/consent`);
+      return r.status === 200 ? r.text() : undefined;
+    }, { what: "the flow's http in node to answer on the page's old path" });
+    assert.equal(own, "the flow's own page");
+    const old = await fetch(origin() + links.alice);
+    assert.equal(old.status, 404, "a link of the page that is off opens nothing");
+    assert.ok(!(await old.text()).includes("Flat 3"));
+  });
 });
