@@ -807,7 +807,9 @@ export class Anonymizer {
     try {
       left = ledger.spend(budget, subject, m.epsilon, m.delta, this.now);
     } catch (e) {
-      if (!(e instanceof BudgetSpentError) || def.onSpent !== "drop") throw e;
+      // what to do when it is spent is this node's choice; the amounts are the budget's
+      const onSpent = this.options.budgets?.find((b) => b.name === budget)?.onSpent ?? def.onSpent;
+      if (!(e instanceof BudgetSpentError) || onSpent !== "drop") throw e;
       use.dropped++;
       use.remaining = { epsilon: 0, delta: 0 };
       return REMOVED;

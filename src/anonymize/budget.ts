@@ -1,6 +1,9 @@
 /**
- * Privacy budgets: how much epsilon (and delta) the noise rules of one node may spend on
- * one subject for one purpose in one period (a UTC day, week from Monday, or month).
+ * Privacy budgets: how much epsilon (and delta) noise rules may spend on one subject for
+ * one purpose in one period (a UTC day, week from Monday, or month). A budget is named,
+ * and the name is the budget: every node of a runtime that names it spends from the same
+ * ledger (shareLedger), so a copied node or a second node in the flow adds up with the
+ * first instead of starting afresh. Nodes that name one budget must define it alike.
  *
  * Composition is basic (sequential) composition: k releases at (eps_i, delta_i) cost
  * (sum eps_i, sum delta_i). Amounts are counted as integers (epsilon in 1e-9, delta in
@@ -105,8 +108,22 @@ export interface LedgerStore {
   save(data: string): Promise<void>;
 }
 
+/** What makes two definitions one budget (onSpent is what a node does when it is spent). */
+function sameBudget(a: BudgetDef, b: BudgetDef): boolean {
+  return a.purpose === b.purpose && a.epsilon === b.epsilon && a.delta === b.delta && a.period === b.period;
+}
+
+function describeBudget(d: BudgetDef): string {
+  return `epsilon ${d.epsilon}, delta ${d.delta} per ${d.period}, purpose "${d.purpose}"`;
+}
+
+/** How long a saved budget that no node defines now is kept (longer than any period). */
+const KEEP_UNDEFINED_MS = 32 * 86_400_000;
+
 export class BudgetLedger {
   private readonly defs = new Map<string, BudgetDef>();
+  /** Who defined each budget (node ids); a budget goes when its last owner lets go. */
+  private readonly owners = new Map<string, Set<string>>();
   private readonly state = new Map<string, BudgetState>();
   private readonly salt: Buffer;
   private saving: Promise<void> | undefined;
@@ -117,15 +134,49 @@ export class BudgetLedger {
     defs: readonly BudgetDef[],
     private readonly store?: LedgerStore,
   ) {
-    for (const d of defs) this.defs.set(d.name, d);
     const saved = store ? parseLedger(store.load()) : undefined;
     this.salt = saved ? Buffer.from(saved.salt, "base64") : randomBytes(32);
     if (saved) {
+      // Every saved budget, defined now or not: a node that names it may start later.
       for (const [name, b] of Object.entries(saved.budgets)) {
-        if (!this.defs.has(name)) continue; // a budget removed from the node is forgotten at the next save
         this.state.set(name, { start: b.start, spent: new Map(Object.entries(b.spent)) });
       }
     }
+    this.define("", defs);
+  }
+
+  /**
+   * Adds `owner`'s budgets. A name another owner defined differently is refused (one name,
+   * one budget), and then nothing of this owner's is added.
+   */
+  define(owner: string, defs: readonly BudgetDef[]): void {
+    for (const d of defs) {
+      const known = this.defs.get(d.name);
+      if (known !== undefined && !sameBudget(known, d)) {
+        throw new BudgetError(
+          `budget "${d.name}" is defined by another node as ${describeBudget(known)}, here as ` +
+            `${describeBudget(d)}: nodes that spend from one budget must define it alike (or use another name)`,
+        );
+      }
+    }
+    for (const d of defs) {
+      if (!this.defs.has(d.name)) this.defs.set(d.name, d);
+      let set = this.owners.get(d.name);
+      if (set === undefined) this.owners.set(d.name, (set = new Set()));
+      set.add(owner);
+    }
+  }
+
+  /** Removes `owner`'s hold on its budgets; true when no owner is left. What was spent stays. */
+  release(owner: string): boolean {
+    for (const [name, set] of this.owners) {
+      set.delete(owner);
+      if (set.size === 0) {
+        this.owners.delete(name);
+        this.defs.delete(name);
+      }
+    }
+    return this.owners.size === 0;
   }
 
   has(name: string): boolean {
@@ -233,9 +284,13 @@ export class BudgetLedger {
     return next;
   }
 
-  serialize(): string {
+  serialize(now = Date.now()): string {
     const budgets: SavedLedger["budgets"] = {};
-    for (const [name, s] of this.state) budgets[name] = { start: s.start, spent: Object.fromEntries(s.spent) };
+    for (const [name, s] of this.state) {
+      // A budget no node names any more is forgotten once its last period is surely over.
+      if (!this.defs.has(name) && now - s.start > KEEP_UNDEFINED_MS) continue;
+      budgets[name] = { start: s.start, spent: Object.fromEntries(s.spent) };
+    }
     const saved: SavedLedger = { version: 1, salt: this.salt.toString("base64"), budgets };
     return `${JSON.stringify(saved)}\n`;
   }
@@ -281,4 +336,42 @@ export function ledgerFile(file: string): LedgerStore {
       await writeFileAtomic(file, data);
     },
   };
+}
+
+interface SharedLedger {
+  ledger: BudgetLedger;
+  users: Set<string>;
+}
+/** One ledger per file in this process (per runtime: the file is in its user directory). */
+const SHARED = new Map<string, SharedLedger>();
+
+/**
+ * The ledger kept in `file`, shared by every node of this process that spends from a
+ * budget there; `owner` (a node id) adds its budgets to it. Throws BudgetError when the
+ * file cannot be read or a budget is defined differently by another node.
+ */
+export function shareLedger(file: string, owner: string, defs: readonly BudgetDef[]): BudgetLedger {
+  let shared = SHARED.get(file);
+  if (shared === undefined) {
+    shared = { ledger: new BudgetLedger([], ledgerFile(file)), users: new Set() };
+    SHARED.set(file, shared);
+  }
+  shared.ledger.define(owner, defs);
+  shared.users.add(owner);
+  return shared.ledger;
+}
+
+/**
+ * Lets go of `owner`'s budgets (a node closing). Resolves once what was spent is on disk;
+ * the last owner's close drops the ledger from memory, so the next start reads the file.
+ */
+export async function unshareLedger(file: string, owner: string): Promise<void> {
+  const shared = SHARED.get(file);
+  if (shared === undefined || !shared.users.delete(owner)) return;
+  shared.ledger.release(owner);
+  try {
+    await shared.ledger.persist();
+  } finally {
+    if (shared.users.size === 0 && SHARED.get(file) === shared) SHARED.delete(file);
+  }
 }

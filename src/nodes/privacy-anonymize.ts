@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedAPI, RedNode, NodeDef, NodeMessage } from "../core/red-types";
-import { configure, failClosed, onInput } from "../core/node-adapter";
+import { configure, failClosed, onClose, onInput } from "../core/node-adapter";
 import { Joi, pathString, toList, validateConfig } from "../core/validation";
 import { parsePath, getValue, setValue, deleteMatches, type PropertyPath } from "../core/paths";
 import { appendTrail, privacyOf } from "../core/trail";
@@ -30,7 +30,7 @@ import {
   type AnonymizeOptions,
   type Summary,
 } from "../anonymize/anonymize";
-import { BudgetLedger, BudgetSpentError, formatReset, ledgerFile } from "../anonymize/budget";
+import { BudgetLedger, BudgetSpentError, formatReset, shareLedger, unshareLedger } from "../anonymize/budget";
 import { ENTITY_TYPES } from "../anonymize/pii-scan";
 
 const TYPE = "privacy-anonymize";
@@ -104,10 +104,10 @@ function configFrom(raw: unknown): { ok: true; config: AnonymizeNodeConfig } | {
   return checked.ok ? { ok: true, config: checked.value } : { ok: false, error: checked.error };
 }
 
-/** Where a node's budgets are kept between restarts. */
-function budgetFile(userDir: string | undefined, nodeId: string): string {
+/** Where the runtime's budgets are kept between restarts: one ledger, shared by name. */
+function budgetFile(userDir: string | undefined): string {
   const base = userDir || path.join(os.homedir(), ".node-red");
-  return path.join(base, "privacy-anonymize", `${nodeId.replace(/[^\w.-]/g, "_")}.budgets.json`);
+  return path.join(base, "privacy-anonymize", "budgets.json");
 }
 
 interface AdminRequest {
@@ -144,8 +144,13 @@ export = function (RED: RedAPI) {
       property = parsePath(config.property);
       if (usesSubject(config.rules) && config.subject?.from === "msg") subjectPath = parsePath(config.subject.path);
       // a ledger that cannot be read fails the node closed: spending from a fresh one would overspend
+      // and a budget defined differently by another node is refused: one name, one budget
       const budgets = config.budgets ?? [];
-      if (budgets.length > 0) ledger = new BudgetLedger(budgets, ledgerFile(budgetFile(RED.settings.userDir, node.id)));
+      if (budgets.length > 0) {
+        const file = budgetFile(RED.settings.userDir);
+        ledger = shareLedger(file, node.id, budgets);
+        onClose(node, () => unshareLedger(file, node.id));
+      }
     } catch (e) {
       failClosed(node, status, `invalid config: ${errorText(e)}`);
       return;

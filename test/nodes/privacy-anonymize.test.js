@@ -292,7 +292,7 @@ describe("privacy-anonymize node: dates, budgets, l-diversity", function () {
     assert.equal(third.caught.payload, undefined);
     assert.match(statuses[statuses.length - 1].text, /^budget spent for flat-3, resets /);
     assert.ok((await roundTrip(an, { topic: "flat-4", payload: { kwh: 1 } })).sent, "another subject still has its budget");
-    const file = path.join(userDir, "privacy-anonymize", "an.budgets.json");
+    const file = path.join(userDir, "privacy-anonymize", "budgets.json");
     assert.ok(fs.existsSync(file));
     assert.ok(!fs.readFileSync(file, "utf8").includes("flat-3"));
     // a restart (the node is loaded again) keeps what was spent
@@ -314,13 +314,38 @@ describe("privacy-anonymize node: dates, budgets, l-diversity", function () {
     await all;
     assert.equal(got.filter((m) => "home" in m.payload).length, 8, "2 / 0.25 = 8 releases");
     assert.equal(got.reduce((a, m) => a + m.privacy.trail[0].budgets.b.dropped, 0), 32);
-    const saved = JSON.parse(fs.readFileSync(path.join(userDir, "privacy-anonymize", "an.budgets.json"), "utf8"));
+    const saved = JSON.parse(fs.readFileSync(path.join(userDir, "privacy-anonymize", "budgets.json"), "utf8"));
     assert.deepEqual(Object.values(saved.budgets.b.spent), [[2e9, 0]]);
+  });
+
+  it("a budget is its name: a second node (a copy) spends from the same one, and one defined otherwise is refused", async () => {
+    const budget = { name: "energy", purpose: "energy study", epsilon: 1, period: "day" };
+    const rule = { path: "kwh", op: "geometric", epsilon: 0.5, budget: "energy" };
+    const nodes = [
+      ...flow({ rules: [rule], budgets: [budget] }, true),
+      { id: "an2", type: "privacy-anonymize", z: "tab", property: "payload", rules: [rule], budgets: [{ ...budget, onSpent: "drop" }], wires: [["out"]] },
+    ];
+    await helper.load([keyringNode, anonymizeNode], nodes, { kr: { keys } });
+    const an = helper.getNode("an");
+    const an2 = helper.getNode("an2");
+    assert.ok((await roundTrip(an, { topic: "flat-3", payload: { kwh: 12 } })).sent);
+    const second = await roundTrip(an2, { topic: "flat-3", payload: { kwh: 12 } });
+    assert.deepEqual(second.sent.privacy.trail[0].budgets.energy.remaining, { epsilon: 0, delta: 0 }, "the copy spent the second half");
+    const third = await roundTrip(an2, { topic: "flat-3", payload: { kwh: 12 } });
+    assert.equal(third.sent.payload.kwh, undefined, "spent: the copy drops the field, as its own onSpent says");
+    assert.match((await roundTrip(an, { topic: "flat-3", payload: { kwh: 12 } })).caught.error.message, /budget "energy" spent for flat-3/);
+    await helper.unload();
+
+    nodes[nodes.length - 1].budgets = [{ ...budget, epsilon: 5 }];
+    await helper.load([keyringNode, anonymizeNode], nodes, { kr: { keys } });
+    const refused = await roundTrip(helper.getNode("an2"), { topic: "flat-4", payload: { kwh: 1 } });
+    assert.match(refused.caught.error.message, /budget "energy" is defined by another node as epsilon 1, delta 0 per day.*here as epsilon 5/);
+    assert.ok((await roundTrip(helper.getNode("an"), { topic: "flat-4", payload: { kwh: 1 } })).sent, "the first keeps working");
   });
 
   it("an unreadable budget file fails the node closed instead of starting a fresh budget", async () => {
     fs.mkdirSync(path.join(userDir, "privacy-anonymize"), { recursive: true });
-    fs.writeFileSync(path.join(userDir, "privacy-anonymize", "an.budgets.json"), "{ torn");
+    fs.writeFileSync(path.join(userDir, "privacy-anonymize", "budgets.json"), "{ torn");
     const an = await load({ rules: [{ path: "v", op: "noise", epsilon: 1, budget: "b" }], budgets: [{ name: "b", epsilon: 5 }] }, true);
     const res = await roundTrip(an, { topic: "x", payload: { v: 1 } });
     assert.match(res.caught.error.message, /budget file .* is not JSON/);
