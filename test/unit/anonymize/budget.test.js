@@ -7,7 +7,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const fc = require("fast-check");
-const { BudgetLedger, BudgetSpentError, ledgerFile, periodBounds } = require("../../../dist/anonymize/budget.js");
+const { BudgetLedger, BudgetError, BudgetSpentError, ledgerFile, periodBounds, shareLedger, unshareLedger } = require("../../../dist/anonymize/budget.js");
 const { Anonymizer, anonymizeSchema } = require("../../../dist/anonymize/anonymize.js");
 const { validateConfig } = require("../../../dist/core/validation.js");
 
@@ -81,6 +81,26 @@ describe("privacy budgets", () => {
     const again = new BudgetLedger([def({ epsilon: 1 })], ledgerFile(file));
     assert.throws(() => again.spend("study", "alice", 0.1, 0, T0), BudgetSpentError, "the spends survive a restart");
     assert.deepEqual(again.remaining("study", "bob", T0), { epsilon: 1, delta: 0 });
+  });
+
+  it("one ledger per file for every owner: one name is one budget, defined alike or refused; the last owner's close saves it", async () => {
+    const file = path.join(tmp(), "budgets.json");
+    const a = shareLedger(file, "node-a", [def()]);
+    const b = shareLedger(file, "node-b", [def({ onSpent: "drop" })]);
+    assert.equal(a, b, "the same ledger");
+    a.spend("study", "alice", 0.6, 0, T0);
+    assert.throws(() => b.spend("study", "alice", 0.6, 0, T0), BudgetSpentError, "the second node spends from what the first left");
+    assert.throws(() => shareLedger(file, "node-c", [def({ epsilon: 2 })]), (e) => e instanceof BudgetError && /defined by another node as epsilon 1.*here as epsilon 2/.test(e.message));
+    await unshareLedger(file, "node-a");
+    await unshareLedger(file, "node-b");
+    const again = shareLedger(file, "node-a", [def()]);
+    assert.notEqual(again, a, "read again from the file after the last owner let go");
+    assert.deepEqual(again.remaining("study", "alice", T0), { epsilon: 0.4, delta: 0 });
+    await unshareLedger(file, "node-a");
+    // A budget no node names is kept for a while (a node naming it may start later), then forgotten.
+    const ledger = new BudgetLedger([], ledgerFile(file));
+    assert.ok(JSON.parse(ledger.serialize(T0)).budgets.study);
+    assert.equal(JSON.parse(ledger.serialize(T0 + 40 * DAY)).budgets.study, undefined);
   });
 
   it("an unreadable or foreign budget file is refused, never overwritten", () => {
