@@ -1,6 +1,7 @@
 /**
  * `npx @privacy-toolkit/node-red-privacy consent migrate --from <journal> --to redis://...`:
  * moves a consent store's file journal into the Redis stream of the `redis` backend.
+ * (`consent acknowledge --redis redis://...` accepts a broken stream: redis-acknowledge.ts.)
  *
  * - The same bytes: each journal line becomes one stream entry holding that line, so
  *   whatever a line carries (fields, chain, signature) is carried over unchanged.
@@ -20,6 +21,7 @@ import fs from "node:fs";
 import readline from "node:readline";
 import { parseLine } from "../consent/consent";
 import { ChainVerifier, lineHash, parseHead, type ChainHead } from "../consent/hash-chain";
+import { acknowledgeStream, checkStream } from "../consent/redis-acknowledge";
 import {
   DEFAULT_PREFIX,
   REDIS_HEADER,
@@ -33,18 +35,24 @@ import {
   type RedisClient,
   type RedisKeys,
 } from "../consent/redis-backend";
-import { options, reportError, UsageError } from "./args";
+import { need, options, reportError, UsageError } from "./args";
 import type { CliIO } from "./io";
 
-const USAGE = `usage: node-red-privacy consent migrate --from <journal.jsonl> --to <redis-url> [options]
+const USAGE = `usage: node-red-privacy consent migrate --from <journal.jsonl> --to <redis-url> [--prefix P]
+       node-red-privacy consent acknowledge --redis <redis-url> [--prefix P] [--fingerprint F]
 
-  --from FILE      the file journal of a consent store (it is only read)
-  --to URL         redis://host:port or rediss://host:port (TLS); user and password may be
-                   in the URL, or in the environment: REDIS_USERNAME, REDIS_PASSWORD
+  migrate          moves a store's file journal into Redis; run it again at any time:
+                   what is already in Redis is checked, not copied twice
+    --from FILE    the file journal of a consent store (it is only read)
+    --to URL       redis://host:port or rediss://host:port (TLS)
+  acknowledge      shows where a store's Redis stream was changed outside the store; with
+                   --fingerprint (the one it shows) accepts what the stream holds now, keeps
+                   the stream as found as evidence, and makes its hash chain whole again
+    --redis URL    the store's Redis
   --prefix P       the key prefix the store node is configured with
                    (default ${DEFAULT_PREFIX})
 
-Run it again at any time: what is already in Redis is checked, not copied twice.`;
+User and password may be in the URL, or in the environment: REDIS_USERNAME, REDIS_PASSWORD.`;
 
 interface Options {
   from: string;
@@ -214,29 +222,14 @@ async function verify(client: RedisClient, keys: RedisKeys, file: string): Promi
   return n;
 }
 
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  const args = argv.slice(1);
-  if (args[0] === undefined || args[0] === "--help" || args[0] === "help") {
-    io.out(USAGE);
-    return args[0] === undefined ? 2 : 0;
-  }
-  if (args[0] !== "migrate") {
-    io.err(`unknown consent command ${args[0]}\n\n${USAGE}`);
-    return 2;
-  }
-  let options: Options;
-  try {
-    options = parse(args.slice(1));
-  } catch (e) {
-    return reportError(e, USAGE, io);
-  }
-  const client = connectClient(options.to, process.env.REDIS_USERNAME, process.env.REDIS_PASSWORD);
+/** Connects to `url`, runs `work`, and always lets go of the connection. */
+async function withRedis<T>(url: string, work: (client: RedisClient) => Promise<T>): Promise<T> {
+  const client = connectClient(url, process.env.REDIS_USERNAME, process.env.REDIS_PASSWORD);
   // node-redis emits "error" on connection problems; the command reports the failure itself.
   let connectionError = "";
   client.on("error", (e: unknown) => {
     connectionError = e instanceof Error ? e.message : String(e);
   });
-  const started = io.now();
   try {
     await Promise.race([
       client.connect(),
@@ -244,18 +237,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         setTimeout(() => reject(new Error(connectionError || "connect timeout")), 10000).unref();
       }),
     ]);
-    const keys = redisKeys(options.prefix);
-    const result = await migrate(client, keys, options.from);
-    const verified = await verify(client, keys, options.from);
-    const secs = ((io.now() - started) / 1000).toFixed(1);
-    io.out(
-      `migrated ${options.from} to ${keys.journal}: ${result.lines} records, ${result.present} already there, ` +
-        `${result.appended} appended; verified ${verified} records identical (${secs} s)`,
-    );
-    return 0;
-  } catch (e) {
-    io.err(`consent migrate: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return await work(client);
   } finally {
     try {
       if (client.isOpen) client.destroy();
@@ -263,4 +245,91 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       // Exiting anyway.
     }
   }
+}
+
+async function runMigrate(args: string[], io: CliIO): Promise<number> {
+  let options: Options;
+  try {
+    options = parse(args);
+  } catch (e) {
+    return reportError(e, USAGE, io);
+  }
+  const started = io.now();
+  try {
+    return await withRedis(options.to, async (client) => {
+      const keys = redisKeys(options.prefix);
+      const result = await migrate(client, keys, options.from);
+      const verified = await verify(client, keys, options.from);
+      const secs = ((io.now() - started) / 1000).toFixed(1);
+      io.out(
+        `migrated ${options.from} to ${keys.journal}: ${result.lines} records, ${result.present} already there, ` +
+          `${result.appended} appended; verified ${verified} records identical (${secs} s)`,
+      );
+      return 0;
+    });
+  } catch (e) {
+    io.err(`consent migrate: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+/**
+ * Without --fingerprint: shows the breaks and the fingerprint that accepts them (exit 1
+ * when there are any). With it: acknowledges exactly those breaks (see redis-acknowledge).
+ */
+async function runAcknowledge(args: string[], io: CliIO): Promise<number> {
+  let url: string;
+  let prefix: string;
+  let fingerprint: string | undefined;
+  try {
+    const opts = options(args, { redis: "value", prefix: "value", fingerprint: "value" });
+    url = need(opts, "redis");
+    if (!/^rediss?:\/\//.test(url)) throw new UsageError("--redis must be a redis:// or rediss:// URL");
+    prefix = typeof opts.prefix === "string" ? opts.prefix : DEFAULT_PREFIX;
+    fingerprint = typeof opts.fingerprint === "string" ? opts.fingerprint : undefined;
+  } catch (e) {
+    return reportError(e, USAGE, io);
+  }
+  try {
+    return await withRedis(url, async (client) => {
+      const keys = redisKeys(prefix);
+      await checkFormat(client, keys);
+      if (fingerprint === undefined) {
+        const found = await checkStream(client, keys);
+        if (found.breaks.length === 0) {
+          io.out(`${keys.journal}: the hash chain of its ${found.entries} entries is whole; nothing to acknowledge`);
+          return 0;
+        }
+        io.out(
+          `${keys.journal} was changed outside the store:\n` +
+            found.breaks.map((b) => `  - ${b.text}`).join("\n") +
+            `\nTo accept what it holds now (the stream as found is kept as evidence), run again with ` +
+            `--fingerprint ${found.fingerprint}, then restart the flows of every Node-RED using this store.`,
+        );
+        return 1;
+      }
+      const done = await acknowledgeStream(client, keys, fingerprint, new Date(io.now()));
+      io.out(
+        `acknowledged ${done.acknowledged.length} break(s) of ${keys.journal} (${done.entries} entries, chained anew ` +
+          `after a checkpoint); the stream as found is kept in ${done.evidence}. Restart the flows of every ` +
+          "Node-RED using this store.",
+      );
+      return 0;
+    });
+  } catch (e) {
+    io.err(`consent acknowledge: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const args = argv.slice(1);
+  if (args[0] === undefined || args[0] === "--help" || args[0] === "help") {
+    io.out(USAGE);
+    return args[0] === undefined ? 2 : 0;
+  }
+  if (args[0] === "migrate") return runMigrate(args.slice(1), io);
+  if (args[0] === "acknowledge") return runAcknowledge(args.slice(1), io);
+  io.err(`unknown consent command ${args[0]}\n\n${USAGE}`);
+  return 2;
 }

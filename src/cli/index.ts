@@ -18,6 +18,9 @@ const USAGE = `usage: node-red-privacy <command> ...
   consent migrate --from <journal> --to <redis-url>
                                          move a consent store's file journal into Redis
                                          (idempotent, verified line by line)
+  consent acknowledge --redis <redis-url>
+                                         show, and accept, changes made outside the store
+                                         to its Redis stream (evidence kept)
 
 Run a command with --help for its options.`;
 

@@ -22,7 +22,7 @@ import { breaksFingerprint, type ChainBreak } from "./hash-chain";
 import { receiptJws, signReceipt, type PublicJwk, type SigningKey } from "./receipt-signing";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { PagePurpose } from "./consent-page";
-import { RedisJournal, chainLine } from "./redis-backend";
+import { DEFAULT_PREFIX, RedisJournal, acceptHint, chainLine } from "./redis-backend";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedNode } from "../core/red-types";
@@ -191,10 +191,7 @@ export class ConsentStore {
         `${breaks.length > 1 ? ` (and ${breaks.length - 1} more)` : ""}; ` +
         (this.journal
           ? "gates block until it is acknowledged in the store's dialog"
-          : breaks[0].kind === "end-removed"
-            ? "gates block until Redis is restored; to accept the loss instead, delete the key " +
-              `${this.redis?.keys.head ?? ""} and restart the flows`
-            : "gates block until it is restored")
+          : `gates block until ${acceptHint(this.redis?.prefix ?? DEFAULT_PREFIX)}`)
       );
     }
     return this.journal?.error?.message ?? this.redis?.unavailable;

@@ -79,6 +79,23 @@ export class StreamChain {
   }
 }
 
+/** What ends a break: Redis restored, or the stream accepted as it is by the command. */
+export function acceptHint(prefix: string): string {
+  return (
+    "Redis is restored, or what the stream holds now is accepted with `npx @privacy-toolkit/node-red-privacy " +
+    `consent acknowledge --redis <its URL> --prefix ${prefix}\` (evidence is kept) and the flows are restarted`
+  );
+}
+
+/** The break a store reports when `<prefix>head` names an entry that is gone (`lines` read, header included). */
+export function endRemoved(lines: number, head: string): ChainBreak {
+  return {
+    kind: "end-removed",
+    line: lines + 1,
+    text: `entries after line ${lines} were removed: entry ${head}, the newest the store wrote, is missing`,
+  };
+}
+
 /**
  * The ids that make an append idempotent: receipt ids; for a link, what it does to which
  * token (a retry re-serialised after another writer still names the same event); for a
@@ -218,9 +235,10 @@ export function streamEntries(reply: unknown): Array<{ id: string; line: string 
     const [id, fields] = item as [unknown, unknown];
     let line: string | undefined;
     if (Array.isArray(fields)) {
-      for (let i = 0; i + 1 < fields.length; i += 2) if (text(fields[i]) === "line") line = text(fields[i + 1]);
+      for (let i = 0; i + 1 < fields.length; i += 2)
+        if (streamText(fields[i]) === "line") line = streamText(fields[i + 1]);
     }
-    out.push({ id: text(id), line });
+    out.push({ id: streamText(id), line });
   }
   return out;
 }
@@ -264,11 +282,11 @@ export async function appendLine(client: RedisClient, keys: RedisKeys, line: str
     line,
     ...ids,
   ]);
-  return text(reply);
+  return streamText(reply);
 }
 
 /** A bulk-string reply as text ("" for anything else: nil, arrays). */
-function text(reply: unknown): string {
+export function streamText(reply: unknown): string {
   if (typeof reply === "string") return reply;
   if (Buffer.isBuffer(reply)) return reply.toString("utf8");
   return "";
@@ -302,7 +320,7 @@ export async function appendAfter(
   const reply = await client.sendCommand(args);
   if (!Array.isArray(reply)) throw new Error("unexpected reply from the append script");
   const [status, ...rest] = reply as unknown[];
-  const values = rest.map(text);
+  const values = rest.map(streamText);
   if (status === 2) return { kind: "present", ids: values };
   if (status === 0) return { kind: "moved", last: values[0] };
   return { kind: "added", ids: values };
@@ -323,7 +341,7 @@ export async function* readAll(client: RedisClient, keys: RedisKeys): AsyncGener
 /** Writes the header when missing; refuses a key that holds something else. */
 export async function checkFormat(client: RedisClient, keys: RedisKeys): Promise<void> {
   await client.sendCommand(["SET", keys.format, REDIS_HEADER, "NX"]);
-  const found = text(await client.sendCommand(["GET", keys.format]));
+  const found = streamText(await client.sendCommand(["GET", keys.format]));
   if (found !== REDIS_HEADER) {
     const shown = JSON.stringify(found.slice(0, 200));
     throw new Error(`${keys.format} holds ${shown}, not a consent journal header this release reads`);
@@ -337,6 +355,7 @@ interface Waiter {
 
 export class RedisJournal {
   readonly keys: RedisKeys;
+  readonly prefix: string;
   private readonly client: RedisClient;
   private readonly reader: RedisClient;
   private readonly maxLagMs: number;
@@ -376,7 +395,8 @@ export class RedisJournal {
   constructor(options: RedisJournalOptions) {
     this.options = options;
     this.chain = (options.verifyChain ?? options.serialise === undefined) ? new StreamChain() : undefined;
-    this.keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.keys = redisKeys(this.prefix);
     this.maxLagMs = options.maxLagMs ?? 3000;
     this.client = connectClient(options.url, options.username, options.password);
     this.reader = this.client.duplicate();
@@ -448,7 +468,7 @@ export class RedisJournal {
       if (this.closed) return;
       await checkFormat(this.client, this.keys);
       // Read before the stream: entries written meanwhile come after it, so it must be among them.
-      const head = text(await this.reader.sendCommand(["GET", this.keys.head]));
+      const head = streamText(await this.reader.sendCommand(["GET", this.keys.head]));
       let headSeen = head === "";
       let lines = 1; // the header
       for await (const { id, line } of readAll(this.reader, this.keys)) {
@@ -457,16 +477,11 @@ export class RedisJournal {
         if (id === head) headSeen = true;
       }
       if (!headSeen && this.fatal === undefined) {
-        this.chainBreaks.push({
-          kind: "end-removed",
-          line: lines + 1,
-          text: `entries after line ${lines} were removed: entry ${head}, the newest the store wrote, is missing`,
-        });
+        this.chainBreaks.push(endRemoved(lines, head));
         this.fail(
           `the consent stream ${this.keys.journal} lost its newest entries: entry ${head}, the last one the store ` +
             "wrote, is not there (deleted, or Redis restored from an older copy); acknowledged receipts may be " +
-            `missing, so gates block. Restore Redis; to accept the loss instead, delete the key ${this.keys.head} ` +
-            "and restart the flows.",
+            `missing, so gates block until ${acceptHint(this.prefix)}.`,
         );
         return;
       }
@@ -504,7 +519,7 @@ export class RedisJournal {
       this.chainBreaks.push(broken);
       this.fail(
         `the consent stream ${this.keys.journal} was changed outside the store at entry ${id}: ${broken.text}; ` +
-          "gates block until the stream is restored (the entries after the break are not applied)",
+          `the entries after the break are not applied; gates block until ${acceptHint(this.prefix)}`,
       );
       return;
     }

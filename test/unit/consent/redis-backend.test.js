@@ -11,6 +11,7 @@ const { createClient } = require("redis");
 const { ConsentStore } = require("../../../dist/consent/consent-store");
 const { createHash } = require("node:crypto");
 const { redisKeys, appendLine, appendAfter, chainLine, REDIS_HEADER } = require("../../../dist/consent/redis-backend");
+const { checkStream, acknowledgeStream } = require("../../../dist/consent/redis-acknowledge");
 const { generateSigningKey, loadSigningKey } = require("../../../dist/consent/receipt-signing");
 const { tokenHash } = require("../../../dist/consent/consent-store");
 const { startRedis, freePort } = require("../../helpers/redis-server");
@@ -358,7 +359,7 @@ describe("consent store: redis backend", function () {
     }
   });
 
-  it("fails closed at load when the newest entries are gone (XDEL), until the loss is accepted by deleting the head key", async () => {
+  it("fails closed at load when the newest entries are gone (XDEL), until the loss is acknowledged", async () => {
     const prefix = freshPrefix();
     const keys = redisKeys(prefix);
     const a = store(prefix);
@@ -376,10 +377,12 @@ describe("consent store: redis backend", function () {
       const b = store(prefix, { warn: () => undefined });
       await b.loaded;
       assert.equal(b.check("erin", "analytics"), "store-unavailable", "the lost withdrawal does not turn into a pass");
-      assert.match(b.unavailable, new RegExp(`removed: entry ${newest[0]}, the newest the store wrote, is missing.*delete the key ${keys.head}`));
+      assert.match(b.unavailable, new RegExp(`removed: entry ${newest[0]}, the newest the store wrote, is missing.*consent acknowledge --redis <its URL> --prefix ${prefix}`));
       assert.equal(b.chainBreaks[0].kind, "end-removed");
       await b.close();
-      await c.sendCommand(["DEL", keys.head]);
+      const found = await checkStream(c, keys);
+      assert.deepEqual(found.breaks.map((x) => x.kind), ["end-removed"], "the command finds what the store found");
+      await acknowledgeStream(c, keys, found.fingerprint, new Date());
     } finally {
       await c.destroy();
     }
