@@ -150,6 +150,7 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { types: ["websocket in"], source: source("WebSocket messages") },
   { types: ["tcp in"], source: source("TCP data") },
   { types: ["udp in"], source: source("UDP datagrams") },
+  // node-red-node-serialport (registerType in io/serialport/25-serial.js)
   { types: ["serial in"], source: source("serial device data") },
   {
     types: ["serial request"],
@@ -157,12 +158,17 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   },
   { types: ["watch"], source: source("file changes") },
   { types: ["file in"], source: source("the contents of a file") },
+  // node-red-node-tail
   { types: ["tail"], source: source("lines appended to a file") },
-  { types: ["e-mail in"], source: source("e-mail") },
-  { types: ["rpi-gpio in", "rpi-gpiod in"], source: source("GPIO inputs (motion, door and button sensors)") },
+  // node-red-node-email (registerType in social/email/61-email.js; "e-mail mta" is its SMTP server)
+  { types: ["e-mail in", "e-mail mta"], source: source("e-mail") },
+  // node-red-node-pi-gpio ("rpi-gpio in"), node-red-node-pi-gpiod ("pi-gpiod in")
+  { types: ["rpi-gpio in", "pi-gpiod in"], source: source("GPIO inputs (motion, door and button sensors)") },
+  // node-red-node-ping
   { types: ["ping"], source: source("presence (which devices answer on the network)") },
 
   // ---- home automation
+  // node-red-contrib-home-assistant-websocket (NodeType in src/const.ts, registered in src/index.ts)
   {
     types: [
       "server-state-changed",
@@ -177,41 +183,58 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
       "ha-device",
       "ha-tag",
       "ha-get-entities",
+      "ha-events-calendar",
+      "ha-sentence",
     ],
     source: () => ({ what: "Home Assistant states and events", origin: "homeassistant" }),
   },
   // Calls into Home Assistant stay with Home Assistant.
   { types: ["api-call-service", "ha-api", "ha-entity", "ha-sensor", "ha-binary-sensor", "ha-fire-event"] },
+  // node-red-contrib-zigbee2mqtt (registerType in nodes/{in,get,bridge,out}.js)
   {
     types: ["zigbee2mqtt-in", "zigbee2mqtt-get", "zigbee2mqtt-bridge", "zigbee2mqtt-out"],
     source: (n) =>
       n.type === "zigbee2mqtt-out" ? null : { what: "Zigbee device states (zigbee2mqtt)", origin: "zigbee" },
   },
+  // node-red-contrib-zwave-js: "zwavejs-controller", "zwavejs-device" since 11.0 (nodes/ZWaveJS*.js;
+  // "zwavejs-runtime" is its config node), "zwave-js", "zwave-device" up to 10.x (zwave-js/*.js).
   {
-    types: ["zwave-js", "zwave-device", "zwave-in"],
+    types: ["zwavejs-controller", "zwavejs-device", "zwave-js", "zwave-device"],
     source: () => ({ what: "Z-Wave device events", origin: "zwave" }),
   },
+  // node-red-contrib-tasmota (registerType in nodes/*.js)
   {
-    types: [
-      "Tasmota Sensor",
-      "Tasmota Switch",
-      "Tasmota Light",
-      "Tasmota Button",
-      "Tasmota Generic",
-      "Tasmota Shutter",
-    ],
+    types: ["Tasmota Sensor", "Tasmota Switch", "Tasmota Light", "Tasmota Button", "Tasmota Generic"],
     source: () => ({ what: "Tasmota device states", origin: "tasmota" }),
   },
-  { types: ["shelly-gen1", "shelly-gen2"], source: () => ({ what: "Shelly device states", origin: "shelly" }) },
+  // node-red-contrib-shelly (registerType in shelly/99-shelly.js; "shelly-cloud" reads them from Shelly Cloud)
   {
-    types: ["deconz-input", "deconz-get", "deconz-event"],
+    types: ["shelly-gen1", "shelly-gen2", "shelly-cloud"],
+    source: () => ({ what: "Shelly device states", origin: "shelly" }),
+  },
+  // node-red-contrib-deconz (registerType in nodes/{in,get,event,battery}.js)
+  {
+    types: ["deconz-input", "deconz-get", "deconz-event", "deconz-battery"],
     source: () => ({ what: "deCONZ device states", origin: "deconz" }),
   },
+  // node-red-contrib-huemagic (registerType in huemagic/*.js): "hue-buttons", "hue-contact",
+  // "hue-brightness" since 4.0; "hue-button", "hue-switch", "hue-tap" up to 3.x.
   {
-    types: ["hue-motion", "hue-button", "hue-temperature"],
+    types: [
+      "hue-motion",
+      "hue-contact",
+      "hue-temperature",
+      "hue-brightness",
+      "hue-buttons",
+      "hue-button",
+      "hue-switch",
+      "hue-tap",
+    ],
     source: () => ({ what: "Hue sensor events", origin: "hue" }),
   },
+  // node-red-contrib-owntracks (registerType in owntracks.js)
   { types: ["owntracks"], source: source("locations (OwnTracks)") },
+  // node-red-contrib-telegrambot (registerType in telegrambot/99-telegrambot.js)
   {
     types: ["telegram receiver", "telegram command", "telegram event"],
     source: () => ({ what: "Telegram messages", origin: "telegram" }),
@@ -263,49 +286,116 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   { types: ["file"], sink: storage("a file") },
 
   // ---- messengers and notification services
+  // node-red-node-email
   { types: ["e-mail"], sink: cloud("e-mail") },
+  // node-red-contrib-telegrambot
   { types: ["telegram sender", "telegram reply"], sink: () => ({ cls: "public", where: "Telegram", key: "telegram" }) },
+  // node-red-node-pushover ("pushover"), node-red-contrib-pushover ("pushover", "pushover api" in some versions)
   { types: ["pushover", "pushover api"], sink: cloud("Pushover") },
-  { types: ["pushbullet"], sink: cloud("Pushbullet") },
+  // node-red-node-pushbullet (registerType in social/pushbullet/57-pushbullet.js)
+  { types: ["pushbullet in"], source: () => ({ what: "Pushbullet pushes", origin: "pushbullet" }) },
+  { types: ["pushbullet"], sink: () => ({ cls: "public", where: "Pushbullet", key: "pushbullet" }) },
+  // node-red-node-twilio, node-red-node-twitter
   { types: ["twilio out"], sink: cloud("Twilio") },
   { types: ["twitter out"], sink: cloud("Twitter") },
-  { types: ["slack", "slack-web-out", "slack-rtm-out"], sink: cloud("Slack") },
-  { types: ["discordMessageManager", "discord-send-messages"], sink: cloud("Discord") },
+  // node-red-contrib-slack (slackpost.js): "slack-rtm-in", "slack-rtm-out", "slack-web-out" since
+  // 2.0; "Slack Bot In", "Slack Bot Out", "slack" (webhook) up to 0.1.
+  { types: ["slack-rtm-in", "Slack Bot In"], source: () => ({ what: "Slack messages", origin: "slack" }) },
+  {
+    types: ["slack", "slack-web-out", "slack-rtm-out", "Slack Bot Out"],
+    sink: () => ({ cls: "public", where: "Slack", key: "slack" }),
+  },
+  // node-red-contrib-discord-advanced ("discordMessage", "discordMessageManager"),
+  // node-red-contrib-discord ("discordMessage", "discordSendMessage")
+  { types: ["discordMessage"], source: () => ({ what: "Discord messages", origin: "discord" }) },
+  {
+    types: ["discordMessageManager", "discordSendMessage"],
+    sink: () => ({ cls: "public", where: "Discord", key: "discord" }),
+  },
+  // node-red-contrib-ifttt (nodes/ifttt.js)
   { types: ["ifttt out"], sink: cloud("IFTTT") },
-  { types: ["gotify"], sink: (n) => hostSink("Gotify", parseEndpoint(n.server ?? n.url)) },
+  // node-red-contrib-gotify ("gotify-notification"; the server's url is on its "gotify-server" config node)
+  { types: ["gotify-notification"], sink: (n, config) => hostSink("Gotify", configEndpoint(config(n.server))) },
 
   // ---- databases
+  // What a query node reads back was stored there before: copying it within the same
+  // database (origin = key) is no finding; sending it elsewhere is.
+  // node-red-contrib-influxdb (registerType in influxdb.js)
+  {
+    types: ["influxdb in"],
+    source: (n) => ({ what: "what it reads from InfluxDB", origin: `influxdb:${str(n.influxdb)}` }),
+  },
   {
     types: ["influxdb out", "influxdb batch"],
-    sink: (n, config) => hostSink("InfluxDB", configEndpoint(config(n.influxdb)), undefined, "storage"),
+    sink: (n, config) =>
+      hostSink("InfluxDB", configEndpoint(config(n.influxdb)), `influxdb:${str(n.influxdb)}`, "storage"),
   },
+  // node-red-node-mysql (storage/mysql/68-mysql.js)
   { types: ["mysql"], sink: (n, config) => hostSink("MySQL", configEndpoint(config(n.mydb)), undefined, "storage") },
+  // node-red-contrib-postgresql ("postgresql", config postgreSQLConfig), node-red-contrib-postgres
+  // and its forks ("postgres", config postgresdb)
   {
     types: ["postgresql", "postgres"],
     sink: (n, config) =>
       hostSink("PostgreSQL", configEndpoint(config(n.postgreSQLConfig ?? n.postgresdb)), undefined, "storage"),
   },
+  // node-red-node-mongodb ("mongodb in", "mongodb out"), node-red-contrib-mongodb4 ("mongodb4")
+  {
+    types: ["mongodb in"],
+    source: (n) => ({ what: "what it reads from MongoDB", origin: `mongodb:${str(n.mongodb)}` }),
+  },
   {
     types: ["mongodb out", "mongodb4"],
-    sink: (n, config) => hostSink("MongoDB", configEndpoint(config(n.mongodb ?? n.clientNode)), undefined, "storage"),
+    sink: (n, config) => {
+      const id = n.mongodb ?? n.clientNode;
+      return hostSink("MongoDB", configEndpoint(config(id)), `mongodb:${str(id)}`, "storage");
+    },
   },
-  { types: ["sqlite", "sqlitedb"], sink: storage("an SQLite database") },
+  // node-red-node-sqlite ("sqlitedb" is its config node)
+  { types: ["sqlite"], sink: storage("an SQLite database") },
+  // node-red-contrib-redis ("redis-in", "redis-out", "redis-command", config redis-config),
+  // node-red-node-redis ("redis out", host and port on the node)
+  { types: ["redis-in"], source: (n) => ({ what: "what it reads from Redis", origin: `redis:${str(n.server)}` }) },
   {
-    types: ["redis-out", "redis-command"],
-    sink: (n, config) => hostSink("Redis", configEndpoint(config(n.server)), undefined, "storage"),
+    types: ["redis-out", "redis-command", "redis out"],
+    sink: (n, config) =>
+      n.type === "redis out"
+        ? hostSink("Redis", parseEndpoint(n.hostname), undefined, "storage")
+        : hostSink("Redis", configEndpoint(config(n.server)), `redis:${str(n.server)}`, "storage"),
   },
 
   // ---- cloud services
-  { types: ["amazon s3 out", "aws-s3", "aws-sqs", "aws-iot-device"], sink: cloud("AWS") },
+  // node-red-node-aws ("amazon s3 out"), node-red-contrib-aws-s3 ("aws-s3-out", later "aws-s3"),
+  // node-red-contrib-aws ("AWS S3", "AWS SQS", "AWS SNS"), node-red-contrib-aws-iot-hub ("aws-mqtt out";
+  // "aws-iot-device" is its config node)
   {
-    types: ["google-cloud-pubsub out", "google-cloud-storage write", "GSheet", "google-sheets"],
+    types: ["amazon s3 out", "aws-s3", "aws-s3-out", "AWS S3", "AWS SQS", "AWS SNS", "aws-mqtt out"],
+    sink: cloud("AWS"),
+  },
+  // node-red-contrib-google-cloud (NODE_TYPE in pubsub-out.js, gcs-write.js, bigquery-insert.js,
+  // stackdriver-log.js), node-red-contrib-google-sheets ("GSheet")
+  {
+    types: [
+      "google-cloud-pubsub out",
+      "google-cloud-gcs-write",
+      "google-cloud-bigquery-insert",
+      "google-cloud-log",
+      "GSheet",
+    ],
     sink: cloud("Google"),
   },
+  // node-red-contrib-firebase ("firebase modify"),
+  // @gogovega/node-red-contrib-firebase-realtime-database ("firebase-out")
   { types: ["firebase modify", "firebase-out"], sink: cloud("Firebase") },
-  { types: ["azureiothub", "azure-iot-hub", "azureiothubregistry"], sink: cloud("Azure IoT Hub") },
+  // node-red-contrib-azure-iot-hub (iot-hub/azureiothub.js), node-red-contrib-azure-iot-device
+  { types: ["azureiothub", "azureiothubregistry", "iot-device-send-telemetry"], sink: cloud("Azure IoT Hub") },
+  // node-red-contrib-ibm-watson-iot ("wiotp out"), node-red-contrib-scx-ibmiotapp ("ibmiot out")
   { types: ["wiotp out", "ibmiot out"], sink: cloud("IBM Watson IoT") },
+  // node-red-node-dropbox, node-red-node-box
   { types: ["dropbox out", "box out"], sink: cloud("cloud file storage") },
+  // node-red-contrib-thingspeak42; "thingspeak": not tied to a package
   { types: ["thingspeak42", "thingspeak"], sink: cloud("ThingSpeak") },
+  // not verified against a package
   { types: ["ttn-downlink", "ttn downlink"], sink: cloud("The Things Network") },
 
   // ---- stays here, or does not hand on the message it got
@@ -313,7 +403,8 @@ export const CATALOGUE: readonly CatalogueEntry[] = [
   // Our own nodes that answer with something else (receipts, update reports).
   { types: ["privacy-consent", "privacy-update-check"], flow: "block" },
   { types: ["function"], flow: functionFlow },
-  // Dashboards show data to the people of the house.
+  // Dashboards show data to the people of the house: node-red-dashboard (ui_*),
+  // @flowfuse/node-red-dashboard (ui-*).
   { types: [], prefixes: ["ui_", "ui-"] },
 ];
 

@@ -2,7 +2,8 @@
 // The catalogue and the host judgement behind "local": loopback, home network, internet,
 // unknown; and the catalogue's shape (a type in one entry only).
 const assert = require("node:assert/strict");
-const { classifyHost, parseEndpoint, CATALOGUE, entryFor, PROTECTIVE } = require("../../../dist/audit");
+const { classifyHost, parseEndpoint, CATALOGUE, entryFor, PROTECTIVE, audit } = require("../../../dist/audit");
+const F = require("../../helpers/audit-flows");
 
 describe("audit: hosts and catalogue", () => {
   it("classifies hosts", () => {
@@ -35,5 +36,80 @@ describe("audit: hosts and catalogue", () => {
     }
     assert.ok(entryFor("ui_chart") && entryFor("ui-gauge"), "dashboard widgets by prefix");
     assert.equal(entryFor("some-unknown-node"), undefined);
+  });
+
+  // Type names checked against each package's registerType calls (see the comments in
+  // src/audit/catalogue.ts): a flow with the node as source or sink gives the finding.
+  describe("contrib type names", () => {
+    const z = "t";
+    const paths = (flows) => audit(flows).findings.filter((f) => f.rule === "unprotected-path");
+    const base = () => [F.tab(z), F.broker("local", "localhost"), F.broker("cloud", "mqtts://broker.example.com", { usetls: true })];
+
+    const SOURCES = [
+      "ha-events-calendar", "ha-sentence", "zwavejs-controller", "zwavejs-device", "zwave-js", "zwave-device",
+      "shelly-cloud", "deconz-battery", "hue-buttons", "hue-contact", "hue-brightness", "hue-button", "hue-switch", "hue-tap",
+      "pi-gpiod in", "e-mail mta", "pushbullet in", "slack-rtm-in", "Slack Bot In", "discordMessage",
+      "influxdb in", "mongodb in", "redis-in", "Tasmota Generic", "owntracks", "telegram receiver",
+    ];
+    for (const type of SOURCES) {
+      it(`${type} is a source: reaching a cloud broker is a high finding`, () => {
+        const flows = [...base(), F.node("src", type, z, {}, ["out"]), F.mqttOut("out", z, "cloud")];
+        const found = paths(flows);
+        assert.equal(found.length, 1, type);
+        assert.equal(found[0].id, "unprotected-path:src>out");
+        assert.equal(found[0].severity, "high");
+      });
+    }
+
+    const CLOUD_SINKS = [
+      "gotify-notification", "Slack Bot Out", "discordSendMessage", "pushbullet", "aws-s3-out", "AWS S3", "AWS SQS", "AWS SNS",
+      "aws-mqtt out", "google-cloud-gcs-write", "google-cloud-bigquery-insert", "google-cloud-log", "GSheet",
+      "iot-device-send-telemetry", "firebase-out", "ifttt out", "slack-web-out", "discordMessageManager",
+    ];
+    for (const type of CLOUD_SINKS) {
+      it(`${type} is a cloud sink: MQTT data reaching it is a high finding`, () => {
+        const props = type === "gotify-notification" ? { server: "gs" } : {};
+        const extra = type === "gotify-notification" ? [{ id: "gs", type: "gotify-server", url: "https://push.example.com" }] : [];
+        const flows = [...base(), ...extra, F.mqttIn("in", z, "local", "home/#", ["snk"]), F.node("snk", type, z, props, [])];
+        const found = paths(flows);
+        assert.equal(found.length, 1, type);
+        assert.equal(found[0].id, "unprotected-path:in>snk");
+        assert.equal(found[0].severity, "high");
+      });
+    }
+
+    it("gotify-notification judges the host of its gotify-server: on this machine it is local", () => {
+      const flows = [...base(), { id: "gs", type: "gotify-server", url: "http://127.0.0.1:8080" },
+        F.mqttIn("in", z, "local", "home/#", ["snk"]), F.node("snk", "gotify-notification", z, { server: "gs" }, [])];
+      assert.deepEqual(paths(flows), []);
+    });
+
+    it("redis out (node-red-node-redis) judges the host on the node; redis-out the one of its config", () => {
+      const mk = (sink, extra = []) => [...base(), ...extra, F.mqttIn("in", z, "local", "home/#", ["snk"]), sink];
+      assert.equal(paths(mk(F.node("snk", "redis out", z, { hostname: "redis.example.com", port: "6379" }, [])))[0].severity, "high");
+      assert.equal(paths(mk(F.node("snk", "redis out", z, { hostname: "127.0.0.1", port: "6379" }, [])))[0].severity, "low");
+      const cfg = { id: "rc", type: "redis-config", name: "r", options: "{}" };
+      assert.equal(paths(mk(F.node("snk", "redis-out", z, { server: "rc" }, []), [cfg])).length, 1);
+    });
+
+    it("what a query node reads goes back into the same database without a finding, elsewhere with one", () => {
+      const influx = { id: "db", type: "influxdb", hostname: "127.0.0.1", port: "8086" };
+      const other = { id: "db2", type: "influxdb", hostname: "influx.example.com", port: "8086" };
+      const flows = [...base(), influx, other,
+        F.node("q", "influxdb in", z, { influxdb: "db" }, [["same", "far"]]),
+        F.node("same", "influxdb out", z, { influxdb: "db" }, []),
+        F.node("far", "influxdb out", z, { influxdb: "db2" }, [])];
+      assert.deepEqual(paths(flows).map((f) => f.id), ["unprotected-path:q>far"]);
+      const mongo = { id: "m", type: "mongodb", hostname: "127.0.0.1", port: "27017" };
+      const back = [...base(), mongo, F.node("q", "mongodb in", z, { mongodb: "m" }, ["o"]), F.node("o", "mongodb out", z, { mongodb: "m" }, [])];
+      assert.deepEqual(paths(back), []);
+    });
+
+    it("names no package registers, and config nodes, are not in the catalogue", () => {
+      for (const t of ["zwave-in", "Tasmota Shutter", "rpi-gpiod in", "gotify", "discord-send-messages", "google-cloud-storage write",
+        "google-sheets", "azure-iot-hub", "aws-sqs", "aws-iot-device", "sqlitedb"]) {
+        assert.equal(entryFor(t), undefined, t);
+      }
+    });
   });
 });
