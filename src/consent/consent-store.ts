@@ -523,7 +523,9 @@ export class ConsentStore {
       // holds its subject and purpose (every record in the journal made an entry).
       await this.index.forgetEndedBefore(this.retentionCutoff());
       return {
-        keep: (r: ConsentReceipt) => this.index.entry(r.subject, r.purpose) !== undefined,
+        // Keyed as the index keys it: a receipt written before ids were normalised names its
+        // subject in another form, and dropping it would lose (say) a withdrawal.
+        keep: (r: ConsentReceipt) => this.index.entry(nfc(r.subject), r.purpose) !== undefined,
         // A link stays while it is the subject's live one; revoked and replaced ones go.
         keepLink: (l: LinkEvent) => l.action === "create" && this.subjectLinks.get(nfc(l.subject)) === l.token,
       };

@@ -187,6 +187,9 @@ export function nfc(text: string): string {
   return text;
 }
 
+/** How many times shorter NFC makes a text at most (in UTF-16 units: 4), with a margin. */
+const NFC_MAX_SHRINK = 8;
+
 /**
  * What a journal line that names the subject holds, for a byte search before parsing
  * (the journal writes JSON.stringify output): the subject as normalised now, and the
@@ -215,6 +218,9 @@ export function readId(value: unknown, rule: IdRule): string | IdRefusal {
     return rule.numbers ? REFUSED.type : REFUSED.typeString;
   }
   if (text === "") return REFUSED.empty;
+  // NFC shortens a text at most fourfold (a canonical decomposition is at most four code
+  // points): one far longer is refused before normalising it, which takes time per character.
+  if (text.length > rule.max * NFC_MAX_SHRINK) return tooLong(rule.max);
   text = nfc(text);
   if (text.length > rule.max) return tooLong(rule.max);
   if (hasForbiddenChar(text)) return REFUSED.control;

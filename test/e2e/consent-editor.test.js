@@ -139,4 +139,22 @@ describe("consent editor (headless Chromium)", function () {
     await again.page.click("#node-config-dialog-cancel");
     assert.deepEqual(again.errors, []);
   });
+
+  it("a store's dialog that still asks the runtime after it closed leaves the next store's dialog alone", async () => {
+    const { page, errors } = await newPage(browser);
+    await openEditor(page, rt.url);
+    await page.waitForFunction(() => RED.nodes.node("ex1-store"), null, { timeout: 30000 });
+    // A store not deployed yet: its dialog asks again every half second for a few seconds.
+    await page.evaluate(() => RED.view.importNodes([{ id: "undeployed-store", type: "privacy-consent-store", name: "new", purposes: [{ id: "p", description: "", policyVersion: "1" }] }]));
+    await page.evaluate(() => RED.editor.editConfig("", "privacy-consent-store", "undeployed-store"));
+    await page.waitForFunction(() => document.getElementById("privacy-consent-store-integrity")?.textContent === "Deploy the store first.");
+    await page.click("#node-config-dialog-cancel");
+    await page.waitForSelector("#privacy-consent-store-integrity", { state: "detached" });
+    await page.evaluate(() => RED.editor.editConfig("", "privacy-consent-store", "ex1-store"));
+    await page.waitForFunction(() => /hash chain is whole/.test(document.getElementById("privacy-consent-store-integrity")?.textContent ?? ""));
+    await page.waitForTimeout(2000);
+    assert.match(await page.textContent("#privacy-consent-store-integrity"), /hash chain is whole/, "the deployed store's dialog shows its own state");
+    await page.click("#node-config-dialog-cancel");
+    assert.deepEqual(errors, []);
+  });
 });

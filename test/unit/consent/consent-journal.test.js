@@ -387,6 +387,32 @@ describe("lib/consent-journal", () => {
     await s.close();
   });
 
+  it("compaction keeps the receipts of a subject written before ids were normalised (a decomposed withdrawal stays)", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const line = (id, subject, status, timestamp) =>
+      JSON.stringify({ receipts: [{ receiptId: id, subject, purpose: "p", status, timestamp, expiresAt: null, policyVersion: "1", method: "m" }] });
+    fs.writeFileSync(
+      file,
+      [
+        line("r1", "old", "granted", "2025-10-01T00:00:00.000Z"),
+        line("r2", "old", "withdrawn", "2025-10-02T00:00:00.000Z"), // ended long ago: compaction drops it
+        line("r3", "Jos\u00e9", "granted", "2026-01-01T00:00:00.000Z"),
+        line("r4", "Jose\u0301", "withdrawn", "2026-01-02T00:00:00.000Z"),
+      ].join("\n") + "\n",
+    );
+    const now = () => Date.parse("2026-01-10T00:00:00Z");
+    const s = open(file, { now, retainDays: 30 });
+    assert.equal(s.check("Jos\u00e9", "p"), "withdrawn");
+    await s.compact();
+    const q = await s.execute({ action: "query", subject: "Jos\u00e9", purpose: "p" }, "m");
+    assert.equal(q.receiptId, "r4", "the index points at the withdrawal in the rewritten file");
+    await s.close();
+    const again = open(file, { now, retainDays: 30 });
+    assert.equal(again.check("Jos\u00e9", "p"), "withdrawn", "the withdrawal survives the compaction and a restart");
+    assert.deepEqual((await again.receiptsOf("Jos\u00e9")).map((r) => r.receiptId), ["r3", "r4"]);
+    await again.close();
+  });
+
   it("adds the header to a journal written before it existed, keeping every record (and cutting a torn tail)", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const old = [legacyLine("a"), legacyLine("b", "q"), legacyLine("a", "p", "withdrawn")];

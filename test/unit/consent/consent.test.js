@@ -167,6 +167,25 @@ describe("lib/consent: commands", () => {
     assert.equal(readId("\u212b", SUBJECT_RULE), "\u00c5", "the Angstrom sign is the letter");
   });
 
+  it("refuses an id far over the limit without normalising it (a huge non-ASCII value does not hold the event loop)", () => {
+    const huge = "e\u0301".repeat(2e6);
+    const normalize = String.prototype.normalize;
+    let calls = 0;
+    String.prototype.normalize = function (...args) {
+      calls++;
+      return normalize.apply(this, args);
+    };
+    try {
+      const r = readId(huge, SUBJECT_RULE);
+      assert.ok(r instanceof IdRefusal && /at most 512/.test(r.problem), String(r.problem));
+      assert.equal(calls, 0, "normalised 4 million characters to refuse them");
+      // At the limit after normalisation, though longer before it: still taken.
+      assert.equal(readId("e\u0301".repeat(512), SUBJECT_RULE), "\u00e9".repeat(512));
+    } finally {
+      String.prototype.normalize = normalize;
+    }
+  });
+
   it("a withdrawal in one Unicode form blocks the subject in every form", async () => {
     const s = memoryStore();
     await s.execute({ action: "grant", subject: "Jos\u00e9", purpose: "analytics" }, "m");
