@@ -439,7 +439,7 @@ export class ConsentStore {
     if (entry === undefined) return undefined;
     if (typeof entry.ref !== "number") return entry.ref;
     if (!this.journal) return undefined;
-    return this.journal.readAt(entry.ref).find((r) => nfc(r.subject) === subject && r.purpose === purpose);
+    return this.journal.readAt(entry.ref).find((r) => nfc(r.subject) === subject && nfc(r.purpose) === purpose);
   }
 
   private states(subject: string, purposes: string[]): Record<string, PurposeState> {
@@ -525,7 +525,7 @@ export class ConsentStore {
       return {
         // Keyed as the index keys it: a receipt written before ids were normalised names its
         // subject in another form, and dropping it would lose (say) a withdrawal.
-        keep: (r: ConsentReceipt) => this.index.entry(nfc(r.subject), r.purpose) !== undefined,
+        keep: (r: ConsentReceipt) => this.index.entry(nfc(r.subject), nfc(r.purpose)) !== undefined,
         // A link stays while it is the subject's live one; revoked and replaced ones go.
         keepLink: (l: LinkEvent) => l.action === "create" && this.subjectLinks.get(nfc(l.subject)) === l.token,
       };

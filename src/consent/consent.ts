@@ -449,10 +449,10 @@ export class ConsentIndex {
   apply(r: ConsentReceipt, ref: number | ConsentReceipt): void {
     const granted = r.status === "granted";
     const at = granted ? (r.expiresAt === null ? 0 : parseTime(r.expiresAt)) : parseTime(r.timestamp);
-    const purpose = this.intern(r.purpose);
-    const policyVersion = this.intern(r.policyVersion);
+    // Receipts written before ids were normalised may name them in another form.
+    const purpose = this.intern(nfc(r.purpose));
+    const policyVersion = this.intern(nfc(r.policyVersion));
     this.applied++;
-    // Receipts written before ids were normalised may name a subject in another form.
     const subject = nfc(r.subject);
     const list = this.subjects.get(subject);
     if (list === undefined) {

@@ -387,6 +387,18 @@ describe("lib/consent-journal", () => {
     await s.close();
   });
 
+  it("reads purposes and policy versions written before ids were normalised as the configured ones", async () => {
+    const file = path.join(tmp(), "j.jsonl");
+    const line = JSON.parse(legacyLine("a", "cafe\u0301"));
+    line.receipts[0].policyVersion = "v\u0301";
+    fs.writeFileSync(file, `${JSON.stringify(line)}\n`);
+    const s = new ConsentStore({ backend: "file", file, purposes: [{ id: "caf\u00e9", description: "", policyVersion: "v\u0301" }], owner: "t" });
+    assert.equal(typeof s.check("a", "caf\u00e9"), "object", "granted, on the current policy version");
+    const q = await s.execute({ action: "query", subject: "a", purpose: "cafe\u0301" }, "m");
+    assert.equal(q.receiptId, line.receipts[0].receiptId);
+    await s.close();
+  });
+
   it("compaction keeps the receipts of a subject written before ids were normalised (a decomposed withdrawal stays)", async () => {
     const file = path.join(tmp(), "j.jsonl");
     const line = (id, subject, status, timestamp) =>
