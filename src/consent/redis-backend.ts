@@ -8,7 +8,7 @@
  *   `P receipts` is a hash receiptId -> stream id (idempotency); `P format` holds the
  *   header line the file journal starts with; `P head` the id of the newest entry the
  *   store wrote, set in the same script as the entry (as the file journal's `.head`: a
- *   stream whose newest entries went missing, by XDEL or a restore from an older copy, is
+ *   stream whose newest entries went missing, by XDEL or the stream key restored alone, is
  *   found at load, where the chain alone cannot tell, since what is left still links up).
  * - An append is one Lua script (atomic on the server) carrying a batch of lines (the
  *   records queued while the previous batch was in flight: group commit). When the first
@@ -480,8 +480,8 @@ export class RedisJournal {
         this.chainBreaks.push(endRemoved(lines, head));
         this.fail(
           `the consent stream ${this.keys.journal} lost its newest entries: entry ${head}, the last one the store ` +
-            "wrote, is not there (deleted, or Redis restored from an older copy); acknowledged receipts may be " +
-            `missing, so gates block until ${acceptHint(this.prefix)}.`,
+            "wrote, is not there (deleted, or the stream restored alone from an older copy); acknowledged " +
+            `receipts may be missing, so gates block until ${acceptHint(this.prefix)}.`,
         );
         return;
       }
