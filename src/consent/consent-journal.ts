@@ -526,10 +526,32 @@ export class Journal {
     if (!createLock(guard, text)) {
       const g = readLock(guard);
       // A guard is left behind only by a process that died within the takeover itself.
-      if (g !== undefined && g.pid !== process.pid && processAlive(g.pid) && staleBecause(g) === undefined)
+      if (g !== undefined && g.pid !== process.pid && processAlive(g.pid) && staleBecause(g) === undefined) {
+        throw new JournalLockError(
+          `journal ${this.file} is being taken over by process ${g.pid} (its guard ${guard}); if no Node-RED ` +
+            "is starting on it, remove that file",
+        );
+      }
+      // Moved aside, which only one process can do to a file, then created as any guard is.
+      const aside = `${guard}.${process.pid}.stale`;
+      try {
+        fs.renameSync(guard, aside);
+      } catch {
+        throw busy(); // another process moved it first
+      }
+      const moved = readLock(aside);
+      if (JSON.stringify(moved) !== JSON.stringify(g)) {
+        // Not the guard judged stale: a live one, made meanwhile. Put it back.
+        try {
+          fs.linkSync(aside, guard);
+        } catch {
+          // someone else's guard is there now
+        }
+        fs.rmSync(aside, { force: true });
         throw busy();
-      writeFileAtomicSync(guard, text, { mode: FILE_MODE });
-      if (!isMine(readLock(guard), this.lockRecord)) throw busy();
+      }
+      fs.rmSync(aside, { force: true });
+      if (!createLock(guard, text)) throw busy();
     }
     try {
       if (JSON.stringify(readLock(this.lockFile)) !== JSON.stringify(stale)) throw busy();

@@ -201,8 +201,47 @@ describe("lib/consent-journal", () => {
         })),
       );
       assert.equal(said.filter((x) => x === "OPEN").length, 1, said.join("\n"));
-      for (const x of said.filter((x) => x !== "OPEN")) assert.match(x, /REFUSED .*(locked by|was just locked by) (another )?process/);
+      for (const x of said.filter((x) => x !== "OPEN")) assert.match(x, /REFUSED .*(locked by (another )?process|is being taken over by process)/);
     }
+  });
+
+  it("lets one of two processes take over a stale lock and a stale guard, even when both reach the guard at once", async function () {
+    this.timeout(60000);
+    // A preload hook holds each process at the rename of the guard until both are there:
+    // the interleaving that let both win when a stale guard was replaced by a rename over it.
+    const dir = tmp();
+    const hook = path.join(dir, "hook.js");
+    fs.writeFileSync(hook, `const fs = require("node:fs"), path = require("node:path");
+      const rename = fs.renameSync, sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      fs.renameSync = function (from, to) {
+        // and again at the lock's own rename: both compare the lock with what they judged stale first
+        for (const [at, name] of [[".lock.takeover", "guard"], [".lock", "lock"]]) {
+          if (!String(from).endsWith(at) && !String(to).endsWith(at)) continue;
+          fs.writeFileSync(path.join(${JSON.stringify(dir)}, "at-" + name + "-" + process.pid), "");
+          const t0 = Date.now();
+          while (fs.readdirSync(${JSON.stringify(dir)}).filter((f) => f.startsWith("at-" + name + "-")).length < 2 && Date.now() - t0 < 3000) sleep(10);
+        }
+        return rename.apply(this, arguments);
+      };`);
+    const file = path.join(dir, "j.jsonl");
+    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+    const stale = JSON.stringify({ pid: dead, owner: "crashed", since: "x" });
+    fs.writeFileSync(`${file}.lock`, stale);
+    fs.writeFileSync(`${file}.lock.takeover`, stale);
+    const store = require.resolve("../../../dist/consent/consent-store");
+    const script = `const { ConsentStore } = require(${JSON.stringify(store)});
+      const s = new ConsentStore({ backend: "file", file: ${JSON.stringify(file)}, purposes: [], owner: "p" + process.pid, warn() {} });
+      process.stdout.write(s.unavailable ? "REFUSED " + s.unavailable : "OPEN");
+      setTimeout(() => s.close(), 1000);`;
+    const said = await Promise.all(
+      [0, 1].map(() => new Promise((resolve) => {
+        const c = spawn(process.execPath, ["-r", hook, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+        let out = "";
+        c.stdout.on("data", (d) => (out += d));
+        c.once("exit", () => resolve(out));
+      })),
+    );
+    assert.equal(said.filter((x) => x === "OPEN").length, 1, said.join("\n"));
   });
 
   it("takes over a stale lock only under its takeover guard: a live taker's guard refuses, a dead one's is replaced", async () => {
@@ -214,7 +253,7 @@ describe("lib/consent-journal", () => {
     try {
       fs.writeFileSync(`${file}.lock.takeover`, JSON.stringify({ pid: taker.pid, owner: "taker", since: "x" }));
       const s = open(file, { warn() {} });
-      assert.match(s.unavailable, /was just locked by another process/);
+      assert.match(s.unavailable, new RegExp(`is being taken over by process ${taker.pid} \\(its guard .*\\.lock\\.takeover\\); if no Node-RED is starting on it, remove that file`));
       await s.close();
       assert.equal(fs.readFileSync(`${file}.lock`, "utf8"), stale, "the lock is left to the process taking it over");
     } finally {
