@@ -17,41 +17,36 @@
  *   are restarted (a deploy) to read the stream again.
  */
 import { breaksFingerprint, chained, lineHash, relinked, type ChainBreak, type Checkpoint } from "./hash-chain";
-import {
-  REDIS_HEADER,
-  StreamChain,
-  endRemoved,
-  readAll,
-  streamText,
-  type RedisClient,
-  type RedisKeys,
-} from "./redis-backend";
+import { HeadCheck, REDIS_HEADER, StreamChain, readAll, type RedisClient, type RedisKeys } from "./redis-backend";
 
 export interface StreamCheck {
   breaks: ChainBreak[];
   fingerprint: string;
   /** Entries in the stream (the header not counted). */
   entries: number;
-  /** The stream's last id ("0-0" when empty). */
+  /** The stream's last id ("0-0" when empty), and its line (the header's when empty). */
   lastId: string;
+  lastLine: string;
 }
 
 /** Reads the whole stream and finds its breaks, as a store's load does. */
 export async function checkStream(client: RedisClient, keys: RedisKeys): Promise<StreamCheck> {
-  const head = streamText(await client.sendCommand(["GET", keys.head]));
+  const head = await HeadCheck.read(client, keys);
   const chain = new StreamChain();
   let entries = 0;
   let lastId = "0-0";
-  let headSeen = head === "";
+  let lastLine = REDIS_HEADER;
   for await (const { id, line } of readAll(client, keys)) {
     chain.feed(line);
+    head.see(id);
     entries++;
     lastId = id;
-    if (id === head) headSeen = true;
+    lastLine = line;
   }
   const breaks = [...chain.breaks];
-  if (!headSeen) breaks.push(endRemoved(entries + 1, head));
-  return { breaks, fingerprint: breaksFingerprint(breaks), entries, lastId };
+  const missing = head.missing();
+  if (missing !== undefined) breaks.push(missing);
+  return { breaks, fingerprint: breaksFingerprint(breaks), entries, lastId, lastLine };
 }
 
 /** Replaces the journal by the rebuilt stream when the journal still ends at ARGV[1]. */
@@ -93,10 +88,8 @@ export async function acknowledgeStream(
   const temp = `${keys.journal}:acknowledging`;
   await client.sendCommand(["DEL", temp]);
   // The head of the chain as found: its lines (header included) and its last line's hash.
-  let lastLine = REDIS_HEADER;
-  for await (const { line } of readAll(client, keys)) lastLine = line;
   const checkpoint: Checkpoint = {
-    replaced: { lines: found.entries + 1, hash: lineHash(`${lastLine}\n`) },
+    replaced: { lines: found.entries + 1, hash: lineHash(`${found.lastLine}\n`) },
     at: now.toISOString(),
     reason: "acknowledged",
     acknowledged: found.breaks,

@@ -87,13 +87,35 @@ export function acceptHint(prefix: string): string {
   );
 }
 
-/** The break a store reports when `<prefix>head` names an entry that is gone (`lines` read, header included). */
-export function endRemoved(lines: number, head: string): ChainBreak {
-  return {
-    kind: "end-removed",
-    line: lines + 1,
-    text: `entries after line ${lines} were removed: entry ${head}, the newest the store wrote, is missing`,
-  };
+/**
+ * The check `<prefix>head` makes: read before the stream (entries written meanwhile come
+ * after it), the entry it names must be among those read; else the newest entries are gone.
+ */
+export class HeadCheck {
+  private seen: boolean;
+  private lines = 1; // the header
+
+  private constructor(readonly head: string) {
+    this.seen = head === "";
+  }
+
+  static async read(client: RedisClient, keys: RedisKeys): Promise<HeadCheck> {
+    return new HeadCheck(streamText(await client.sendCommand(["GET", keys.head])));
+  }
+
+  /** Called with each entry read, in order. */
+  see(id: string): void {
+    this.lines++;
+    if (id === this.head) this.seen = true;
+  }
+
+  /** The break, once everything was read, when the head's entry was not among it. */
+  missing(): ChainBreak | undefined {
+    if (this.seen) return undefined;
+    const text =
+      `entries after line ${this.lines} were removed: ` + `entry ${this.head}, the newest the store wrote, is missing`;
+    return { kind: "end-removed", line: this.lines + 1, text };
+  }
 }
 
 /**
@@ -467,21 +489,18 @@ export class RedisJournal {
       await this.untilConnected();
       if (this.closed) return;
       await checkFormat(this.client, this.keys);
-      // Read before the stream: entries written meanwhile come after it, so it must be among them.
-      const head = streamText(await this.reader.sendCommand(["GET", this.keys.head]));
-      let headSeen = head === "";
-      let lines = 1; // the header
+      const head = await HeadCheck.read(this.reader, this.keys);
       for await (const { id, line } of readAll(this.reader, this.keys)) {
         this.applyLine(id, line);
-        lines++;
-        if (id === head) headSeen = true;
+        head.see(id);
       }
-      if (!headSeen && this.fatal === undefined) {
-        this.chainBreaks.push(endRemoved(lines, head));
+      const missing = head.missing();
+      if (missing !== undefined && this.fatal === undefined) {
+        this.chainBreaks.push(missing);
         this.fail(
-          `the consent stream ${this.keys.journal} lost its newest entries: entry ${head}, the last one the store ` +
-            "wrote, is not there (deleted, or the stream restored alone from an older copy); acknowledged " +
-            `receipts may be missing, so gates block until ${acceptHint(this.prefix)}.`,
+          `the consent stream ${this.keys.journal} lost its newest entries: entry ${head.head}, the last one ` +
+            "the store wrote, is not there (deleted, or the stream restored alone from an older copy); " +
+            `acknowledged receipts may be missing, so gates block until ${acceptHint(this.prefix)}.`,
         );
         return;
       }
