@@ -32,10 +32,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fsyncDir, replaceFile, writeFileAtomicSync } from "../core/atomic-file";
 import {
-  nfc,
   parseJournalLine,
   parseLine,
-  subjectNeedles,
+  subjectReceipts,
   type ConsentReceipt,
   type JournalRecord,
   type LinkEvent,
@@ -1138,14 +1137,10 @@ export class Journal {
       size = this.size;
     });
     const out: ConsentReceipt[] = [];
-    // A cheap byte search before parsing: the journal writes JSON.stringify output, so
-    // the subject appears exactly in this form in each of its lines.
-    const needles = subjectNeedles(subject).map((n) => Buffer.from(n, "utf8"));
+    const find = subjectReceipts(subject);
     try {
       await scanLines(fd as number, size, (bytes) => {
-        if (!needles.some((n) => bytes.includes(n))) return;
-        const receipts = parseJournalLine(bytes.toString("utf8"));
-        if (receipts) for (const r of receipts) if (nfc(r.subject) === subject) out.push(r);
+        out.push(...find(bytes));
       });
     } finally {
       fs.closeSync(fd as number);

@@ -190,13 +190,23 @@ export function nfc(text: string): string {
 /** How many times shorter NFC makes a text at most (in UTF-16 units: 4), with a margin. */
 const NFC_MAX_SHRINK = 8;
 
+const NO_RECEIPTS: readonly ConsentReceipt[] = Object.freeze([]);
+
 /**
- * What a journal line that names the subject holds, for a byte search before parsing
- * (the journal writes JSON.stringify output): the subject as normalised now, and the
- * decomposed form that lines written before normalisation may hold.
+ * Finds one subject's receipts in journal lines (a file's bytes or a stream's text): a
+ * cheap search first for what a line naming the subject holds (the journal writes
+ * JSON.stringify output), in the form normalised now and in the decomposed form lines
+ * written before normalisation may hold; only such a line is parsed.
  */
-export function subjectNeedles(subject: string): string[] {
-  return [...new Set([subject, subject.normalize("NFD")])].map((s) => `"subject":${JSON.stringify(s)}`);
+export function subjectReceipts(subject: string): (line: string | Buffer) => readonly ConsentReceipt[] {
+  const texts = [...new Set([subject, subject.normalize("NFD")])].map((s) => `"subject":${JSON.stringify(s)}`);
+  const bytes = texts.map((t) => Buffer.from(t, "utf8"));
+  return (line) => {
+    const named = typeof line === "string" ? texts.some((t) => line.includes(t)) : bytes.some((b) => line.includes(b));
+    if (!named) return NO_RECEIPTS; // most lines of a long journal: nothing allocated
+    const receipts = parseJournalLine(typeof line === "string" ? line : line.toString("utf8")) ?? [];
+    return receipts.filter((r) => nfc(r.subject) === subject);
+  };
 }
 
 /**

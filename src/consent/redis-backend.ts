@@ -38,7 +38,7 @@
  *   its data) makes the backend unavailable for good: acknowledged receipts are missing.
  */
 import { createClient, type RedisClientType } from "redis";
-import { nfc, parseJournalLine, parseLine, subjectNeedles, type ConsentReceipt, type ParsedLine } from "./consent";
+import { parseLine, subjectReceipts, type ConsentReceipt, type ParsedLine } from "./consent";
 import { JOURNAL_FORMAT, JOURNAL_VERSION, type JournalEntry } from "./consent-journal";
 import { ChainVerifier, chained, lineHash, type ChainBreak } from "./hash-chain";
 
@@ -705,12 +705,9 @@ export class RedisJournal {
 
   /** Every receipt of a subject in the stream, oldest first. */
   async readSubject(subject: string): Promise<ConsentReceipt[]> {
-    const needles = subjectNeedles(subject);
+    const find = subjectReceipts(subject);
     const out: ConsentReceipt[] = [];
-    for await (const { line } of readAll(this.client, this.keys)) {
-      if (!needles.some((n) => line.includes(n))) continue;
-      for (const r of parseJournalLine(line) ?? []) if (nfc(r.subject) === subject) out.push(r);
-    }
+    for await (const { line } of readAll(this.client, this.keys)) out.push(...find(line));
     return out;
   }
 
