@@ -167,8 +167,8 @@ export class BudgetLedger {
     }
   }
 
-  /** Removes `owner`'s hold on its budgets; true when no owner is left. What was spent stays. */
-  release(owner: string): boolean {
+  /** Removes `owner`'s hold on its budgets. What was spent stays. */
+  release(owner: string): void {
     for (const [name, set] of this.owners) {
       set.delete(owner);
       if (set.size === 0) {
@@ -176,7 +176,11 @@ export class BudgetLedger {
         this.defs.delete(name);
       }
     }
-    return this.owners.size === 0;
+  }
+
+  /** Whether any owner still holds a budget here. */
+  get held(): boolean {
+    return this.owners.size > 0;
   }
 
   has(name: string): boolean {
@@ -338,12 +342,8 @@ export function ledgerFile(file: string): LedgerStore {
   };
 }
 
-interface SharedLedger {
-  ledger: BudgetLedger;
-  users: Set<string>;
-}
 /** One ledger per file in this process (per runtime: the file is in its user directory). */
-const SHARED = new Map<string, SharedLedger>();
+const SHARED = new Map<string, BudgetLedger>();
 
 /**
  * The ledger kept in `file`, shared by every node of this process that spends from a
@@ -351,14 +351,13 @@ const SHARED = new Map<string, SharedLedger>();
  * file cannot be read or a budget is defined differently by another node.
  */
 export function shareLedger(file: string, owner: string, defs: readonly BudgetDef[]): BudgetLedger {
-  let shared = SHARED.get(file);
-  if (shared === undefined) {
-    shared = { ledger: new BudgetLedger([], ledgerFile(file)), users: new Set() };
-    SHARED.set(file, shared);
+  let ledger = SHARED.get(file);
+  if (ledger === undefined) {
+    ledger = new BudgetLedger([], ledgerFile(file));
+    SHARED.set(file, ledger);
   }
-  shared.ledger.define(owner, defs);
-  shared.users.add(owner);
-  return shared.ledger;
+  ledger.define(owner, defs);
+  return ledger;
 }
 
 /**
@@ -366,12 +365,13 @@ export function shareLedger(file: string, owner: string, defs: readonly BudgetDe
  * the last owner's close drops the ledger from memory, so the next start reads the file.
  */
 export async function unshareLedger(file: string, owner: string): Promise<void> {
-  const shared = SHARED.get(file);
-  if (shared === undefined || !shared.users.delete(owner)) return;
-  shared.ledger.release(owner);
+  const ledger = SHARED.get(file);
+  if (ledger === undefined) return;
+  ledger.release(owner);
   try {
-    await shared.ledger.persist();
+    await ledger.persist();
   } finally {
-    if (shared.users.size === 0 && SHARED.get(file) === shared) SHARED.delete(file);
+    // Asked after the write: a node may have started on this ledger meanwhile.
+    if (!ledger.held && SHARED.get(file) === ledger) SHARED.delete(file);
   }
 }
